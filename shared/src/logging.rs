@@ -1,0 +1,182 @@
+//! Structured logging through `lambda_runtime`'s tracing support.
+//!
+//! Lambda sets `AWS_LAMBDA_LOG_FORMAT=JSON` and `AWS_LAMBDA_LOG_LEVEL` when the function's
+//! `LoggingConfig` asks for JSON (the template does). The runtime opens a span carrying the
+//! invocation's `requestId` around every invocation, and both formats print the span with every
+//! line, so each log line names its request. The AWS SDK's and HTTP stack's own logs stay at
+//! WARN whatever the level, which keeps request details out of the logs; secrets are carried
+//! in [`crate::config::Secret`], which never prints its content.
+
+use lambda_runtime::tracing::subscriber::filter::{EnvFilter, LevelFilter};
+use lambda_runtime::tracing::subscriber::fmt::MakeWriter;
+use std::str::FromStr;
+use tracing::Subscriber;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Crates whose logs stay at WARN: they could otherwise print request details.
+const QUIET: &[&str] = &[
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http_client",
+    "aws_sigv4",
+    "aws_config",
+    "aws_runtime",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+    "tower",
+    "reqwest",
+    "lambda_runtime_api_client",
+];
+
+/// Format and level as Lambda's advanced logging controls set them.
+pub fn settings_from_env() -> (LogFormat, LevelFilter) {
+    let format = match std::env::var("AWS_LAMBDA_LOG_FORMAT") {
+        Ok(f) if f.eq_ignore_ascii_case("json") => LogFormat::Json,
+        _ => LogFormat::Text,
+    };
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|l| LevelFilter::from_str(l.trim()).ok())
+        .unwrap_or(LevelFilter::INFO);
+    (format, level)
+}
+
+/// A subscriber writing to `writer`; `init` installs one writing to stdout.
+pub fn subscriber<W>(format: LogFormat, level: LevelFilter, writer: W) -> Box<dyn Subscriber + Send + Sync>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let mut filter = EnvFilter::default().add_directive(level.into());
+    for krate in QUIET {
+        if let Ok(d) = format!("{krate}=warn").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    let builder = lambda_runtime::tracing::subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(false)
+        .with_writer(writer);
+    match format {
+        LogFormat::Json => Box::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(true)
+                .finish(),
+        ),
+        // CloudWatch stamps each line with its time already.
+        LogFormat::Text => Box::new(builder.without_time().finish()),
+    }
+}
+
+/// Installs the process-wide subscriber (once; later calls do nothing).
+pub fn init() {
+    let (format, level) = settings_from_env();
+    let _ = tracing::subscriber::set_global_default(subscriber(format, level, std::io::stdout));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Env, Secret};
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl<'a> MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    #[derive(Debug)]
+    #[allow(dead_code)]
+    struct SomeConfig {
+        repository: String,
+        token: Secret<String>,
+    }
+
+    fn log_everything(secret: &str) {
+        let mut env = Env::from_pairs([("GIT_TOKEN", secret)]);
+        let token = env.secret("GIT_TOKEN").unwrap();
+        let cfg = SomeConfig {
+            repository: "app".into(),
+            token,
+        };
+        let span = tracing::info_span!("Lambda runtime invoke", requestId = "req-1234");
+        let _g = span.enter();
+        tracing::info!(config = ?cfg, "configuration loaded");
+        tracing::debug!(token = %cfg.token, "using token");
+        tracing::error!(error = %format!("{cfg:?}"), "failed");
+    }
+
+    #[test]
+    fn json_lines_carry_request_id_and_never_the_secret() {
+        let out = Captured::default();
+        let sub = subscriber(LogFormat::Json, LevelFilter::TRACE, out.clone());
+        let secret = "AKIA-super-secret-value-42";
+        tracing::subscriber::with_default(sub, || log_everything(secret));
+        let text = out.text();
+        assert!(!text.contains(secret), "secret leaked: {text}");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        for line in lines {
+            let v: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
+            assert!(v["level"].is_string(), "{line}");
+            assert!(line.contains("req-1234"), "no request id: {line}");
+            assert!(line.contains("[redacted]"), "{line}");
+        }
+    }
+
+    #[test]
+    fn text_lines_carry_request_id_and_respect_level() {
+        let out = Captured::default();
+        let sub = subscriber(LogFormat::Text, LevelFilter::INFO, out.clone());
+        let secret = "ghp_abcdefghijklmnop";
+        tracing::subscriber::with_default(sub, || log_everything(secret));
+        let text = out.text();
+        assert!(!text.contains(secret), "secret leaked: {text}");
+        assert_eq!(text.lines().count(), 2, "debug line filtered out: {text}");
+        assert!(text.lines().all(|l| l.contains("requestId=\"req-1234\"")), "{text}");
+    }
+
+    #[test]
+    fn sdk_logs_stay_quiet_even_at_trace() {
+        let out = Captured::default();
+        let sub = subscriber(LogFormat::Json, LevelFilter::TRACE, out.clone());
+        tracing::subscriber::with_default(sub, || {
+            tracing::debug!(target: "aws_smithy_runtime::client", authorization = "AWS4-HMAC-SHA256 sig", "request");
+            tracing::warn!(target: "aws_smithy_runtime::client", "retrying");
+        });
+        let text = out.text();
+        assert!(!text.contains("AWS4-HMAC-SHA256"), "{text}");
+        assert!(text.contains("retrying"));
+    }
+}
