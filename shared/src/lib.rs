@@ -10,6 +10,8 @@
 
 pub mod aws;
 pub mod config;
+#[cfg(feature = "dynamodb")]
+pub mod dedup;
 pub mod emf;
 pub mod error;
 pub mod events;

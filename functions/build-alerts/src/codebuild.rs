@@ -1,0 +1,566 @@
+//! CodeBuild `Build State Change` events and the alert about a failed build.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::alert::{Alert, Severity};
+use crate::text::{self, cut, duration, is_name, one_line, pct, short_commit};
+use crate::{Origin, Run};
+use codehooks::{Error, Result};
+
+pub const SOURCE: &str = "aws.codebuild";
+pub const DETAIL_TYPE: &str = "CodeBuild Build State Change";
+
+/// The detail of a `CodeBuild Build State Change` event (only what the alert uses).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BuildDetail {
+    pub build_status: String,
+    pub project_name: String,
+    pub build_id: String,
+    #[serde(default)]
+    pub current_phase: Option<String>,
+    #[serde(default)]
+    pub current_phase_context: Option<String>,
+    #[serde(default)]
+    pub additional_information: Info,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Info {
+    #[serde(default)]
+    pub initiator: Option<String>,
+    #[serde(default)]
+    pub build_number: Option<Value>,
+    #[serde(default)]
+    pub source_version: Option<String>,
+    #[serde(default)]
+    pub resolved_source_version: Option<String>,
+    #[serde(default)]
+    pub build_start_time: Option<String>,
+    #[serde(default)]
+    pub timeout_in_minutes: Option<Value>,
+    #[serde(default)]
+    pub source: Option<SourceInfo>,
+    #[serde(default)]
+    pub logs: Option<Logs>,
+    #[serde(default)]
+    pub phases: Vec<Phase>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SourceInfo {
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Logs {
+    #[serde(default)]
+    pub group_name: Option<String>,
+    #[serde(default)]
+    pub stream_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Phase {
+    #[serde(default)]
+    pub phase_type: Option<String>,
+    #[serde(default)]
+    pub phase_status: Option<String>,
+    #[serde(default)]
+    pub duration_in_seconds: Option<Value>,
+    #[serde(default)]
+    pub phase_context: Option<Vec<Value>>,
+}
+
+/// Build states this function alerts on (STOPPED only when asked).
+pub const FAILED_STATES: &[&str] = &["FAILED", "FAULT", "TIMED_OUT", "STOPPED"];
+
+impl BuildDetail {
+    /// Checks what goes into links and keys: names as CodeBuild allows them.
+    pub fn validate(&self) -> Result<()> {
+        if !is_name(&self.project_name, 2, 255, "-_") {
+            return Err(Error::bad_input(format!(
+                "detail.project-name is not a CodeBuild project name: {:?}",
+                cut(&self.project_name, 80)
+            )));
+        }
+        let uuid = self.build_uuid();
+        if uuid.is_empty() || !is_name(uuid, 1, 100, "-") {
+            return Err(Error::bad_input(format!(
+                "detail.build-id is not a build of project {}: {:?}",
+                self.project_name,
+                cut(&self.build_id, 120)
+            )));
+        }
+        Ok(())
+    }
+
+    /// The part after `<project>:` of the build id (an ARN or `project:uuid`).
+    pub fn build_uuid(&self) -> &str {
+        let id = self.build_id.rsplit('/').next().unwrap_or_default();
+        match id.split_once(':') {
+            Some((project, uuid)) if project == self.project_name => uuid,
+            _ => "",
+        }
+    }
+
+    /// The pipeline that started the build (`initiator` `codepipeline/<name>`).
+    pub fn pipeline(&self) -> Option<&str> {
+        self.additional_information
+            .initiator
+            .as_deref()
+            .and_then(|i| i.strip_prefix("codepipeline/"))
+            .filter(|p| !p.is_empty())
+    }
+
+    pub fn build_number(&self) -> Option<u64> {
+        match &self.additional_information.build_number {
+            Some(Value::Number(n)) => n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64),
+            Some(Value::String(s)) => s.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// `main@abc1234`, `abc1234`, `pr/12`: what was built, as short as possible.
+    pub fn version(&self) -> Option<String> {
+        let info = &self.additional_information;
+        let requested = info.source_version.as_deref().map(one_line).filter(|s| !s.is_empty());
+        let resolved = info
+            .resolved_source_version
+            .as_deref()
+            .map(one_line)
+            .filter(|s| !s.is_empty());
+        let branch = |v: &str| {
+            v.strip_prefix("refs/heads/")
+                .or_else(|| v.strip_prefix("refs/tags/"))
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_owned())
+        };
+        match (requested, resolved) {
+            (Some(r), Some(c)) if r != c && !r.starts_with("arn:") => {
+                Some(format!("{}@{}", branch(&r), short_commit(&c)))
+            }
+            (_, Some(c)) => Some(short_commit(&c).to_owned()),
+            (Some(r), None) if r.starts_with("arn:") => None,
+            (Some(r), None) => Some(short_commit(&branch(&r)).to_owned()),
+            (None, None) => None,
+        }
+    }
+
+    /// The first phase that did not succeed.
+    pub fn failed_phase(&self) -> Option<&Phase> {
+        self.additional_information.phases.iter().find(|p| {
+            p.phase_status
+                .as_deref()
+                .is_some_and(|s| s != "SUCCEEDED" && s != "IN_PROGRESS")
+        })
+    }
+
+    /// The reasons from the failing phase's context, else from `current-phase-context`.
+    pub fn reasons(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(p) = self.failed_phase() {
+            for c in p.phase_context.iter().flatten() {
+                let s = match c {
+                    Value::String(s) => s.clone(),
+                    Value::Object(o) => {
+                        let code = o.get("statusCode").and_then(Value::as_str).unwrap_or("");
+                        let msg = o.get("message").and_then(Value::as_str).unwrap_or("");
+                        format!("{code}: {msg}")
+                    }
+                    other => other.to_string(),
+                };
+                if let Some(s) = meaningful(&s) {
+                    out.push(s);
+                }
+            }
+        }
+        if out.is_empty()
+            && let Some(ctx) = self.current_phase_context.as_deref()
+        {
+            let inner = ctx.trim().trim_start_matches('[').trim_end_matches(']');
+            if let Some(s) = meaningful(inner) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// The build's duration: the sum of its phases.
+    pub fn duration_secs(&self) -> Option<u64> {
+        let mut total = 0u64;
+        let mut any = false;
+        for p in &self.additional_information.phases {
+            if let Some(d) = p.duration_in_seconds.as_ref().and_then(Value::as_f64)
+                && d.is_finite()
+                && d >= 0.0
+            {
+                total = total.saturating_add(d as u64);
+                any = true;
+            }
+        }
+        any.then_some(total)
+    }
+}
+
+/// A phase context worth showing: not blank and not the empty `": "` CodeBuild writes.
+fn meaningful(s: &str) -> Option<String> {
+    let t = s.trim();
+    let bare = t.trim_matches(|c: char| c == ':' || c.is_whitespace());
+    (!bare.is_empty()).then(|| t.to_owned())
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|f| f.fract() == 0.0)
+            .map(|f| format!("{}", f as i64))
+            .unwrap_or_else(|| n.to_string()),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The phase table: type, status, duration and the first context line.
+fn phase_table(d: &BuildDetail) -> String {
+    let mut out = String::new();
+    for p in &d.additional_information.phases {
+        let ty = one_line(p.phase_type.as_deref().unwrap_or("?"));
+        let st = one_line(p.phase_status.as_deref().unwrap_or("-"));
+        let dur = p
+            .duration_in_seconds
+            .as_ref()
+            .and_then(Value::as_f64)
+            .filter(|f| f.is_finite() && *f >= 0.0)
+            .map(|f| duration(f as u64))
+            .unwrap_or_default();
+        out.push_str(&format!("{:<17} {:<10} {dur}\n", cut(&ty, 40), cut(&st, 20)));
+    }
+    out
+}
+
+/// The console links of a build, for the right region.
+pub fn links(d: &BuildDetail, run: &Origin) -> Vec<(String, String)> {
+    let host = text::console_host(&run.region);
+    let mut links = vec![(
+        "Build".to_owned(),
+        format!(
+            "https://{host}/codesuite/codebuild/{}/projects/{}/build/{}%3A{}/?region={}",
+            run.account,
+            pct(&d.project_name),
+            pct(&d.project_name),
+            pct(d.build_uuid()),
+            run.region
+        ),
+    )];
+    if let Some(logs) = &d.additional_information.logs
+        && let (Some(group), Some(stream)) = (&logs.group_name, &logs.stream_name)
+        && (1..=512).contains(&group.len())
+        && (1..=512).contains(&stream.len())
+    {
+        // The CloudWatch console's fragment encodes twice and writes '%' as '$'.
+        let enc = |s: &str| pct(&pct(s)).replace('%', "$");
+        links.push((
+            "Logs".to_owned(),
+            format!(
+                "https://{host}/cloudwatch/home?region={r}#logsV2:log-groups/log-group/{}/log-events/{}",
+                enc(group),
+                enc(stream),
+                r = run.region
+            ),
+        ));
+    }
+    if let Some(p) = d.pipeline().filter(|p| is_name(p, 1, 100, ".@-_")) {
+        links.push((
+            "Pipeline".to_owned(),
+            format!(
+                "https://{host}/codesuite/codepipeline/pipelines/{}/view?region={}",
+                pct(p),
+                run.region
+            ),
+        ));
+    }
+    links
+}
+
+/// The alert about a build that ended in `FAILED`, `FAULT`, `TIMED_OUT` or `STOPPED`.
+pub fn alert(d: &BuildDetail, run: &Origin) -> Alert {
+    let status = one_line(&d.build_status);
+    let number = d.build_number();
+    let version = d.version();
+    let mut reference = number.map(|n| format!("#{n}")).unwrap_or_default();
+    if let Some(v) = &version {
+        if !reference.is_empty() {
+            reference.push(' ');
+        }
+        reference.push_str(&format!("({v})"));
+    }
+    let failed = d.failed_phase();
+    let phase_name = failed
+        .and_then(|p| p.phase_type.as_deref())
+        .or(d.current_phase.as_deref())
+        .map(one_line);
+    let took = d.duration_secs().map(duration);
+    let what = match number {
+        Some(n) => format!("Build {} #{n}", d.project_name),
+        None => format!("Build {}", d.project_name),
+    };
+    let verb = match status.as_str() {
+        "FAILED" => "failed",
+        "FAULT" => "failed with a CodeBuild fault",
+        "TIMED_OUT" => "timed out",
+        "STOPPED" => "was stopped",
+        _ => "ended",
+    };
+    let mut headline = format!("{what} {verb}");
+    if let Some(p) = &phase_name {
+        headline.push_str(&format!(" in phase {p}"));
+    }
+    if let Some(t) = &took {
+        headline.push_str(&format!(" after {t}"));
+    }
+    headline.push('.');
+    let info = &d.additional_information;
+    let mut facts = vec![
+        ("Project".to_owned(), d.project_name.clone()),
+        ("Build".to_owned(), d.build_id.clone()),
+        ("Status".to_owned(), status.clone()),
+    ];
+    if let Some(p) = &phase_name {
+        facts.push(("Failed phase".to_owned(), p.clone()));
+    }
+    if let Some(v) = &info.source_version {
+        facts.push(("Source version".to_owned(), v.clone()));
+    }
+    if let Some(v) = &info.resolved_source_version {
+        facts.push(("Commit".to_owned(), v.clone()));
+    }
+    if let Some(src) = &info.source {
+        let loc = [src.kind.as_deref(), src.location.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        facts.push(("Source".to_owned(), loc));
+    }
+    if let Some(i) = &info.initiator {
+        facts.push(("Started by".to_owned(), i.clone()));
+    }
+    if let Some(s) = &info.build_start_time {
+        facts.push(("Started at".to_owned(), s.clone()));
+    }
+    if let Some(t) = &took {
+        facts.push(("Duration".to_owned(), t.clone()));
+    }
+    if status == "TIMED_OUT"
+        && let Some(t) = &info.timeout_in_minutes
+    {
+        facts.push(("Timeout".to_owned(), format!("{} min", value_text(t))));
+    }
+    facts.push(("Region".to_owned(), run.region.clone()));
+    facts.push(("Account".to_owned(), run.account.clone()));
+
+    let mut next_steps = Vec::new();
+    match status.as_str() {
+        "TIMED_OUT" => next_steps.push(
+            "Look for a step that hangs in the log, or raise the project's timeout.".to_owned(),
+        ),
+        "FAULT" => next_steps.push(
+            "A fault is usually on the CodeBuild side (provisioning, source download): retry the build.".to_owned(),
+        ),
+        "STOPPED" => next_steps.push("Check who stopped the build and why.".to_owned()),
+        _ => next_steps.push("Open the build log at the failing command.".to_owned()),
+    }
+    if let Some(p) = d.pipeline() {
+        next_steps.push(format!(
+            "After a fix, retry the failed stage of pipeline {} or push a new commit.",
+            one_line(p)
+        ));
+    }
+    let thread_id = match d.pipeline() {
+        Some(p) => format!("codepipeline/{p}"),
+        None => format!("codebuild/{}", d.project_name),
+    };
+    Alert {
+        source: "codebuild",
+        what: "build",
+        name: d.project_name.clone(),
+        state: status.clone(),
+        severity: if status == "STOPPED" {
+            Severity::Warning
+        } else {
+            Severity::Error
+        },
+        region: run.region.clone(),
+        account: run.account.clone(),
+        reference,
+        headline,
+        reasons: d.reasons(),
+        facts,
+        sections: vec![("Phases".to_owned(), phase_table(d))],
+        links: links(d, run),
+        next_steps,
+        thread_id,
+        resources: vec![format!(
+            "arn:aws:codebuild:{}:{}:build/{}:{}",
+            run.region,
+            run.account,
+            d.project_name,
+            d.build_uuid()
+        )],
+        event_type: format!("CodeBuildBuild{}", camel(&status)),
+        event_id: run.event_id.clone(),
+        time: run.time.clone(),
+    }
+}
+
+/// The notice that a project builds again after a failure.
+pub fn recovered(d: &BuildDetail, run: &Origin, last: &codehooks::dedup::State) -> Alert {
+    let mut a = alert(d, run);
+    a.state = "RECOVERED".to_owned();
+    a.severity = Severity::Info;
+    a.headline = format!(
+        "Project {} builds again: build{} succeeded after the {} build at {}.",
+        d.project_name,
+        d.build_number().map(|n| format!(" #{n}")).unwrap_or_default(),
+        one_line(&last.state),
+        one_line(&last.at)
+    );
+    a.reasons.clear();
+    a.sections.clear();
+    a.facts.retain(|(k, _)| k != "Failed phase" && k != "Status");
+    a.next_steps.clear();
+    a.event_type = "CodeBuildBuildRecovered".to_owned();
+    a
+}
+
+/// `TIMED_OUT` → `TimedOut`.
+pub fn camel(s: &str) -> String {
+    s.split(['_', '-', ' '])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let lower = w.to_ascii_lowercase();
+            let mut c = lower.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// What this event asks for.
+pub fn plan(detail: &BuildDetail, stopped: bool) -> Run {
+    match detail.build_status.as_str() {
+        "STOPPED" if !stopped => Run::Ignore("alerts on stopped builds are off (CODEHOOKS_ALERTS_STOPPED)".into()),
+        s if FAILED_STATES.contains(&s) => Run::Failure,
+        "SUCCEEDED" => Run::Success,
+        other => Run::Ignore(format!("build status {} is not a final failure", cut(&one_line(other), 40))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn origin() -> Origin {
+        Origin {
+            region: "eu-west-1".into(),
+            account: "123456789012".into(),
+            event_id: "e-1".into(),
+            time: "2026-11-23T01:00:00Z".into(),
+        }
+    }
+
+    fn detail() -> BuildDetail {
+        serde_json::from_value(json!({
+            "build-status": "FAILED",
+            "project-name": "my-app",
+            "build-id": "arn:aws:codebuild:eu-west-1:123456789012:build/my-app:0b3f8a4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+            "current-phase": "COMPLETED",
+            "current-phase-context": "[: ]",
+            "additional-information": {
+                "build-number": 142.0,
+                "initiator": "codepipeline/web-release",
+                "source-version": "refs/heads/main",
+                "resolved-source-version": "abc1234def5678abc1234def5678abc1234def56",
+                "logs": {"group-name": "/aws/codebuild/my-app", "stream-name": "0b3f8a4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"},
+                "phases": [
+                    {"phase-context": [], "phase-type": "SUBMITTED", "phase-status": "SUCCEEDED", "duration-in-seconds": 0},
+                    {"phase-context": [": "], "phase-type": "INSTALL", "phase-status": "SUCCEEDED", "duration-in-seconds": 20},
+                    {"phase-context": ["COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 1"],
+                     "phase-type": "BUILD", "phase-status": "FAILED", "duration-in-seconds": 172},
+                    {"phase-type": "COMPLETED"}
+                ]
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn reads_the_failure() {
+        let d = detail();
+        d.validate().unwrap();
+        assert_eq!(d.build_uuid(), "0b3f8a4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b");
+        assert_eq!(d.pipeline(), Some("web-release"));
+        assert_eq!(d.build_number(), Some(142));
+        assert_eq!(d.version().as_deref(), Some("main@abc1234"));
+        assert_eq!(d.failed_phase().unwrap().phase_type.as_deref(), Some("BUILD"));
+        assert_eq!(d.reasons(), ["COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 1"]);
+        assert_eq!(d.duration_secs(), Some(192));
+    }
+
+    #[test]
+    fn writes_the_alert() {
+        let a = alert(&detail(), &origin());
+        assert_eq!(a.subject(), "FAILED build my-app #142 (main@abc1234) in eu-west-1");
+        assert_eq!(a.headline, "Build my-app #142 failed in phase BUILD after 3 min 12 s.");
+        assert_eq!(a.thread_id, "codepipeline/web-release");
+        let logs = &a.links[1].1;
+        assert!(logs.contains("log-group/$252Faws$252Fcodebuild$252Fmy-app/log-events/0b3f8a4e"), "{logs}");
+        assert!(a.links[0].1.starts_with("https://eu-west-1.console.aws.amazon.com/codesuite/codebuild/123456789012/projects/my-app/build/my-app%3A0b3f8a4e"));
+        assert_eq!(a.event_type, "CodeBuildBuildFailed");
+    }
+
+    #[test]
+    fn falls_back_to_the_current_phase_context() {
+        let mut d = detail();
+        d.additional_information.phases.clear();
+        d.current_phase_context = Some("[CLIENT_ERROR: repository not found]".into());
+        assert_eq!(d.reasons(), ["CLIENT_ERROR: repository not found"]);
+    }
+
+    #[test]
+    fn rejects_forged_names() {
+        let mut d = detail();
+        d.project_name = "my app/../x".into();
+        assert_eq!(d.validate().unwrap_err().kind(), "BadInput");
+        let mut d = detail();
+        d.build_id = "arn:aws:codebuild:eu-west-1:123456789012:build/other:1".into();
+        assert_eq!(d.validate().unwrap_err().kind(), "BadInput");
+    }
+
+    #[test]
+    fn plans_by_status() {
+        let mut d = detail();
+        assert_eq!(plan(&d, false), Run::Failure);
+        d.build_status = "STOPPED".into();
+        assert!(matches!(plan(&d, false), Run::Ignore(_)));
+        assert_eq!(plan(&d, true), Run::Failure);
+        d.build_status = "SUCCEEDED".into();
+        assert_eq!(plan(&d, false), Run::Success);
+        d.build_status = "IN_PROGRESS".into();
+        assert!(matches!(plan(&d, false), Run::Ignore(_)));
+        assert_eq!(camel("TIMED_OUT"), "TimedOut");
+    }
+}

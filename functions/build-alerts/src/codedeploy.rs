@@ -1,0 +1,238 @@
+//! CodeDeploy `Deployment State-change Notification` events. The event names the deployment
+//! but carries no error, so the alert asks `GetDeployment` for the error code and message,
+//! the rollback, the revision and who created it.
+
+use serde::Deserialize;
+
+use crate::alert::{Alert, Severity};
+use crate::text::{self, cut, is_name, one_line, pct};
+use crate::{Origin, Run};
+use codehooks::{Error, Result};
+
+pub const SOURCE: &str = "aws.codedeploy";
+pub const DETAIL_TYPE: &str = "CodeDeploy Deployment State-change Notification";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentDetail {
+    pub deployment_id: String,
+    pub state: String,
+    #[serde(default)]
+    pub application: String,
+    #[serde(default)]
+    pub deployment_group: String,
+    #[serde(default)]
+    pub instance_group_id: Option<String>,
+}
+
+/// What `GetDeployment` says (each field may be missing).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeploymentFacts {
+    pub status: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub creator: Option<String>,
+    pub description: Option<String>,
+    pub compute_platform: Option<String>,
+    pub deployment_config: Option<String>,
+    pub revision: Option<String>,
+    pub rollback_deployment_id: Option<String>,
+    pub rollback_triggering_deployment_id: Option<String>,
+    pub rollback_message: Option<String>,
+    pub created: Option<String>,
+    pub duration_secs: Option<u64>,
+}
+
+impl DeploymentDetail {
+    pub fn validate(&self) -> Result<()> {
+        let id = &self.deployment_id;
+        if !(id.starts_with("d-") && is_name(&id[2..], 1, 20, "")) {
+            return Err(Error::bad_input(format!(
+                "detail.deploymentId is not a CodeDeploy deployment id: {:?}",
+                cut(id, 40)
+            )));
+        }
+        for (field, v) in [("application", &self.application), ("deploymentGroup", &self.deployment_group)] {
+            if v.chars().count() > 100 {
+                return Err(Error::bad_input(format!("detail.{field} is longer than 100 characters")));
+            }
+        }
+        Ok(())
+    }
+
+    /// `application/deployment group`, or the deployment id when both are missing.
+    pub fn name(&self) -> String {
+        match (self.application.is_empty(), self.deployment_group.is_empty()) {
+            (false, false) => format!("{}/{}", one_line(&self.application), one_line(&self.deployment_group)),
+            (false, true) => one_line(&self.application),
+            _ => self.deployment_id.clone(),
+        }
+    }
+
+    fn link(&self, run: &Origin, id: &str) -> String {
+        format!(
+            "https://{}/codesuite/codedeploy/deployments/{}?region={}",
+            text::console_host(&run.region),
+            pct(id),
+            run.region
+        )
+    }
+}
+
+pub fn plan(d: &DeploymentDetail) -> Run {
+    match d.state.as_str() {
+        "FAILURE" => Run::Failure,
+        "SUCCESS" => Run::Success,
+        other => Run::Ignore(format!("deployment state {} is not a failure", cut(&one_line(other), 40))),
+    }
+}
+
+/// The alert about a failed deployment.
+pub fn alert(d: &DeploymentDetail, run: &Origin, f: Option<&DeploymentFacts>, problem: Option<&str>) -> Alert {
+    let f = f.cloned().unwrap_or_default();
+    let mut reasons = Vec::new();
+    match (&f.error_code, &f.error_message) {
+        (Some(c), Some(m)) => reasons.push(format!("{c}: {m}")),
+        (None, Some(m)) => reasons.push(m.clone()),
+        (Some(c), None) => reasons.push(c.clone()),
+        (None, None) => {}
+    }
+    if let Some(m) = &f.rollback_message {
+        reasons.push(format!("Rollback: {m}"));
+    }
+    if let Some(p) = problem {
+        reasons.push(p.to_owned());
+    }
+    let rolled_back = f.rollback_deployment_id.is_some();
+    let mut headline = format!("Deployment {} to {} failed", d.deployment_id, d.name());
+    if let Some(code) = &f.error_code {
+        headline.push_str(&format!(" ({})", one_line(code)));
+    }
+    if rolled_back {
+        headline.push_str("; CodeDeploy rolled back to the previous revision");
+    }
+    headline.push('.');
+    let mut facts = vec![
+        ("Deployment".to_owned(), d.deployment_id.clone()),
+        ("Application".to_owned(), d.application.clone()),
+        ("Deployment group".to_owned(), d.deployment_group.clone()),
+    ];
+    let mut push = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            facts.push((k.to_owned(), v.clone()));
+        }
+    };
+    push("Platform", &f.compute_platform);
+    push("Configuration", &f.deployment_config);
+    push("Revision", &f.revision);
+    push("Created by", &f.creator);
+    push("Description", &f.description);
+    push("Created at", &f.created);
+    push("Rollback deployment", &f.rollback_deployment_id);
+    push("Rollback of", &f.rollback_triggering_deployment_id);
+    if let Some(s) = f.duration_secs {
+        facts.push(("Duration".to_owned(), text::duration(s)));
+    }
+    facts.push(("Region".to_owned(), run.region.clone()));
+    facts.push(("Account".to_owned(), run.account.clone()));
+    let mut links = vec![("Deployment".to_owned(), d.link(run, &d.deployment_id))];
+    if let Some(r) = f
+        .rollback_deployment_id
+        .as_deref()
+        .filter(|r| r.starts_with("d-") && is_name(&r[2..], 1, 20, ""))
+    {
+        links.push(("Rollback".to_owned(), d.link(run, r)));
+    }
+    Alert {
+        source: "codedeploy",
+        what: "deployment",
+        name: d.name(),
+        state: one_line(&d.state),
+        severity: Severity::Error,
+        region: run.region.clone(),
+        account: run.account.clone(),
+        reference: d.deployment_id.clone(),
+        headline,
+        reasons,
+        facts,
+        sections: Vec::new(),
+        links,
+        next_steps: vec![if rolled_back {
+            "Production runs the previous revision; find the cause in the deployment's lifecycle events before deploying again.".to_owned()
+        } else {
+            "Open the deployment's lifecycle events to find the failing hook or task set.".to_owned()
+        }],
+        thread_id: format!("codedeploy/{}", d.name()),
+        resources: vec![format!(
+            "arn:aws:codedeploy:{}:{}:deploymentgroup:{}/{}",
+            run.region, run.account, d.application, d.deployment_group
+        )],
+        event_type: "CodeDeployDeploymentFailed".to_owned(),
+        event_id: run.event_id.clone(),
+        time: run.time.clone(),
+    }
+}
+
+/// The notice that a deployment group deploys again after a failure.
+pub fn recovered(d: &DeploymentDetail, run: &Origin, last: &codehooks::dedup::State) -> Alert {
+    let mut a = alert(d, run, None, None);
+    a.state = "RECOVERED".to_owned();
+    a.severity = Severity::Info;
+    a.headline = format!(
+        "Deployment {} to {} succeeded, after the {} deployment at {}.",
+        d.deployment_id,
+        d.name(),
+        one_line(&last.state),
+        one_line(&last.at)
+    );
+    a.reasons.clear();
+    a.next_steps.clear();
+    a.event_type = "CodeDeployDeploymentRecovered".to_owned();
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn alert_carries_error_and_rollback() {
+        let d: DeploymentDetail = serde_json::from_value(json!({
+            "instanceGroupId": "9fd2fbef-2157-40d8-91e7-6845af69e2d2",
+            "region": "eu-west-1",
+            "application": "shop",
+            "deploymentId": "d-ABCDEFGHI",
+            "state": "FAILURE",
+            "deploymentGroup": "shop-prod"
+        }))
+        .unwrap();
+        d.validate().unwrap();
+        let f = DeploymentFacts {
+            error_code: Some("ALARM_ACTIVE".into()),
+            error_message: Some("One or more alarms have been activated".into()),
+            rollback_deployment_id: Some("d-ROLLBACK1".into()),
+            ..Default::default()
+        };
+        let run = Origin {
+            region: "eu-west-1".into(),
+            account: "123456789012".into(),
+            event_id: "e".into(),
+            time: "t".into(),
+        };
+        let a = alert(&d, &run, Some(&f), None);
+        assert_eq!(a.subject(), "FAILURE deployment shop/shop-prod d-ABCDEFGHI in eu-west-1");
+        assert_eq!(a.reasons[0], "ALARM_ACTIVE: One or more alarms have been activated");
+        assert!(a.headline.contains("rolled back"));
+        assert_eq!(a.links.len(), 2);
+    }
+
+    #[test]
+    fn rejects_forged_ids() {
+        let d: DeploymentDetail = serde_json::from_value(json!({
+            "deploymentId": "x/../y", "state": "FAILURE"
+        }))
+        .unwrap();
+        assert_eq!(d.validate().unwrap_err().kind(), "BadInput");
+    }
+}

@@ -1,0 +1,149 @@
+//! The read-only AWS calls that explain a failure: CodePipeline's `ListActionExecutions` and
+//! `GetPipelineExecution`, CodeDeploy's `GetDeployment`. They turn SDK types into the plain
+//! facts the alert uses.
+
+use aws_sdk_codedeploy::primitives::DateTime;
+use aws_sdk_codepipeline::types::ActionExecutionFilter;
+use codehooks::{Error, Result};
+
+use crate::codedeploy::DeploymentFacts;
+use crate::codepipeline::{ActionRun, ExecutionFacts};
+
+/// The failed and other action runs of one pipeline execution (first 100).
+pub async fn action_runs(
+    client: &aws_sdk_codepipeline::Client,
+    pipeline: &str,
+    execution_id: &str,
+) -> Result<Vec<ActionRun>> {
+    let out = client
+        .list_action_executions()
+        .pipeline_name(pipeline)
+        .filter(
+            ActionExecutionFilter::builder()
+                .pipeline_execution_id(execution_id)
+                .build(),
+        )
+        .max_results(100)
+        .send()
+        .await
+        .map_err(|e| Error::aws("ListActionExecutions", e))?;
+    Ok(out
+        .action_execution_details
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| {
+            let result = d.output.and_then(|o| o.execution_result);
+            let error = result.as_ref().and_then(|r| r.error_details.clone());
+            ActionRun {
+                stage: d.stage_name.unwrap_or_default(),
+                action: d.action_name.unwrap_or_default(),
+                status: d.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                provider: d
+                    .input
+                    .and_then(|i| i.action_type_id)
+                    .map(|t| t.provider),
+                summary: result.as_ref().and_then(|r| r.external_execution_summary.clone()),
+                error_code: error.as_ref().and_then(|e| e.code.clone()),
+                error_message: error.and_then(|e| e.message),
+                external_url: result.as_ref().and_then(|r| r.external_execution_url.clone()),
+                external_id: result.and_then(|r| r.external_execution_id),
+            }
+        })
+        .collect())
+}
+
+/// The trigger, status summary and source revisions of a pipeline execution.
+pub async fn execution(
+    client: &aws_sdk_codepipeline::Client,
+    pipeline: &str,
+    execution_id: &str,
+) -> Result<ExecutionFacts> {
+    let out = client
+        .get_pipeline_execution()
+        .pipeline_name(pipeline)
+        .pipeline_execution_id(execution_id)
+        .send()
+        .await
+        .map_err(|e| Error::aws("GetPipelineExecution", e))?;
+    let Some(e) = out.pipeline_execution else {
+        return Ok(ExecutionFacts::default());
+    };
+    Ok(ExecutionFacts {
+        status: e.status.map(|s| s.as_str().to_owned()),
+        status_summary: e.status_summary,
+        trigger_type: e.trigger.as_ref().and_then(|t| t.trigger_type.as_ref()).map(|t| t.as_str().to_owned()),
+        trigger_detail: e.trigger.and_then(|t| t.trigger_detail),
+        revisions: e
+            .artifact_revisions
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| Some((r.name.unwrap_or_default(), r.revision_id?, r.revision_summary)))
+            .take(5)
+            .collect(),
+    })
+}
+
+fn secs(t: &DateTime) -> i64 {
+    t.secs()
+}
+
+/// What CodeDeploy knows about a deployment: its error, rollback, revision and creator.
+pub async fn deployment(client: &aws_sdk_codedeploy::Client, id: &str) -> Result<DeploymentFacts> {
+    let out = client
+        .get_deployment()
+        .deployment_id(id)
+        .send()
+        .await
+        .map_err(|e| Error::aws("GetDeployment", e))?;
+    let Some(d) = out.deployment_info else {
+        return Ok(DeploymentFacts::default());
+    };
+    let revision = d.revision.as_ref().and_then(|r| {
+        if let Some(s3) = &r.s3_location {
+            let mut v = format!("s3://{}/{}", s3.bucket.as_deref()?, s3.key.as_deref().unwrap_or(""));
+            if let Some(ver) = &s3.version {
+                v.push_str(&format!(" (version {ver})"));
+            }
+            Some(v)
+        } else if let Some(gh) = &r.git_hub_location {
+            Some(format!(
+                "{}@{}",
+                gh.repository.as_deref().unwrap_or("?"),
+                gh.commit_id.as_deref().unwrap_or("?")
+            ))
+        } else if let Some(a) = &r.app_spec_content {
+            a.sha256.as_ref().map(|h| format!("AppSpec sha256 {h}"))
+        } else {
+            r.string
+                .as_ref()
+                .and_then(|s| s.sha256.as_ref())
+                .map(|h| format!("AppSpec sha256 {h}"))
+        }
+    });
+    let rollback = d.rollback_info.clone().unwrap_or_default();
+    let duration_secs = match (&d.create_time, &d.complete_time) {
+        (Some(a), Some(b)) if secs(b) >= secs(a) => Some((secs(b) - secs(a)) as u64),
+        _ => None,
+    };
+    Ok(DeploymentFacts {
+        status: d.status.map(|s| s.as_str().to_owned()),
+        error_code: d
+            .error_information
+            .as_ref()
+            .and_then(|e| e.code.as_ref())
+            .map(|c| c.as_str().to_owned()),
+        error_message: d.error_information.and_then(|e| e.message),
+        creator: d.creator.map(|c| c.as_str().to_owned()),
+        description: d.description,
+        compute_platform: d.compute_platform.map(|c| c.as_str().to_owned()),
+        deployment_config: d.deployment_config_name,
+        revision,
+        rollback_deployment_id: rollback.rollback_deployment_id,
+        rollback_triggering_deployment_id: rollback.rollback_triggering_deployment_id,
+        rollback_message: rollback.rollback_message,
+        created: d
+            .create_time
+            .and_then(|t| t.fmt(aws_sdk_codedeploy::primitives::DateTimeFormat::DateTime).ok()),
+        duration_secs,
+    })
+}

@@ -1,0 +1,238 @@
+//! The green target group's health, as the load balancer sees it.
+
+use std::time::Duration;
+
+use aws_sdk_elasticloadbalancingv2::types::{TargetHealthDescription, TargetHealthReasonEnum, TargetHealthStateEnum};
+use codehooks::{Error, Result};
+use serde::Serialize;
+use tokio::time::Instant;
+
+/// Reasons that will not clear by waiting: the service answers, but wrongly or too slowly.
+const FAIL_FAST: [&str; 2] = ["Target.ResponseCodeMismatch", "Target.Timeout"];
+
+/// A target that is not healthy, with the load balancer's reason.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnhealthyTarget {
+    pub id: String,
+    pub port: Option<i32>,
+    pub state: String,
+    pub reason: Option<String>,
+    pub description: Option<String>,
+}
+
+/// One look at the target group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub registered: usize,
+    pub healthy: usize,
+    pub unhealthy: Vec<UnhealthyTarget>,
+}
+
+impl Snapshot {
+    pub fn of(descriptions: &[TargetHealthDescription]) -> Snapshot {
+        let mut healthy = 0;
+        let mut unhealthy = Vec::new();
+        for d in descriptions {
+            let th = d.target_health();
+            let state = th.and_then(|t| t.state());
+            if state == Some(&TargetHealthStateEnum::Healthy) {
+                healthy += 1;
+                continue;
+            }
+            unhealthy.push(UnhealthyTarget {
+                id: d.target().and_then(|t| t.id()).unwrap_or_default().to_owned(),
+                port: d.target().and_then(|t| t.port()),
+                state: state.map(|s| s.as_str().to_owned()).unwrap_or_else(|| "unknown".into()),
+                reason: th.and_then(|t| t.reason()).map(|r: &TargetHealthReasonEnum| r.as_str().to_owned()),
+                description: th.and_then(|t| t.description()).map(str::to_owned),
+            });
+        }
+        Snapshot {
+            registered: descriptions.len(),
+            healthy,
+            unhealthy,
+        }
+    }
+
+    /// A target whose reason means waiting will not help.
+    pub fn fail_fast_reason(&self) -> Option<&UnhealthyTarget> {
+        self.unhealthy.iter().find(|t| {
+            t.state == "unhealthy" && t.reason.as_deref().is_some_and(|r| FAIL_FAST.contains(&r))
+        })
+    }
+}
+
+/// The outcome of the target health check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthResult {
+    pub passed: bool,
+    pub target_group: String,
+    pub required: i64,
+    pub healthy: usize,
+    pub registered: usize,
+    pub unhealthy: Vec<UnhealthyTarget>,
+    pub waited_ms: u64,
+    pub polls: u32,
+    pub detail: String,
+}
+
+/// Waits until at least `required` targets of `target_group_arn` are healthy, at most until
+/// `until`; gives up at once on a fail-fast reason.
+pub async fn wait_healthy(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    target_group_name: &str,
+    target_group_arn: &str,
+    required: i64,
+    poll: Duration,
+    until: Instant,
+) -> Result<HealthResult> {
+    let start = Instant::now();
+    let required = required.max(1);
+    let mut polls = 0;
+    loop {
+        polls += 1;
+        let out = elb
+            .describe_target_health()
+            .target_group_arn(target_group_arn)
+            .send()
+            .await
+            .map_err(|e| Error::aws("DescribeTargetHealth", e))?;
+        let snap = Snapshot::of(out.target_health_descriptions());
+        let waited_ms = start.elapsed().as_millis() as u64;
+        let result = |passed: bool, detail: String| HealthResult {
+            passed,
+            target_group: target_group_name.to_owned(),
+            required,
+            healthy: snap.healthy,
+            registered: snap.registered,
+            unhealthy: snap.unhealthy.clone(),
+            waited_ms,
+            polls,
+            detail,
+        };
+        if snap.healthy as i64 >= required {
+            return Ok(result(
+                true,
+                format!("{} of {} required targets healthy in {target_group_name}", snap.healthy, required),
+            ));
+        }
+        if let Some(t) = snap.fail_fast_reason() {
+            return Ok(result(
+                false,
+                format!(
+                    "target {} in {target_group_name} is unhealthy: {} ({})",
+                    t.id,
+                    t.reason.as_deref().unwrap_or_default(),
+                    t.description.as_deref().unwrap_or("no description")
+                ),
+            ));
+        }
+        let now = Instant::now();
+        if now + poll > until {
+            return Ok(result(
+                false,
+                format!(
+                    "only {} of {} required targets healthy in {target_group_name} after {} ms ({} registered)",
+                    snap.healthy, required, waited_ms, snap.registered
+                ),
+            ));
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_elasticloadbalancingv2::Client;
+    use aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthOutput;
+    use aws_sdk_elasticloadbalancingv2::types::{TargetDescription, TargetHealth};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    fn desc(id: &str, state: TargetHealthStateEnum, reason: Option<TargetHealthReasonEnum>) -> TargetHealthDescription {
+        let mut th = TargetHealth::builder().state(state);
+        if let Some(r) = reason {
+            th = th.reason(r).description("Health checks failed with these codes: [500]");
+        }
+        TargetHealthDescription::builder()
+            .target(TargetDescription::builder().id(id).port(8080).build())
+            .target_health(th.build())
+            .build()
+    }
+
+    fn output(d: Vec<TargetHealthDescription>) -> DescribeTargetHealthOutput {
+        DescribeTargetHealthOutput::builder().set_target_health_descriptions(Some(d)).build()
+    }
+
+    #[tokio::test]
+    async fn fails_fast_on_response_code_mismatch_with_the_reason() {
+        let rule = mock!(Client::describe_target_health).then_output(|| {
+            output(vec![
+                desc("10.0.1.5", TargetHealthStateEnum::Healthy, None),
+                desc(
+                    "10.0.1.6",
+                    TargetHealthStateEnum::Unhealthy,
+                    Some(TargetHealthReasonEnum::ResponseCodeMismatch),
+                ),
+            ])
+        });
+        let client = mock_client!(aws_sdk_elasticloadbalancingv2, [&rule]);
+        let until = Instant::now() + Duration::from_secs(60);
+        let r = wait_healthy(&client, "green", "arn:tg", 2, Duration::from_millis(10), until)
+            .await
+            .unwrap();
+        assert!(!r.passed);
+        assert_eq!(r.polls, 1, "no waiting on a reason that will not clear");
+        assert_eq!(r.unhealthy[0].reason.as_deref(), Some("Target.ResponseCodeMismatch"));
+        assert!(r.detail.contains("10.0.1.6") && r.detail.contains("[500]"), "{}", r.detail);
+    }
+
+    #[tokio::test]
+    async fn waits_for_initial_targets_to_become_healthy() {
+        let rule = mock!(Client::describe_target_health)
+            .sequence()
+            .output(|| {
+                output(vec![
+                    desc("a", TargetHealthStateEnum::Initial, Some(TargetHealthReasonEnum::InitialHealthChecking)),
+                    desc("b", TargetHealthStateEnum::Initial, Some(TargetHealthReasonEnum::InitialHealthChecking)),
+                ])
+            })
+            .times(2)
+            .output(|| output(vec![desc("a", TargetHealthStateEnum::Healthy, None), desc("b", TargetHealthStateEnum::Healthy, None)]))
+            .build();
+        let client = mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::MatchAny, [&rule]);
+        let until = Instant::now() + Duration::from_secs(60);
+        let r = wait_healthy(&client, "green", "arn:tg", 2, Duration::from_millis(10), until)
+            .await
+            .unwrap();
+        assert!(r.passed, "{r:?}");
+        assert_eq!(r.polls, 3);
+    }
+
+    #[tokio::test]
+    async fn gives_up_at_the_budget_when_too_few_targets_are_healthy() {
+        let rule = mock!(Client::describe_target_health)
+            .then_output(|| output(vec![desc("a", TargetHealthStateEnum::Healthy, None)]));
+        let client = mock_client!(aws_sdk_elasticloadbalancingv2, [&rule]);
+        let until = Instant::now() + Duration::from_millis(100);
+        let r = wait_healthy(&client, "green", "arn:tg", 3, Duration::from_millis(30), until)
+            .await
+            .unwrap();
+        assert!(!r.passed);
+        assert!(r.detail.contains("only 1 of 3"), "{}", r.detail);
+        assert!(r.waited_ms < 1000);
+    }
+
+    #[tokio::test]
+    async fn draining_or_timeout_reasons() {
+        let snap = Snapshot::of(&[
+            desc("a", TargetHealthStateEnum::Draining, Some(TargetHealthReasonEnum::DeregistrationInProgress)),
+            desc("b", TargetHealthStateEnum::Unhealthy, Some(TargetHealthReasonEnum::Timeout)),
+        ]);
+        assert_eq!(snap.healthy, 0);
+        assert_eq!(snap.fail_fast_reason().unwrap().id, "b");
+    }
+}

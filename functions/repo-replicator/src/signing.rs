@@ -1,0 +1,182 @@
+//! The CodeCommit git password: the function's own role credentials turned into HTTP Basic
+//! credentials for CodeCommit's HTTPS git endpoint, the scheme `git-remote-codecommit` uses.
+//!
+//! - username: the access key id, followed by `%` and the session token when there is one;
+//! - password: the signing time (`YYYYMMDDTHHMMSS`), the letter `Z`, and the hex SigV4 signature
+//!   of a request with method `GIT`, the repository path and only the `host` header signed, for
+//!   the service `codecommit` in the repository's region. The string to sign carries the time
+//!   without the `Z`, as botocore's signer builds it for this request.
+//!
+//! Neither part is ever logged; [`GitCredentials`] prints as redacted.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
+use sha2::{Digest, Sha256};
+
+/// The service name CodeCommit's git endpoint signs for.
+pub const SERVICE: &str = "codecommit";
+
+/// The HTTP Basic credentials for one repository on one git host.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GitCredentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl fmt::Debug for GitCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("GitCredentials([redacted])")
+    }
+}
+
+/// AWS credentials as the signer needs them.
+#[derive(Clone)]
+pub struct AwsKeys {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl fmt::Debug for AwsKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AwsKeys([redacted])")
+    }
+}
+
+/// `time` as `YYYYMMDDTHHMMSS` (UTC, whole seconds).
+pub fn timestamp(time: SystemTime) -> String {
+    let secs = time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The git credentials for `path` (e.g. `/v1/repos/my-repo`) on `host` in `region`, signed at `time`.
+pub fn git_credentials(keys: &AwsKeys, host: &str, path: &str, region: &str, time: SystemTime) -> GitCredentials {
+    // Whole seconds: the timestamp and the signing key's date come from the same instant.
+    let secs = time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let time = UNIX_EPOCH + Duration::from_secs(secs);
+    let stamp = timestamp(time);
+    let date = &stamp[..8];
+    let canonical = format!("GIT\n{path}\n\nhost:{host}\n\nhost\n");
+    let scope = format!("{date}/{region}/{SERVICE}/aws4_request");
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}",
+        hex(&Sha256::digest(canonical.as_bytes()))
+    );
+    let key = generate_signing_key(&keys.secret_access_key, time, region, SERVICE);
+    let signature = calculate_signature(key, string_to_sign.as_bytes());
+    let username = match &keys.session_token {
+        Some(token) if !token.is_empty() => format!("{}%{token}", keys.access_key_id),
+        _ => keys.access_key_id.clone(),
+    };
+    GitCredentials {
+        username,
+        password: format!("{stamp}Z{signature}"),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn parse_stamp(stamp: &str) -> SystemTime {
+        // Inverse of `timestamp` for the test vectors: count days from the epoch.
+        let y: i64 = stamp[0..4].parse().unwrap();
+        let m: u32 = stamp[4..6].parse().unwrap();
+        let d: u32 = stamp[6..8].parse().unwrap();
+        let hh: u64 = stamp[9..11].parse().unwrap();
+        let mm: u64 = stamp[11..13].parse().unwrap();
+        let ss: u64 = stamp[13..15].parse().unwrap();
+        let mut days = 0i64;
+        while civil_from_days(days) != (y, m, d) {
+            days += 1;
+        }
+        UNIX_EPOCH + Duration::from_secs(days as u64 * 86_400 + hh * 3600 + mm * 60 + ss)
+    }
+
+    #[test]
+    fn timestamps_are_utc_basic_format() {
+        assert_eq!(timestamp(UNIX_EPOCH), "19700101T000000");
+        assert_eq!(timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)), "20000229T000000");
+        assert_eq!(timestamp(UNIX_EPOCH + Duration::from_secs(1_795_394_880)), "20261123T004800");
+    }
+
+    /// The vectors come from botocore's SigV4 signer (`testdata/sign_vectors.py`), not from this code.
+    #[test]
+    fn matches_botocore_vectors_for_standard_fips_and_vpc_endpoint_hosts() {
+        let doc: Value = serde_json::from_str(include_str!("../testdata/sign_vectors.json")).unwrap();
+        let vectors = doc["vectors"].as_array().unwrap();
+        let mut names = std::collections::BTreeSet::new();
+        for v in vectors {
+            let keys = AwsKeys {
+                access_key_id: v["access_key"].as_str().unwrap().into(),
+                secret_access_key: v["secret_key"].as_str().unwrap().into(),
+                session_token: v["session_token"].as_str().map(str::to_owned),
+            };
+            let time = parse_stamp(v["timestamp"].as_str().unwrap());
+            // Sub-second parts do not change the password.
+            let time = time + Duration::from_millis(987);
+            let got = git_credentials(
+                &keys,
+                v["host"].as_str().unwrap(),
+                v["path"].as_str().unwrap(),
+                v["region"].as_str().unwrap(),
+                time,
+            );
+            assert_eq!(got.password, v["password"].as_str().unwrap(), "{}", v["name"]);
+            assert_eq!(got.username, v["username"].as_str().unwrap(), "{}", v["name"]);
+            // The session token is in the username only, never in the password.
+            if let Some(token) = &keys.session_token {
+                assert!(got.username.ends_with(&format!("%{token}")));
+                assert!(!got.password.contains(token.as_str()));
+            }
+            names.insert(v["name"].as_str().unwrap().to_owned());
+        }
+        for needed in ["standard", "fips", "vpc-endpoint", "standard-with-token", "fips-with-token", "vpc-endpoint-with-token"] {
+            assert!(names.contains(needed), "missing vector {needed}");
+        }
+    }
+
+    #[test]
+    fn credentials_never_print() {
+        let keys = AwsKeys {
+            access_key_id: "AKID".into(),
+            secret_access_key: "very-secret".into(),
+            session_token: Some("tok".into()),
+        };
+        let c = git_credentials(&keys, "h", "/v1/repos/r", "us-east-1", SystemTime::now());
+        assert_eq!(format!("{c:?} {keys:?}"), "GitCredentials([redacted]) AwsKeys([redacted])");
+    }
+}

@@ -1,0 +1,266 @@
+"""A local stand-in for CodeCommit's HTTPS git endpoint (standard library and the machine's git).
+
+Serves bare repositories over git's smart HTTP protocol by running `git http-backend` (from
+`git --exec-path`) as a CGI program, for several regions at once:
+
+    http://127.0.0.1:<port>/<region>/v1/repos/<repository>[/info/refs | /git-upload-pack | /git-receive-pack]
+
+The repository `<repository>` of `<region>` is the bare repository `<root>/<region>/<repository>`.
+Request bodies are read whole, whether sent with Content-Length or chunked (libgit2 sends every
+push chunked, which CGI cannot pass on), and handed to the backend with a Content-Length.
+
+Authentication works the way CodeCommit checks it: HTTP Basic, the username is the access key
+id (followed by `%` and a session token when there is one), the password is `<YYYYMMDDTHHMMSS>Z`
+and the SigV4 signature of a `GIT` request for the repository path on the git host of the
+region, service `codecommit`. The server recomputes the signature from its own copy of the
+secret key and the request's region and path; the signed host is `--host-template` with
+`{region}` filled in (the region's real CodeCommit host by default, since clients connect to
+127.0.0.1 but sign for the host they stand in for). No credentials: 401 with a Basic
+challenge; a wrong access key, a wrong signature or a timestamp more than 15 minutes off: 403.
+
+Repositories that do not exist answer 404, unless `--emulator` names the local AWS emulator
+and its CodeCommit knows the repository (GetRepository in that region): then the empty bare
+repository is created on first access. That is how a replica created with CreateRepository
+becomes reachable over git, as it does in AWS.
+
+`GET /_git/requests` lists the git requests served (region, repository, service, status,
+bytes in and out, whether the username carried a session token); `POST /_git/reset` clears it.
+
+Run alone: `python3 git_server.py --root DIR` prints `{"git": "http://127.0.0.1:<port>"}` and
+serves until stdin closes.
+"""
+
+import argparse
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import httpbase  # noqa: E402
+
+DEFAULT_ACCESS_KEY = "AKIDCODEHOOKSTEST"
+DEFAULT_SECRET_KEY = "codehooks-test-secret-key"
+DEFAULT_HOST_TEMPLATE = "git-codecommit.{region}.amazonaws.com"
+MAX_SKEW = datetime.timedelta(minutes=15)
+
+PATH_RE = re.compile(
+    r"^/(?P<region>[a-z0-9-]+)(?P<repo_path>/v1/repos/(?P<repo>[A-Za-z0-9._-]{1,100}))"
+    r"(?P<rest>/info/refs|/git-upload-pack|/git-receive-pack|/HEAD|/objects/.*)?$"
+)
+
+
+def git_exec_path():
+    return subprocess.run(["git", "--exec-path"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def signature(secret_key, host, path, region, stamp):
+    """The signature part of the git password (hex), computed from scratch."""
+    canonical = "GIT\n%s\n\nhost:%s\n\nhost\n" % (path, host)
+    scope = "%s/%s/codecommit/aws4_request" % (stamp[:8], region)
+    to_sign = "AWS4-HMAC-SHA256\n%s\n%s\n%s" % (stamp, scope, hashlib.sha256(canonical.encode()).hexdigest())
+
+    def h(key, msg):
+        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+    key = h(h(h(h(("AWS4" + secret_key).encode(), stamp[:8]), region), "codecommit"), "aws4_request")
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+class GitServer(httpbase.Server):
+    def __init__(self, addr, root, access_key, secret_key, host_template, emulator):
+        super().__init__(addr, GitHandler)
+        self.root = root
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.host_template = host_template
+        self.emulator = emulator
+        self.backend = os.path.join(git_exec_path(), "git-http-backend")
+        self.log = []
+        self.lock = threading.Lock()
+
+    def record(self, entry):
+        with self.lock:
+            self.log.append(entry)
+
+    def emulator_knows(self, region, repo):
+        """Whether the emulator's CodeCommit has `repo` in `region` (GetRepository)."""
+        if not self.emulator:
+            return False
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        req = urllib.request.Request(
+            self.emulator.rstrip("/") + "/",
+            data=json.dumps({"repositoryName": repo}).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": "CodeCommit_20150413.GetRepository",
+                "X-Amz-Date": stamp,
+                "Authorization": "AWS4-HMAC-SHA256 Credential=%s/%s/%s/codecommit/aws4_request, "
+                "SignedHeaders=host;x-amz-date, Signature=%s"
+                % (self.access_key, stamp[:8], region, "0" * 64),
+            },
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                meta = json.loads(resp.read() or b"{}").get("repositoryMetadata") or {}
+                return meta.get("repositoryName") == repo
+        except Exception:
+            return False
+
+
+class GitHandler(httpbase.Handler):
+    server_version = "codehooks-git"
+
+    def do_GET(self):
+        self.route()
+
+    def do_POST(self):
+        self.route()
+
+    def route(self):
+        path, _, query = self.path.partition("?")
+        if path == "/_git/requests":
+            with self.server.lock:
+                return self.send_json(200, list(self.server.log))
+        if path == "/_git/reset":
+            self.read_body()
+            with self.server.lock:
+                self.server.log.clear()
+            return self.send_json(200, {})
+        body = self.read_body() if self.command == "POST" else b""
+        m = PATH_RE.match(path)
+        if not m:
+            return self.send_bytes(404, b"not a repository path\n", "text/plain")
+        entry = {
+            "method": self.command,
+            "region": m["region"],
+            "repository": m["repo"],
+            "service": (m["rest"] or "").lstrip("/") + (("?" + query) if query else ""),
+            "bytes_in": len(body),
+            "bytes_out": 0,
+            "token_in_username": False,
+        }
+        status = self.authenticate(m, entry)
+        if status is not None:
+            entry["status"] = status
+            self.server.record(entry)
+            return
+        repo_dir = os.path.join(self.server.root, m["region"], m["repo"])
+        if not os.path.isdir(repo_dir):
+            if self.server.emulator_knows(m["region"], m["repo"]):
+                os.makedirs(os.path.dirname(repo_dir), exist_ok=True)
+                subprocess.run(["git", "init", "--quiet", "--bare", repo_dir], check=True)
+            else:
+                entry["status"] = 404
+                self.server.record(entry)
+                return self.send_bytes(404, b"repository not found\n", "text/plain")
+        status, out = self.cgi(m, query, body)
+        entry["status"] = status
+        entry["bytes_out"] = out
+        self.server.record(entry)
+
+    def authenticate(self, m, entry):
+        """None when the request is signed right; otherwise answers and returns the status."""
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            self.send_bytes(401, b"authentication required\n", "text/plain",
+                            {"WWW-Authenticate": 'Basic realm="codecommit"'})
+            return 401
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except Exception:
+            self.send_bytes(403, b"malformed credentials\n", "text/plain")
+            return 403
+        access_key, sep, token = user.partition("%")
+        entry["token_in_username"] = bool(sep and token)
+        ok = access_key == self.server.access_key and len(password) == 16 + 64 and password[15] == "Z"
+        if ok:
+            stamp = password[:15]
+            try:
+                when = datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%S").replace(tzinfo=datetime.timezone.utc)
+            except ValueError:
+                when = None
+            now = datetime.datetime.now(datetime.timezone.utc)
+            region = m["region"]
+            host = self.server.host_template.format(region=region)
+            expected = signature(self.server.secret_key, host, m["repo_path"], region, stamp)
+            ok = (when is not None and abs(now - when) <= MAX_SKEW
+                  and hmac.compare_digest(expected, password[16:]))
+        if not ok:
+            self.send_bytes(403, b"The request signature we calculated does not match\n", "text/plain")
+            return 403
+        return None
+
+    def cgi(self, m, query, body):
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "GIT_PROJECT_ROOT": os.path.join(self.server.root, m["region"]),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": "/%s%s" % (m["repo"], m["rest"] or ""),
+            "REQUEST_METHOD": self.command,
+            "QUERY_STRING": query,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_USER": "codehooks",
+            "REMOTE_ADDR": self.client_address[0],
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "GATEWAY_INTERFACE": "CGI/1.1",
+            "HOME": self.server.root,
+            "GIT_CONFIG_NOSYSTEM": "1",
+        }
+        if self.headers.get("Content-Encoding"):
+            env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
+        if self.headers.get("Git-Protocol"):
+            env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+        proc = subprocess.run([self.server.backend], input=body, env=env, capture_output=True)
+        head, sep, payload = proc.stdout.partition(b"\r\n\r\n")
+        if not sep:
+            head, sep, payload = proc.stdout.partition(b"\n\n")
+        status = 200
+        headers = {}
+        for line in head.decode("latin-1").splitlines():
+            name, _, value = line.partition(":")
+            if name.lower() == "status":
+                status = int(value.strip().split()[0])
+            elif name:
+                headers[name.strip()] = value.strip()
+        if proc.returncode != 0 and not sep:
+            status, payload = 500, proc.stderr
+        content_type = headers.pop("Content-Type", "application/octet-stream")
+        headers.pop("Content-Length", None)
+        self.send_bytes(status, payload, content_type, headers)
+        return status, len(payload)
+
+
+def make_server(root, access_key=DEFAULT_ACCESS_KEY, secret_key=DEFAULT_SECRET_KEY,
+                host_template=DEFAULT_HOST_TEMPLATE, emulator=None, port=0):
+    os.makedirs(root, exist_ok=True)
+    return GitServer(("127.0.0.1", port), root, access_key, secret_key, host_template, emulator)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--root", required=True, help="directory holding <region>/<repository> bare repositories")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--access-key", default=DEFAULT_ACCESS_KEY)
+    p.add_argument("--secret-key", default=DEFAULT_SECRET_KEY)
+    p.add_argument("--host-template", default=DEFAULT_HOST_TEMPLATE,
+                   help="the git host signatures are checked for; {region} is filled in")
+    p.add_argument("--emulator", help="emulator URL: create repositories its CodeCommit knows")
+    p.add_argument("--verbose", action="store_true")
+    a = p.parse_args()
+    httpbase.VERBOSE = a.verbose
+    server = make_server(a.root, a.access_key, a.secret_key, a.host_template, a.emulator, a.port)
+    httpbase.run_alone(server, key="git")
+
+
+if __name__ == "__main__":
+    main()
