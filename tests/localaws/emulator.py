@@ -72,6 +72,10 @@ class ControlError(Exception):
     """A bad control API request (answered 400 `{"error": ...}`)."""
 
 
+class UnknownControl(Exception):
+    """A control path that does not exist (answered 404)."""
+
+
 def now():
     return round(time.time(), 3)
 
@@ -1144,7 +1148,8 @@ class Emulator:
         if not isinstance(spec, dict):
             raise ControlError("the seed must be a JSON object")
         with self.lock:
-            st = self.region(spec.get("region") or "us-east-1")
+            # Applied to a copy, swapped in only if all of it is valid.
+            st = copy.deepcopy(self.region(spec.get("region") or "us-east-1"))
             cc, cb = spec.get("codecommit") or {}, spec.get("codebuild") or {}
             cd, cp = spec.get("codedeploy") or {}, spec.get("codepipeline") or {}
             for repo in cc.get("repositories", []):
@@ -1185,6 +1190,7 @@ class Emulator:
                 st.pipelines.add(name)
             for eid, details in (cp.get("actionExecutions") or {}).items():
                 st.actions[eid] = [{"pipelineExecutionId": eid, **d} for d in details]
+            self.regions[st.name] = st
             return {"region": st.name}
 
     def set_build(self, spec):
@@ -1253,7 +1259,7 @@ class Emulator:
             with self.lock:
                 st = self.region(q.get("region") or "us-east-1")
                 return dict(st.hooks.get(q.get("deploymentId"), {}))
-        raise LookupError(f"{method} {path}")
+        raise UnknownControl(f"{method} {path}")
 
 
 class EmulatorHandler(httpbase.Handler):
@@ -1278,10 +1284,13 @@ class EmulatorHandler(httpbase.Handler):
                 with emu.lock:
                     out = json.dumps(emu.control(self.command, url.path, url.query, body)).encode()
                 self.send_bytes(200, out)
-            except LookupError as e:
+            except UnknownControl as e:
                 self.send_json(404, {"error": f"unknown control request {e}"})
-            except (ControlError, ValueError, TypeError, AttributeError) as e:
+            except (ControlError, ValueError) as e:
                 self.send_json(400, {"error": str(e)})
+            except Exception as e:  # noqa: BLE001 - most likely a malformed seed
+                traceback.print_exc(file=sys.stderr)
+                self.send_json(400, {"error": f"{type(e).__name__}: {e}"})
             return
         if self.command == "POST" and url.path == "/":
             self.aws(raw)

@@ -16,8 +16,14 @@ VERBOSE = False
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False  # never wait for kept-alive or long-polling connections
     allow_reuse_address = True
     request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        # A client that hung up is routine; anything else is a bug worth a traceback.
+        if VERBOSE or not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
     def start(self):
         """Serves on a daemon thread; returns self."""

@@ -111,16 +111,15 @@ pub async fn deployment(client: &aws_sdk_codedeploy::Client, id: &str) -> Result
                 gh.repository.as_deref().unwrap_or("?"),
                 gh.commit_id.as_deref().unwrap_or("?")
             ))
-        } else if let Some(a) = &r.app_spec_content {
-            a.sha256.as_ref().map(|h| format!("AppSpec sha256 {h}"))
         } else {
-            r.string
+            r.app_spec_content
                 .as_ref()
-                .and_then(|s| s.sha256.as_ref())
+                .and_then(|a| a.sha256.as_ref())
                 .map(|h| format!("AppSpec sha256 {h}"))
         }
     });
-    let rollback = d.rollback_info.clone().unwrap_or_default();
+    let rollback = d.rollback_info.clone();
+    let rb = |f: fn(aws_sdk_codedeploy::types::RollbackInfo) -> Option<String>| rollback.clone().and_then(f);
     let duration_secs = match (&d.create_time, &d.complete_time) {
         (Some(a), Some(b)) if secs(b) >= secs(a) => Some((secs(b) - secs(a)) as u64),
         _ => None,
@@ -138,9 +137,9 @@ pub async fn deployment(client: &aws_sdk_codedeploy::Client, id: &str) -> Result
         compute_platform: d.compute_platform.map(|c| c.as_str().to_owned()),
         deployment_config: d.deployment_config_name,
         revision,
-        rollback_deployment_id: rollback.rollback_deployment_id,
-        rollback_triggering_deployment_id: rollback.rollback_triggering_deployment_id,
-        rollback_message: rollback.rollback_message,
+        rollback_deployment_id: rb(|r| r.rollback_deployment_id),
+        rollback_triggering_deployment_id: rb(|r| r.rollback_triggering_deployment_id),
+        rollback_message: rb(|r| r.rollback_message),
         created: d
             .create_time
             .and_then(|t| t.fmt(aws_sdk_codedeploy::primitives::DateTimeFormat::DateTime).ok()),

@@ -216,7 +216,7 @@ mod tests {
     async fn gives_up_at_the_budget_when_too_few_targets_are_healthy() {
         let rule = mock!(Client::describe_target_health)
             .then_output(|| output(vec![desc("a", TargetHealthStateEnum::Healthy, None)]));
-        let client = mock_client!(aws_sdk_elasticloadbalancingv2, [&rule]);
+        let client = mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::MatchAny, [&rule]);
         let until = Instant::now() + Duration::from_millis(100);
         let r = wait_healthy(&client, "green", "arn:tg", 3, Duration::from_millis(30), until)
             .await

@@ -304,14 +304,13 @@ pub async fn probe_path(
                 if stop.load(Ordering::Relaxed) || Instant::now() >= until {
                     break;
                 }
-                match (planned, window_end) {
-                    (Some(n), _) => {
-                        if issued.fetch_add(1, Ordering::Relaxed) >= n {
-                            break;
-                        }
-                    }
-                    (None, Some(end)) if Instant::now() >= end => break,
-                    _ => {}
+                let more = match (planned, window_end) {
+                    (Some(n), _) => issued.fetch_add(1, Ordering::Relaxed) < n,
+                    (None, Some(end)) => Instant::now() < end,
+                    (None, None) => false,
+                };
+                if !more {
+                    break;
                 }
                 let began = Instant::now();
                 let (outcome, latency) = tokio::select! {

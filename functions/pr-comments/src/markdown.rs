@@ -206,13 +206,14 @@ pub fn duration(seconds: u64) -> String {
     }
 }
 
-/// User text made inert in Markdown: every ASCII punctuation character is backslash-escaped,
-/// line breaks and control or direction-override characters become spaces, and the text is
-/// cut to `max_chars` characters (before escaping).
+/// User text made inert in Markdown: the characters that start emphasis, code, links, images,
+/// HTML, tables or autolinks are backslash-escaped, line breaks and control or
+/// direction-override characters become spaces (so nothing can start a line of its own), and
+/// the text is cut to `max_chars` characters (before escaping).
 pub fn escape(text: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in shorten(text, max_chars).chars() {
-        if c.is_ascii_punctuation() {
+        if MARKDOWN_SPECIAL.contains(c) {
             out.push('\\');
             out.push(c);
         } else if c.is_control() || is_bidi_control(c) {
@@ -223,6 +224,9 @@ pub fn escape(text: &str, max_chars: usize) -> String {
     }
     out
 }
+
+/// Characters with a meaning in Markdown wherever they stand in a line.
+const MARKDOWN_SPECIAL: &str = "\\`*_{}[]()<>#+!|~&:";
 
 fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
@@ -294,7 +298,7 @@ mod tests {
         assert!(c.contains("![pr-validate badge](https://codebuild.us-east-1.amazonaws.com/badges?uuid=abc&branch=main)"), "{c}");
         assert!(c.contains("- Duration: 1 min 35 s"), "{c}");
         assert!(c.contains("- Failed phase: BUILD \\(FAILED\\)"), "{c}");
-        assert!(c.contains("COMMAND\\_EXECUTION\\_ERROR\\: make test\\. Reason\\: exit status 2"), "{c}");
+        assert!(c.contains("COMMAND\\_EXECUTION\\_ERROR\\: make test. Reason\\: exit status 2"), "{c}");
         assert!(c.contains("/log?region=us-east-1)"), "{c}");
         assert!(c.contains("is now at `fedcba9`"), "{c}");
         assert_eq!(state_of(&c), Some(State::Finished(Outcome::Failed)));

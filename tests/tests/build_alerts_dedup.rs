@@ -1,0 +1,192 @@
+//! The shared DynamoDB do-once store (`codehooks::dedup`) against moto's DynamoDB, through the
+//! real SDK client: conditional claims, done records, released and abandoned claims, the TTL
+//! attribute, and last known states that out-of-order events cannot roll back.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use codehooks::Error;
+use codehooks::dedup::{Claim, KEY_ATTRIBUTE, Once, State, Store, TTL_ATTRIBUTE};
+use codehooks_tests::LocalAws;
+
+async fn table(local: &LocalAws, name: &str) -> aws_sdk_dynamodb::Client {
+    let sdk = local.sdk_config(local.moto_url(), "eu-west-1").await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    ddb.create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(KEY_ATTRIBUTE)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(KEY_ATTRIBUTE)
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("CreateTable");
+    ddb
+}
+
+async fn item(ddb: &aws_sdk_dynamodb::Client, table: &str, pk: &str) -> Option<std::collections::HashMap<String, AttributeValue>> {
+    ddb.get_item()
+        .table_name(table)
+        .key(KEY_ATTRIBUTE, AttributeValue::S(pk.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("GetItem")
+        .item
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_complete_and_release() {
+    let local = LocalAws::builder().moto().start();
+    let ddb = table(&local, "dedup-a").await;
+    let now = Arc::new(AtomicU64::new(1_800_000_000));
+    let clock = Arc::clone(&now);
+    let store = Store::new(ddb.clone(), "dedup-a")
+        .with_ttl(Duration::from_secs(48 * 3600))
+        .with_lease(Duration::from_secs(300))
+        .with_clock(move || clock.load(Ordering::SeqCst));
+
+    // First claim wins; a second one while the first is pending is busy.
+    let Claim::Claimed(lease) = store.claim("event-1").await.unwrap() else {
+        panic!("the first claim must win")
+    };
+    assert_eq!(lease.key(), "event-1");
+    assert_eq!(store.claim("event-1").await.unwrap(), Claim::Busy);
+
+    // The pending record carries the TTL attribute (now + 48 h).
+    let rec = item(&ddb, "dedup-a", "once#event-1").await.expect("record");
+    assert_eq!(rec["status"].as_s().unwrap(), "pending");
+    assert_eq!(rec[TTL_ATTRIBUTE].as_n().unwrap(), &(1_800_000_000u64 + 48 * 3600).to_string());
+
+    // Completed: every later claim answers Done.
+    assert!(store.complete(&lease).await.unwrap());
+    assert_eq!(store.claim("event-1").await.unwrap(), Claim::Done);
+    let rec = item(&ddb, "dedup-a", "once#event-1").await.unwrap();
+    assert_eq!(rec["status"].as_s().unwrap(), "done");
+    assert!(!rec.contains_key("leaseUntil"));
+
+    // Released after a failure: the retry claims again.
+    let Claim::Claimed(l2) = store.claim("event-2").await.unwrap() else { panic!() };
+    store.release(&l2).await.unwrap();
+    assert!(item(&ddb, "dedup-a", "once#event-2").await.is_none());
+    let Claim::Claimed(l3) = store.claim("event-2").await.unwrap() else {
+        panic!("a released key can be claimed again")
+    };
+
+    // Abandoned (the process died): busy until the lease ends, then claimable; the old
+    // holder can neither complete nor release the new holder's claim.
+    now.fetch_add(299, Ordering::SeqCst);
+    assert_eq!(store.claim("event-2").await.unwrap(), Claim::Busy);
+    now.fetch_add(2, Ordering::SeqCst);
+    let Claim::Claimed(l4) = store.claim("event-2").await.unwrap() else {
+        panic!("an abandoned claim is taken over after its lease")
+    };
+    assert!(!store.complete(&l3).await.unwrap(), "a lost claim cannot complete");
+    store.release(&l3).await.unwrap();
+    assert_eq!(store.claim("event-2").await.unwrap(), Claim::Busy, "the new holder keeps it");
+    assert!(store.complete(&l4).await.unwrap());
+
+    // A done record past its expiry (TTL deletion can lag) counts as gone.
+    now.fetch_add(48 * 3600 + 1, Ordering::SeqCst);
+    assert!(matches!(store.claim("event-1").await.unwrap(), Claim::Claimed(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_runs_work_once_and_retries_failures() {
+    let local = LocalAws::builder().moto().start();
+    let ddb = table(&local, "dedup-b").await;
+    let store = Store::new(ddb, "dedup-b");
+    let runs = AtomicU64::new(0);
+
+    // A failing side effect is released and returned...
+    let err = store
+        .once("k", || async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(Error::transient("publish failed"))
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "Transient");
+    // ...so the retry runs it; the one after that does not.
+    let first = store
+        .once("k", || async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok(7)
+        })
+        .await
+        .unwrap();
+    assert_eq!(first, Once::Ran(7));
+    let again = store
+        .once("k", || async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok(8)
+        })
+        .await
+        .unwrap();
+    assert_eq!(again, Once::AlreadyDone);
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+
+    // Concurrent deliveries of one key: exactly one runs.
+    let store = Arc::new(store);
+    let mut handles = Vec::new();
+    let ran = Arc::new(AtomicU64::new(0));
+    for _ in 0..6 {
+        let store = Arc::clone(&store);
+        let ran = Arc::clone(&ran);
+        handles.push(tokio::spawn(async move {
+            store
+                .once("concurrent", || async move {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Ok(())
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for h in handles {
+        outcomes.push(h.await.unwrap());
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| matches!(o, Once::Ran(()))).count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_known_state_ignores_older_events() {
+    let local = LocalAws::builder().moto().start();
+    let ddb = table(&local, "dedup-c").await;
+    let store = Store::new(ddb, "dedup-c");
+    let keep = Duration::from_secs(86_400);
+    let st = |s: &str, at: &str| State {
+        state: s.into(),
+        at: at.into(),
+        detail: Some("d-1".into()),
+    };
+    assert_eq!(store.state("codebuild/eu-west-1/app").await.unwrap(), None);
+    assert!(store.record_state("codebuild/eu-west-1/app", &st("FAILED", "2026-11-23T00:00:00Z"), keep).await.unwrap());
+    assert!(store.record_state("codebuild/eu-west-1/app", &st("SUCCEEDED", "2026-11-23T00:10:00Z"), keep).await.unwrap());
+    // A late delivery of an older failure does not roll the state back.
+    assert!(!store.record_state("codebuild/eu-west-1/app", &st("FAILED", "2026-11-23T00:05:00Z"), keep).await.unwrap());
+    let now = store.state("codebuild/eu-west-1/app").await.unwrap().unwrap();
+    assert_eq!(now.state, "SUCCEEDED");
+    assert_eq!(now.at, "2026-11-23T00:10:00Z");
+    assert_eq!(now.detail.as_deref(), Some("d-1"));
+    // The same event again is harmless.
+    assert!(store.record_state("codebuild/eu-west-1/app", &st("SUCCEEDED", "2026-11-23T00:10:00Z"), keep).await.unwrap());
+}
