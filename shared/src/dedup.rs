@@ -159,7 +159,9 @@ fn n(v: u64) -> AttributeValue {
 }
 
 fn get_s<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 fn get_n(item: &HashMap<String, AttributeValue>, name: &str) -> Option<u64> {
@@ -189,7 +191,11 @@ fn new_token() -> String {
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
     crate::idempotency::key(
         "dedup/token",
-        &[&nanos.to_string(), &std::process::id().to_string(), &count.to_string()],
+        &[
+            &nanos.to_string(),
+            &std::process::id().to_string(),
+            &count.to_string(),
+        ],
     )[..32]
         .to_owned()
 }
@@ -365,7 +371,9 @@ impl Store {
                 match self.complete(&lease).await {
                     Ok(true) => {}
                     Ok(false) => tracing::warn!(key, "the claim was lost before it was completed"),
-                    Err(e) => tracing::warn!(key, error = %e, "the work is done but could not be recorded as done"),
+                    Err(e) => {
+                        tracing::warn!(key, error = %e, "the work is done but could not be recorded as done")
+                    }
                 }
                 Ok(Once::Ran(value))
             }

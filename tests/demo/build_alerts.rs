@@ -1,5 +1,266 @@
-//! The build-alerts part of the demo.
+//! The build-alerts part of the demo: a bad night for the `shop` team. A build fails, the same
+//! event arrives twice, a pipeline fails in its build stage (three events, one alert), a
+//! CloudFormation stage fails, a blue/green deployment fails and rolls back, and finally the
+//! build works again. Each alert is printed as its subscribers read it: the e-mail (subject and
+//! plain-text body) and the chat notification AWS Chatbot shows.
+
+use codehooks_tests::{Function, LocalAws, drain_queue, event, subscribe_queue};
+use serde_json::{Value, json};
+
+const REGION: &str = "eu-west-1";
+const TABLE: &str = "codehooks-alerts";
+
+fn seed() -> Value {
+    serde_json::from_str(include_str!("../tests/build_alerts_fixture/seed.json"))
+        .unwrap_or(Value::Null)
+}
+
+struct Demo {
+    local: LocalAws,
+    sdk: aws_config::SdkConfig,
+    queue: String,
+    f: Function,
+    seen: usize,
+}
+
+impl Demo {
+    /// Everything published to the topic so far, as SNS holds it: (subject, message).
+    fn published(&self) -> Vec<(String, Value)> {
+        let data = codehooks_tests::http::get_json(&format!(
+            "{}/moto-api/data.json",
+            self.local.moto_url()
+        ));
+        let mut out = Vec::new();
+        for topic in data["sns"]["Topic"].as_array().into_iter().flatten() {
+            for n in topic["sent_notifications"].as_array().into_iter().flatten() {
+                let message =
+                    serde_json::from_str(n[1].as_str().unwrap_or("")).unwrap_or(Value::Null);
+                out.push((n[2].as_str().unwrap_or("").to_owned(), message));
+            }
+        }
+        out
+    }
+
+    /// Plays `file` (with `change` applied) and prints what subscribers received.
+    async fn play(
+        &mut self,
+        title: &str,
+        file: &str,
+        change: impl FnOnce(&mut Value),
+    ) -> Result<Value, String> {
+        let mut ev = event(file);
+        change(&mut ev);
+        println!();
+        println!("  ▶ {title}");
+        println!(
+            "    event: {} / {}",
+            ev["source"].as_str().unwrap_or(""),
+            ev["detail-type"].as_str().unwrap_or("")
+        );
+        let r = self.f.invoke(&ev, 15_000);
+        if r.is_ok() {
+            println!(
+                "    build-alerts: {}{} ({:.0} ms)",
+                r.response["outcome"].as_str().unwrap_or("?"),
+                r.response["reason"]
+                    .as_str()
+                    .map(|s| format!(": {s}"))
+                    .unwrap_or_default(),
+                r.duration_ms
+            );
+        } else {
+            println!(
+                "    build-alerts: {} {}: {}",
+                r.status,
+                r.error_type.clone().unwrap_or_default(),
+                r.error_message.clone().unwrap_or_default()
+            );
+        }
+        let sent = self.published();
+        let received = drain_queue(&self.sdk, &self.queue).await;
+        for (subject, message) in sent.iter().skip(self.seen) {
+            println!("    ✉ e-mail  Subject: {subject}");
+            crate::show("e-mail body", message["default"].as_str().unwrap_or(""));
+        }
+        for m in &received {
+            let doc: Value =
+                serde_json::from_str(m["Message"].as_str().unwrap_or("")).unwrap_or(Value::Null);
+            let attrs: Vec<String> = ["source", "name", "state", "severity", "region"]
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{a}={}",
+                        m["MessageAttributes"][*a]["Value"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
+            println!(
+                "    💬 chat    {}  [thread {}]",
+                doc["content"]["title"].as_str().unwrap_or(""),
+                doc["metadata"]["threadId"].as_str().unwrap_or("")
+            );
+            println!("       attributes: {}", attrs.join(" "));
+        }
+        if sent.len() == self.seen {
+            println!("    (nothing was published)");
+        }
+        self.seen = sent.len();
+        Ok(r.response)
+    }
+}
 
 pub async fn run() -> Result<(), String> {
-    crate::scaffold("build-alerts").await
+    let local = LocalAws::builder()
+        .moto()
+        .emulator()
+        .runtime_api("build-alerts")
+        .start();
+    local.emulator().seed(&seed());
+    let sdk = local.sdk_config(local.moto_url(), REGION).await;
+    let topic = aws_sdk_sns::Client::new(&sdk)
+        .create_topic()
+        .name("codehooks-alerts")
+        .send()
+        .await
+        .map_err(|e| format!("CreateTopic: {e}"))?
+        .topic_arn
+        .unwrap_or_default();
+    let queue = subscribe_queue(&sdk, &topic, "chat-subscriber").await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    ddb.create_table()
+        .table_name(TABLE)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map_err(|e| format!("CreateTable: {e}"))?;
+    let f = local.function(
+        "build-alerts",
+        REGION,
+        &[
+            ("CODEHOOKS_ALERT_TOPIC_ARN", topic.as_str()),
+            ("CODEHOOKS_ALERTS_TABLE", TABLE),
+            ("CODEHOOKS_ALERTS_RECOVERED", "true"),
+        ],
+    );
+    println!(
+        "  topic {topic}, e-mail and chat (SQS) subscribers, DynamoDB table {TABLE}; recovered notices on"
+    );
+    let mut d = Demo {
+        local,
+        sdk,
+        queue,
+        f,
+        seen: 0,
+    };
+
+    let first = d
+        .play(
+            "shop-api #142 fails its tests",
+            "build-alerts-codebuild-failed.json",
+            |_| {},
+        )
+        .await?;
+    let again = d
+        .play(
+            "EventBridge delivers the same event again",
+            "build-alerts-codebuild-failed.json",
+            |_| {},
+        )
+        .await?;
+    d.play(
+        "the release pipeline's image build fails",
+        "build-alerts-codebuild-pipeline-failed.json",
+        |_| {},
+    )
+    .await?;
+    let action = d
+        .play(
+            "... its Build action reports FAILED",
+            "build-alerts-codepipeline-action-failed-build.json",
+            |_| {},
+        )
+        .await?;
+    let pipeline = d
+        .play(
+            "... and the pipeline execution reports FAILED",
+            "build-alerts-codepipeline-pipeline-failed.json",
+            |_| {},
+        )
+        .await?;
+    d.play(
+        "the next execution fails in its CloudFormation stage",
+        "build-alerts-codepipeline-action-failed.json",
+        |_| {},
+    )
+    .await?;
+    d.play(
+        "the blue/green deployment fails and rolls back",
+        "build-alerts-codedeploy-failure.json",
+        |_| {},
+    )
+    .await?;
+    let recovered = d
+        .play(
+            "a fix lands: shop-api #145 succeeds",
+            "build-alerts-codebuild-succeeded.json",
+            |_| {},
+        )
+        .await?;
+    let rejected = d
+        .play(
+            "an event build-alerts does not know",
+            "build-alerts-codebuild-failed.json",
+            |e| {
+                e["detail-type"] = json!("CodeBuild Build Phase Change");
+            },
+        )
+        .await?;
+
+    let expect = [
+        (
+            first["outcome"] == "published",
+            "the failed build was published",
+        ),
+        (
+            again["outcome"] == "duplicate",
+            "the redelivery was recognised",
+        ),
+        (
+            action["outcome"] == "suppressed" && pipeline["outcome"] == "suppressed",
+            "one alert for the pipeline's failure",
+        ),
+        (
+            recovered["outcome"] == "published",
+            "the recovered notice was published",
+        ),
+        (rejected.is_null(), "the unknown event was rejected"),
+        (d.seen == 5, "five messages in all"),
+    ];
+    for (ok, what) in expect {
+        if !ok {
+            return Err(format!("expected: {what}"));
+        }
+    }
+    println!();
+    println!(
+        "  ✓ 9 events, 5 messages: 4 alerts and 1 recovered notice; the redelivery and the pipeline's own failure events added none."
+    );
+    Ok(())
 }

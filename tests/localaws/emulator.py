@@ -435,6 +435,30 @@ def get_repository(st, body, caller):
     return {"repositoryMetadata": st.repo(repo_name(body))["metadata"]}
 
 
+@operation(CC, "ListRepositories")
+def list_repositories(st, body, caller):
+    """Pages of up to 1,000 (name, id) pairs; nextToken is opaque to the caller."""
+    sort_by = get(body, "sortBy") or "repositoryName"
+    order = get(body, "order") or "ascending"
+    if sort_by not in ("repositoryName", "lastModifiedDate"):
+        raise AwsError("InvalidSortByException", "The specified sort by value is not valid.")
+    if order not in ("ascending", "descending"):
+        raise AwsError("InvalidOrderException", "The specified sort order is not valid.")
+    metas = sorted((r["metadata"] for r in st.repos.values()), key=lambda m: (m[sort_by], m["repositoryName"]),
+                   reverse=order == "descending")
+    token = get(body, "nextToken")
+    start = 0
+    if token is not None:
+        if not token.startswith("page-") or not token[5:].isdigit() or int(token[5:]) > len(metas):
+            raise AwsError("InvalidContinuationTokenException", "The continuation token is not valid.")
+        start = int(token[5:])
+    page = metas[start:start + 1000]
+    out = {"repositories": [{"repositoryName": m["repositoryName"], "repositoryId": m["repositoryId"]} for m in page]}
+    if start + 1000 < len(metas):
+        out["nextToken"] = f"page-{start + 1000}"
+    return out
+
+
 def reference(value):
     """A branch reference as CodeCommit stores it (`refs/heads/NAME`)."""
     if value.startswith("refs/") and not value.startswith("refs/heads/"):

@@ -23,11 +23,24 @@ and its CodeCommit knows the repository (GetRepository in that region): then the
 repository is created on first access. That is how a replica created with CreateRepository
 becomes reachable over git, as it does in AWS.
 
-`GET /_git/requests` lists the git requests served (region, repository, service, status,
-bytes in and out, whether the username carried a session token); `POST /_git/reset` clears it.
+Control API, for tests:
+  GET  /_git/requests  the git requests served (region, repository, service, status, bytes in
+                       and out, whether the username carried a session token)
+  POST /_git/reset     clears that list, hooks and settings
+  POST /_git/hook      {"region", "repository", "advertisement": n, "ref", "oid"}: just before
+                       serving the n-th (1-based, counted from now) receive-pack advertisement
+                       of that repository, set `ref` to `oid` there: another writer moving
+                       the ref between a client's listing and its push. With "push": n
+                       instead, just before the n-th receive-pack POST: the ref moves after
+                       the client's advertisement, so receive-pack's own old-value check
+                       must reject the update
+  POST /_git/settings  {"bad_signature_status": 401}: answer wrong signatures with 401 instead
+                       of 403 (a client that asks again for credentials after every 401 loops)
 
-Run alone: `python3 git_server.py --root DIR` prints `{"git": "http://127.0.0.1:<port>"}` and
-serves until stdin closes.
+With `--tls-cert` and `--tls-key` (PEM files) it serves HTTPS instead, as CodeCommit does.
+
+Run alone: `python3 git_server.py --root DIR` prints `{"git": "http://127.0.0.1:<port>"}` (or
+`https://...`) and serves until stdin closes.
 """
 
 import argparse
@@ -38,6 +51,7 @@ import hmac
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import threading
@@ -85,6 +99,8 @@ class GitServer(httpbase.Server):
         self.backend = os.path.join(git_exec_path(), "git-http-backend")
         self.log = []
         self.lock = threading.Lock()
+        self.hooks = []
+        self.bad_signature_status = 403
 
     def record(self, entry):
         with self.lock:
@@ -134,6 +150,19 @@ class GitHandler(httpbase.Handler):
             self.read_body()
             with self.server.lock:
                 self.server.log.clear()
+                self.server.hooks.clear()
+                self.server.bad_signature_status = 403
+            return self.send_json(200, {})
+        if path == "/_git/hook":
+            hook = json.loads(self.read_body() or b"{}")
+            hook["seen"] = 0
+            with self.server.lock:
+                self.server.hooks.append(hook)
+            return self.send_json(200, {})
+        if path == "/_git/settings":
+            settings = json.loads(self.read_body() or b"{}")
+            with self.server.lock:
+                self.server.bad_signature_status = int(settings.get("bad_signature_status", 403))
             return self.send_json(200, {})
         body = self.read_body() if self.command == "POST" else b""
         m = PATH_RE.match(path)
@@ -162,10 +191,26 @@ class GitHandler(httpbase.Handler):
                 entry["status"] = 404
                 self.server.record(entry)
                 return self.send_bytes(404, b"repository not found\n", "text/plain")
+        if query == "service=git-receive-pack":
+            self.run_hooks(m["region"], m["repo"], repo_dir, "advertisement")
+        elif m["rest"] == "/git-receive-pack":
+            self.run_hooks(m["region"], m["repo"], repo_dir, "push")
         status, out = self.cgi(m, query, body)
         entry["status"] = status
         entry["bytes_out"] = out
         self.server.record(entry)
+
+    def run_hooks(self, region, repo, repo_dir, kind):
+        with self.server.lock:
+            due = []
+            for hook in self.server.hooks:
+                if hook.get("region") == region and hook.get("repository") == repo and kind in hook:
+                    hook["seen"] += 1
+                    if hook["seen"] == int(hook[kind]):
+                        due.append(hook)
+            self.server.hooks = [h for h in self.server.hooks if h not in due]
+        for hook in due:
+            subprocess.run(["git", "-C", repo_dir, "update-ref", hook["ref"], hook["oid"]], check=True)
 
     def authenticate(self, m, entry):
         """None when the request is signed right; otherwise answers and returns the status."""
@@ -195,6 +240,10 @@ class GitHandler(httpbase.Handler):
             ok = (when is not None and abs(now - when) <= MAX_SKEW
                   and hmac.compare_digest(expected, password[16:]))
         if not ok:
+            if self.server.bad_signature_status == 401:
+                self.send_bytes(401, b"The request signature we calculated does not match\n", "text/plain",
+                                {"WWW-Authenticate": 'Basic realm="codecommit"'})
+                return 401
             self.send_bytes(403, b"The request signature we calculated does not match\n", "text/plain")
             return 403
         return None
@@ -241,9 +290,14 @@ class GitHandler(httpbase.Handler):
 
 
 def make_server(root, access_key=DEFAULT_ACCESS_KEY, secret_key=DEFAULT_SECRET_KEY,
-                host_template=DEFAULT_HOST_TEMPLATE, emulator=None, port=0):
+                host_template=DEFAULT_HOST_TEMPLATE, emulator=None, port=0, tls=None):
     os.makedirs(root, exist_ok=True)
-    return GitServer(("127.0.0.1", port), root, access_key, secret_key, host_template, emulator)
+    server = GitServer(("127.0.0.1", port), root, access_key, secret_key, host_template, emulator)
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*tls)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    return server
 
 
 def main():
@@ -255,11 +309,15 @@ def main():
     p.add_argument("--host-template", default=DEFAULT_HOST_TEMPLATE,
                    help="the git host signatures are checked for; {region} is filled in")
     p.add_argument("--emulator", help="emulator URL: create repositories its CodeCommit knows")
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--tls-key", help="the certificate's private key (PEM)")
     p.add_argument("--verbose", action="store_true")
     a = p.parse_args()
     httpbase.VERBOSE = a.verbose
-    server = make_server(a.root, a.access_key, a.secret_key, a.host_template, a.emulator, a.port)
-    httpbase.run_alone(server, key="git")
+    tls = (a.tls_cert, a.tls_key) if a.tls_cert else None
+    server = make_server(a.root, a.access_key, a.secret_key, a.host_template, a.emulator, a.port, tls)
+    scheme = "https" if tls else "http"
+    httpbase.run_alone(server, key="git", value=f"{scheme}://{server.hostport}")
 
 
 if __name__ == "__main__":

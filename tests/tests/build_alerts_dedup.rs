@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
 };
 use codehooks::Error;
 use codehooks::dedup::{Claim, KEY_ATTRIBUTE, Once, State, Store, TTL_ATTRIBUTE};
@@ -39,7 +40,11 @@ async fn table(local: &LocalAws, name: &str) -> aws_sdk_dynamodb::Client {
     ddb
 }
 
-async fn item(ddb: &aws_sdk_dynamodb::Client, table: &str, pk: &str) -> Option<std::collections::HashMap<String, AttributeValue>> {
+async fn item(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: &str,
+) -> Option<std::collections::HashMap<String, AttributeValue>> {
     ddb.get_item()
         .table_name(table)
         .key(KEY_ATTRIBUTE, AttributeValue::S(pk.to_owned()))
@@ -71,7 +76,10 @@ async fn claims_complete_and_release() {
     // The pending record carries the TTL attribute (now + 48 h).
     let rec = item(&ddb, "dedup-a", "once#event-1").await.expect("record");
     assert_eq!(rec["status"].as_s().unwrap(), "pending");
-    assert_eq!(rec[TTL_ATTRIBUTE].as_n().unwrap(), &(1_800_000_000u64 + 48 * 3600).to_string());
+    assert_eq!(
+        rec[TTL_ATTRIBUTE].as_n().unwrap(),
+        &(1_800_000_000u64 + 48 * 3600).to_string()
+    );
 
     // Completed: every later claim answers Done.
     assert!(store.complete(&lease).await.unwrap());
@@ -81,7 +89,9 @@ async fn claims_complete_and_release() {
     assert!(!rec.contains_key("leaseUntil"));
 
     // Released after a failure: the retry claims again.
-    let Claim::Claimed(l2) = store.claim("event-2").await.unwrap() else { panic!() };
+    let Claim::Claimed(l2) = store.claim("event-2").await.unwrap() else {
+        panic!()
+    };
     store.release(&l2).await.unwrap();
     assert!(item(&ddb, "dedup-a", "once#event-2").await.is_none());
     let Claim::Claimed(l3) = store.claim("event-2").await.unwrap() else {
@@ -96,14 +106,24 @@ async fn claims_complete_and_release() {
     let Claim::Claimed(l4) = store.claim("event-2").await.unwrap() else {
         panic!("an abandoned claim is taken over after its lease")
     };
-    assert!(!store.complete(&l3).await.unwrap(), "a lost claim cannot complete");
+    assert!(
+        !store.complete(&l3).await.unwrap(),
+        "a lost claim cannot complete"
+    );
     store.release(&l3).await.unwrap();
-    assert_eq!(store.claim("event-2").await.unwrap(), Claim::Busy, "the new holder keeps it");
+    assert_eq!(
+        store.claim("event-2").await.unwrap(),
+        Claim::Busy,
+        "the new holder keeps it"
+    );
     assert!(store.complete(&l4).await.unwrap());
 
     // A done record past its expiry (TTL deletion can lag) counts as gone.
     now.fetch_add(48 * 3600 + 1, Ordering::SeqCst);
-    assert!(matches!(store.claim("event-1").await.unwrap(), Claim::Claimed(_)));
+    assert!(matches!(
+        store.claim("event-1").await.unwrap(),
+        Claim::Claimed(_)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,7 +184,13 @@ async fn once_runs_work_once_and_retries_failures() {
         outcomes.push(h.await.unwrap());
     }
     assert_eq!(ran.load(Ordering::SeqCst), 1, "{outcomes:?}");
-    assert_eq!(outcomes.iter().filter(|o| matches!(o, Once::Ran(()))).count(), 1);
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Once::Ran(())))
+            .count(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,14 +205,54 @@ async fn last_known_state_ignores_older_events() {
         detail: Some("d-1".into()),
     };
     assert_eq!(store.state("codebuild/eu-west-1/app").await.unwrap(), None);
-    assert!(store.record_state("codebuild/eu-west-1/app", &st("FAILED", "2026-11-23T00:00:00Z"), keep).await.unwrap());
-    assert!(store.record_state("codebuild/eu-west-1/app", &st("SUCCEEDED", "2026-11-23T00:10:00Z"), keep).await.unwrap());
+    assert!(
+        store
+            .record_state(
+                "codebuild/eu-west-1/app",
+                &st("FAILED", "2026-11-23T00:00:00Z"),
+                keep
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_state(
+                "codebuild/eu-west-1/app",
+                &st("SUCCEEDED", "2026-11-23T00:10:00Z"),
+                keep
+            )
+            .await
+            .unwrap()
+    );
     // A late delivery of an older failure does not roll the state back.
-    assert!(!store.record_state("codebuild/eu-west-1/app", &st("FAILED", "2026-11-23T00:05:00Z"), keep).await.unwrap());
-    let now = store.state("codebuild/eu-west-1/app").await.unwrap().unwrap();
+    assert!(
+        !store
+            .record_state(
+                "codebuild/eu-west-1/app",
+                &st("FAILED", "2026-11-23T00:05:00Z"),
+                keep
+            )
+            .await
+            .unwrap()
+    );
+    let now = store
+        .state("codebuild/eu-west-1/app")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(now.state, "SUCCEEDED");
     assert_eq!(now.at, "2026-11-23T00:10:00Z");
     assert_eq!(now.detail.as_deref(), Some("d-1"));
     // The same event again is harmless.
-    assert!(store.record_state("codebuild/eu-west-1/app", &st("SUCCEEDED", "2026-11-23T00:10:00Z"), keep).await.unwrap());
+    assert!(
+        store
+            .record_state(
+                "codebuild/eu-west-1/app",
+                &st("SUCCEEDED", "2026-11-23T00:10:00Z"),
+                keep
+            )
+            .await
+            .unwrap()
+    );
 }

@@ -32,7 +32,10 @@ impl Rig {
     /// A repository with `main` and `branch`, the validation project, a pull request from
     /// `branch` into `main` opened by a developer, and the function running.
     pub async fn start(branch: &str, extra: &[(&str, &str)]) -> Rig {
-        let local = LocalAws::builder().emulator().runtime_api("pr-comments").start();
+        let local = LocalAws::builder()
+            .emulator()
+            .runtime_api("pr-comments")
+            .start();
         local.emulator().seed(&json!({
             "region": REGION,
             "codecommit": {"repositories": [
@@ -128,7 +131,11 @@ impl Rig {
         d["sourceReference"] = t["sourceReference"].clone();
         d["revisionId"] = pr["revisionId"].clone();
         d["title"] = pr["title"].clone();
-        d["pullRequestStatus"] = json!(if pr["pullRequestStatus"] == "OPEN" { "Open" } else { "Closed" });
+        d["pullRequestStatus"] = json!(if pr["pullRequestStatus"] == "OPEN" {
+            "Open"
+        } else {
+            "Closed"
+        });
         e
     }
 
@@ -137,7 +144,11 @@ impl Rig {
         let mut e = event(file);
         let arn = build["arn"].clone();
         e["resources"] = json!([arn]);
-        e["id"] = json!(format!("{}-{}", build["id"].as_str().unwrap(), build["buildStatus"].as_str().unwrap()));
+        e["id"] = json!(format!(
+            "{}-{}",
+            build["id"].as_str().unwrap(),
+            build["buildStatus"].as_str().unwrap()
+        ));
         let d = &mut e["detail"];
         d["build-id"] = arn;
         d["build-status"] = build["buildStatus"].clone();
@@ -149,6 +160,10 @@ impl Rig {
             .map(|v| json!({"name": v["name"], "type": v["type"], "value": v["value"]}))
             .collect();
         info["environment"]["environment-variables"] = json!(vars);
+        let logs = &build["logs"];
+        info["logs"] = json!({
+            "group-name": logs["groupName"], "stream-name": logs["streamName"], "deep-link": logs["deepLink"]
+        });
         info["source-version"] = build["sourceVersion"].clone();
         if info.get("build-number").is_some() {
             info["build-number"] = build["buildNumber"].clone();
@@ -161,7 +176,10 @@ impl Rig {
         self.local
             .emulator()
             .set_build(REGION, build["id"].as_str().unwrap(), status, &phases);
-        self.builds().into_iter().find(|b| b["id"] == build["id"]).unwrap()
+        self.builds()
+            .into_iter()
+            .find(|b| b["id"] == build["id"])
+            .unwrap()
     }
 
     pub fn invoke(&self, event: &Value) -> Value {
@@ -209,19 +227,35 @@ async fn full_sequence_created_update_results_and_close() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| (v["name"].as_str().unwrap().to_owned(), v["value"].as_str().unwrap().to_owned()))
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap().to_owned(),
+                v["value"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     for (name, value) in [
         ("CODEHOOKS_PR_ID", rig.pr_id.as_str()),
         ("CODEHOOKS_PR_REPOSITORY", REPO),
         ("CODEHOOKS_PR_SOURCE_COMMIT", COMMIT_A),
         ("CODEHOOKS_PR_DESTINATION_COMMIT", MAIN),
-        ("CODEHOOKS_PR_REVISION_ID", rig.pr()["revisionId"].as_str().unwrap()),
+        (
+            "CODEHOOKS_PR_REVISION_ID",
+            rig.pr()["revisionId"].as_str().unwrap(),
+        ),
     ] {
-        assert!(vars.contains(&(name.to_owned(), value.to_owned())), "{name} missing in {vars:?}");
+        assert!(
+            vars.contains(&(name.to_owned(), value.to_owned())),
+            "{name} missing in {vars:?}"
+        );
     }
     let start = rig.requests("StartBuild");
     assert_eq!(start.len(), 1);
+    assert_eq!(
+        start[0]["body"]["sourceLocationOverride"],
+        format!("https://git-codecommit.{REGION}.amazonaws.com/v1/repos/{REPO}")
+    );
+    assert_eq!(start[0]["body"]["sourceVersion"], COMMIT_A);
     let token = start[0]["body"]["idempotencyToken"].as_str().unwrap();
     assert_eq!(token.len(), 64);
 
@@ -234,7 +268,11 @@ async fn full_sequence_created_update_results_and_close() {
     assert!(c.content.contains("Validation started"), "{}", c.content);
     assert!(c.content.contains("`4c3a9e0`"), "{}", c.content);
     let build_id = b1["id"].as_str().unwrap();
-    assert!(c.content.contains(&build_id.replace(':', "%3A")), "links to the build: {}", c.content);
+    assert!(
+        c.content.contains(&build_id.replace(':', "%3A")),
+        "links to the build: {}",
+        c.content
+    );
     assert!(c.content.contains("[build #1]"), "{}", c.content);
     let first_comment = c.id.clone();
 
@@ -242,10 +280,16 @@ async fn full_sequence_created_update_results_and_close() {
     let before = rig.local.emulator().requests(None).len();
     let out = rig.invoke(&rig.build_event("pr-comments-build-in-progress.json", &b1));
     assert_eq!(out["action"], "ignored", "{out}");
-    assert_eq!(rig.local.emulator().requests(None).len(), before, "no AWS call for IN_PROGRESS");
+    assert_eq!(
+        rig.local.emulator().requests(None).len(),
+        before,
+        "no AWS call for IN_PROGRESS"
+    );
 
     // 3. A push: the old build is stopped, a new one starts, a second comment for the new commit.
-    rig.local.emulator().move_branch(REGION, REPO, &rig.branch, COMMIT_B);
+    rig.local
+        .emulator()
+        .move_branch(REGION, REPO, &rig.branch, COMMIT_B);
     let out = rig.invoke(&rig.pr_event("pr-comments-pull-request-source-branch-updated.json"));
     assert_eq!(out["action"], "started", "{out}");
     assert_eq!(out["stoppedBuilds"], json!([build_id]), "{out}");
@@ -262,8 +306,16 @@ async fn full_sequence_created_update_results_and_close() {
     let comments = rig.comments();
     assert_eq!(comments.len(), 2);
     let old = comments.iter().find(|c| c.id == first_comment).unwrap();
-    assert!(old.content.contains("Validation stopped"), "{}", old.content);
-    assert!(old.content.contains("moved on to commit `9d8c7b6`"), "{}", old.content);
+    assert!(
+        old.content.contains("Validation stopped"),
+        "{}",
+        old.content
+    );
+    assert!(
+        old.content.contains("moved on to commit `9d8c7b6`"),
+        "{}",
+        old.content
+    );
 
     // 5. The new build fails: its comment is edited in place with the failing phase and reason.
     let b2 = rig.end_build(&b2, "FAILED", failed_phases());
@@ -271,31 +323,67 @@ async fn full_sequence_created_update_results_and_close() {
     assert_eq!(out["action"], "reported", "{out}");
     assert_eq!(out["comment"], "updated", "{out}");
     let comments = rig.comments();
-    assert_eq!(comments.len(), 2, "edited in place, not posted: {comments:?}");
+    assert_eq!(
+        comments.len(),
+        2,
+        "edited in place, not posted: {comments:?}"
+    );
     let c2 = comments.iter().find(|c| c.after == COMMIT_B).unwrap();
-    assert!(c2.content.starts_with("❌ **Validation failed**"), "{}", c2.content);
+    assert!(
+        c2.content.starts_with("❌ **Validation failed**"),
+        "{}",
+        c2.content
+    );
     assert!(c2.content.contains("**FAILED**"), "{}", c2.content);
     assert!(c2.content.contains("[build #2]"), "{}", c2.content);
-    assert!(c2.content.contains("BUILD \\(FAILED\\)"), "{}", c2.content);
-    assert!(c2.content.contains("make test. Reason\\: exit status 2"), "{}", c2.content);
+    assert!(
+        c2.content.contains("Failed phase: `BUILD` (FAILED)"),
+        "{}",
+        c2.content
+    );
+    assert!(
+        c2.content.contains("make test. Reason\\: exit status 2"),
+        "{}",
+        c2.content
+    );
     assert!(c2.content.contains("Duration:"), "{}", c2.content);
-    assert!(c2.content.contains("https://codebuild.us-east-1.amazonaws.com/badges?uuid="), "badge: {}", c2.content);
+    assert!(
+        c2.content
+            .contains("https://codebuild.us-east-1.amazonaws.com/badges?uuid="),
+        "badge: {}",
+        c2.content
+    );
     assert!(c2.content.contains("[build logs](https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#logEvent:group=/aws/codebuild/codehooks-pr-validation;stream="), "{}", c2.content);
 
     // 6. Another push and a pass: the success comment is for the newest commit.
-    rig.local.emulator().move_branch(REGION, REPO, &rig.branch, COMMIT_C);
+    rig.local
+        .emulator()
+        .move_branch(REGION, REPO, &rig.branch, COMMIT_C);
     let out = rig.invoke(&rig.pr_event("pr-comments-pull-request-source-branch-updated.json"));
     assert_eq!(out["action"], "started", "{out}");
     let b3 = rig.builds()[2].clone();
     let b3 = rig.end_build(&b3, "SUCCEEDED", json!(null));
     let out = rig.invoke(&rig.build_event("pr-comments-build-succeeded.json", &b3));
     assert_eq!(out["buildStatus"], "SUCCEEDED", "{out}");
-    let c3 = rig.comments().into_iter().find(|c| c.after == COMMIT_C).unwrap();
-    assert!(c3.content.starts_with("✅ **Validation passed**"), "{}", c3.content);
+    let c3 = rig
+        .comments()
+        .into_iter()
+        .find(|c| c.after == COMMIT_C)
+        .unwrap();
+    assert!(
+        c3.content.starts_with("✅ **Validation passed**"),
+        "{}",
+        c3.content
+    );
     assert!(!c3.content.contains("older commit"), "{}", c3.content);
 
     // 7. A fourth push, then the pull request is closed: its running build is stopped.
-    rig.local.emulator().move_branch(REGION, REPO, &rig.branch, "0000111122223333444455556666777788889999");
+    rig.local.emulator().move_branch(
+        REGION,
+        REPO,
+        &rig.branch,
+        "0000111122223333444455556666777788889999",
+    );
     rig.invoke(&rig.pr_event("pr-comments-pull-request-source-branch-updated.json"));
     rig.dev
         .update_pull_request_status()
@@ -316,7 +404,11 @@ async fn full_sequence_created_update_results_and_close() {
     assert_eq!(out["action"], "superseded", "{out}");
     assert_eq!(rig.comments().len(), n);
     let last = rig.comments().into_iter().last().unwrap();
-    assert!(last.content.contains("pull request was closed"), "{}", last.content);
+    assert!(
+        last.content.contains("pull request was closed"),
+        "{}",
+        last.content
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,7 +433,11 @@ async fn duplicate_and_reordered_deliveries_change_nothing_twice() {
     rig.invoke(&late);
     let comments = rig.comments();
     assert_eq!(comments.len(), 1, "{comments:?}");
-    assert!(comments[0].content.contains("Validation passed"), "{}", comments[0].content);
+    assert!(
+        comments[0].content.contains("Validation passed"),
+        "{}",
+        comments[0].content
+    );
     assert_eq!(rig.requests("PostCommentForPullRequest").len(), 1);
 
     // Two pushes, their events delivered newest first: only the newest commit is built.
@@ -365,8 +461,18 @@ async fn duplicate_and_reordered_deliveries_change_nothing_twice() {
     old_result["id"] = json!("late-failure-report");
     let out = rig.invoke(&old_result);
     assert_eq!(out["outdated"], true, "{out}");
-    let c = rig.comments().into_iter().find(|c| c.after == COMMIT_A).unwrap();
-    assert!(c.content.contains("result is for an older commit, `4c3a9e0`; the pull request is now at `77aa66b`"), "{}", c.content);
+    let c = rig
+        .comments()
+        .into_iter()
+        .find(|c| c.after == COMMIT_A)
+        .unwrap();
+    assert!(
+        c.content.contains(
+            "result is for an older commit, `4c3a9e0`; the pull request is now at `77aa66b`"
+        ),
+        "{}",
+        c.content
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -389,7 +495,9 @@ async fn approval_follows_the_build_of_the_current_revision() {
     );
 
     // A push: the new revision is revoked; the old build's success never approves it.
-    rig.local.emulator().move_branch(REGION, REPO, &rig.branch, COMMIT_B);
+    rig.local
+        .emulator()
+        .move_branch(REGION, REPO, &rig.branch, COMMIT_B);
     rig.invoke(&rig.pr_event("pr-comments-pull-request-source-branch-updated.json"));
     let rev2 = rig.pr()["revisionId"].as_str().unwrap().to_owned();
     assert_ne!(rev1, rev2);
@@ -398,8 +506,14 @@ async fn approval_follows_the_build_of_the_current_revision() {
     replay["id"] = json!("replayed-old-success");
     let out = rig.invoke(&replay);
     assert_eq!(out["approval"], Value::Null, "{out}");
-    assert_eq!(rig.requests("UpdatePullRequestApprovalState").len(), n, "no approval call for an old build");
-    assert!(rig.state()["pullRequests"][&rig.pr_id]["approvals"][&rev2][FUNCTION_CALLER] != "APPROVE");
+    assert_eq!(
+        rig.requests("UpdatePullRequestApprovalState").len(),
+        n,
+        "no approval call for an old build"
+    );
+    assert!(
+        rig.state()["pullRequests"][&rig.pr_id]["approvals"][&rev2][FUNCTION_CALLER] != "APPROVE"
+    );
 
     // The new build fails: revoked.
     let b2 = rig.end_build(&rig.builds()[1], "FAILED", failed_phases());
@@ -412,11 +526,16 @@ async fn approval_follows_the_build_of_the_current_revision() {
 
     // The pull request changes (the revision moves on) while a build runs: the stale
     // revision is refused by CodeCommit and handled.
-    rig.local.emulator().move_branch(REGION, REPO, &rig.branch, COMMIT_C);
+    rig.local
+        .emulator()
+        .move_branch(REGION, REPO, &rig.branch, COMMIT_C);
     rig.invoke(&rig.pr_event("pr-comments-pull-request-source-branch-updated.json"));
     let b3 = rig.builds()[2].clone();
     // Simulate a revision change that keeps the source commit (as a title edit may).
-    let mut event3 = rig.build_event("pr-comments-build-succeeded.json", &rig.end_build(&b3, "SUCCEEDED", json!(null)));
+    let mut event3 = rig.build_event(
+        "pr-comments-build-succeeded.json",
+        &rig.end_build(&b3, "SUCCEEDED", json!(null)),
+    );
     for v in event3["detail"]["additional-information"]["environment"]["environment-variables"]
         .as_array_mut()
         .unwrap()
@@ -448,8 +567,17 @@ async fn hostile_branch_names_cannot_break_the_comment() {
     let c = &rig.comments()[0];
     assert!(!c.content.contains("<b>"), "{}", c.content);
     assert!(!c.content.contains("`tick`"), "{}", c.content);
-    assert!(c.content.contains("fix/\\<b\\>bold\\</b\\>\\_\\`tick\\`\\_\\(paren\\)\\!\\#\\|\\&\\{x\\}"), "{}", c.content);
-    assert!(!c.content.contains("evil.example"), "the title never reaches the comment: {}", c.content);
+    assert!(
+        c.content
+            .contains("fix/\\<b\\>bold\\</b\\>\\_\\`tick\\`\\_\\(paren\\)\\!\\#\\|\\&\\{x\\}"),
+        "{}",
+        c.content
+    );
+    assert!(
+        !c.content.contains("evil.example"),
+        "the title never reaches the comment: {}",
+        c.content
+    );
     assert!(c.content.chars().count() <= 10_240);
 }
 
@@ -459,7 +587,12 @@ async fn foreign_builds_repositories_and_projects_are_ignored() {
     // A build of the validation project that the function did not start.
     let sdk = rig.local.sdk_config(rig.local.emulator_url(), REGION).await;
     let cb = aws_sdk_codebuild::Client::new(&sdk);
-    cb.start_build().project_name(PROJECT).source_version("main").send().await.expect("StartBuild");
+    cb.start_build()
+        .project_name(PROJECT)
+        .source_version("main")
+        .send()
+        .await
+        .expect("StartBuild");
     let foreign = rig.builds()[0].clone();
     let foreign = rig.end_build(&foreign, "SUCCEEDED", json!(null));
     let before = rig.local.emulator().requests(None).len();
@@ -470,10 +603,16 @@ async fn foreign_builds_repositories_and_projects_are_ignored() {
     // Another project's build, another repository's pull request, a comment event.
     let mut other_project = rig.build_event("pr-comments-build-succeeded.json", &foreign);
     other_project["detail"]["project-name"] = json!("unrelated-project");
-    assert_eq!(rig.invoke(&other_project)["reason"], "build of another project");
+    assert_eq!(
+        rig.invoke(&other_project)["reason"],
+        "build of another project"
+    );
     let mut other_repo = rig.pr_event("pr-comments-pull-request-created.json");
     other_repo["detail"]["repositoryNames"] = json!(["other-repo"]);
-    assert_eq!(rig.invoke(&other_repo)["reason"], "repository is not configured");
+    assert_eq!(
+        rig.invoke(&other_repo)["reason"],
+        "repository is not configured"
+    );
     let comment_event = json!({
         "version": "0", "id": "c1", "detail-type": "CodeCommit Comment on Pull Request",
         "source": "aws.codecommit", "account": ACCOUNT, "time": "2026-11-20T09:15:16Z", "region": REGION,
@@ -481,8 +620,15 @@ async fn foreign_builds_repositories_and_projects_are_ignored() {
         "detail": {"event": "commentOnPullRequestCreated", "callerUserArn": FUNCTION_CALLER,
                    "pullRequestId": rig.pr_id, "repositoryName": REPO, "commentId": "x"}
     });
-    assert_eq!(rig.invoke(&comment_event)["reason"], "comment event caused by pr-comments itself");
-    assert_eq!(rig.local.emulator().requests(None).len(), before, "no AWS call for ignored events");
+    assert_eq!(
+        rig.invoke(&comment_event)["reason"],
+        "comment event caused by pr-comments itself"
+    );
+    assert_eq!(
+        rig.local.emulator().requests(None).len(),
+        before,
+        "no AWS call for ignored events"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -509,7 +655,11 @@ async fn bad_events_are_rejected_without_any_call() {
         assert_eq!(out.status, "error", "{out:?}");
         assert_eq!(out.error_type.as_deref(), Some("BadInput"), "{out:?}");
     }
-    assert_eq!(rig.local.emulator().requests(None).len(), calls_before, "no AWS call for bad input");
+    assert_eq!(
+        rig.local.emulator().requests(None).len(),
+        calls_before,
+        "no AWS call for bad input"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -517,12 +667,19 @@ async fn failures_after_retries_fail_the_invocation_and_a_retry_completes_it() {
     let rig = Rig::start("feature/login", &[]).await;
     let created = rig.pr_event("pr-comments-pull-request-created.json");
     // One throttle is ridden out by the SDK's retries.
-    rig.local.emulator().fault("CodeBuild_20161006.StartBuild", "throttle", 1, 0);
+    rig.local
+        .emulator()
+        .fault("CodeBuild_20161006.StartBuild", "throttle", 1, 0);
     assert_eq!(rig.invoke(&created)["action"], "started");
     // Persistent failures of CodeCommit fail the invocation (EventBridge retries it)...
     let b = rig.end_build(&rig.builds()[0], "SUCCEEDED", json!(null));
     let done = rig.build_event("pr-comments-build-succeeded.json", &b);
-    rig.local.emulator().fault("CodeCommit_20150413.GetCommentsForPullRequest", "error5xx", 3, 0);
+    rig.local.emulator().fault(
+        "CodeCommit_20150413.GetCommentsForPullRequest",
+        "error5xx",
+        3,
+        0,
+    );
     let out = rig.f.invoke(&done, 20_000);
     assert_eq!(out.status, "error", "{out:?}");
     assert_eq!(out.error_type.as_deref(), Some("AwsError"), "{out:?}");
@@ -537,12 +694,22 @@ async fn invalid_configuration_stops_start_up_naming_the_variable() {
     let mut f = local.function(
         "pr-comments",
         REGION,
-        &[("CODEHOOKS_PR_APPROVAL", "sometimes"), ("CODEHOOKS_PR_AUTHOR_ARN", "nobody")],
+        &[
+            ("CODEHOOKS_PR_APPROVAL", "sometimes"),
+            ("CODEHOOKS_PR_AUTHOR_ARN", "nobody"),
+        ],
     );
     let status = f.wait_exit(Duration::from_secs(10));
-    assert!(status.is_some_and(|s| !s.success()), "the function must not start");
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the function must not start"
+    );
     let logs = f.logs();
-    for var in ["CODEHOOKS_PR_BUILD_PROJECT", "CODEHOOKS_PR_APPROVAL", "CODEHOOKS_PR_AUTHOR_ARN"] {
+    for var in [
+        "CODEHOOKS_PR_BUILD_PROJECT",
+        "CODEHOOKS_PR_APPROVAL",
+        "CODEHOOKS_PR_AUTHOR_ARN",
+    ] {
         assert!(logs.contains(var), "{var} not named: {logs}");
     }
 }

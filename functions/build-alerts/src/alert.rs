@@ -18,6 +18,9 @@ pub const MESSAGE_LIMIT: usize = 250_000;
 /// Longest value of one fact line (the facts are never cut further).
 pub const FACT_MAX: usize = 300;
 
+/// Longest Chatbot description (chat clients show long messages badly).
+pub const DESCRIPTION_MAX: usize = 6000;
+
 /// The protocols that get the Chatbot document instead of the plain text.
 pub const JSON_PROTOCOLS: &[&str] = &["https", "http", "sqs", "lambda", "firehose"];
 
@@ -162,7 +165,11 @@ impl Alert {
         let facts = self.facts();
         if !facts.is_empty() {
             out.push_str("Details\n");
-            let width = facts.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+            let width = 1 + facts
+                .iter()
+                .map(|(k, _)| k.chars().count())
+                .max()
+                .unwrap_or(0);
             for (k, v) in &facts {
                 out.push_str(&format!("  {:<width$}  {v}\n", format!("{k}:")));
             }
@@ -177,7 +184,7 @@ impl Alert {
             out.push('\n');
             for line in cut(&body, budget).lines() {
                 out.push_str("  ");
-                out.push_str(line);
+                out.push_str(line.trim_end());
                 out.push('\n');
             }
             out.push('\n');
@@ -213,18 +220,31 @@ impl Alert {
             Severity::Warning => ":warning:",
             Severity::Info => ":white_check_mark:",
         };
-        let mut description = String::new();
-        description.push_str(&cut(&one_line(&self.headline), 1000));
-        description.push('\n');
-        for r in self.reasons.iter().map(|r| one_line(r)).filter(|r| !r.is_empty()) {
-            description.push_str(&format!("> {}\n", cut(&r, budget.min(1500))));
+        let mut body = String::new();
+        body.push_str(&cut(&one_line(&self.headline), 1000));
+        body.push('\n');
+        for r in self
+            .reasons
+            .iter()
+            .map(|r| one_line(r))
+            .filter(|r| !r.is_empty())
+        {
+            body.push_str(&format!("> {}\n", cut(&r, budget.min(1500))));
         }
         for (k, v) in self.facts() {
-            description.push_str(&format!("*{k}:* {v}\n"));
+            body.push_str(&format!("*{k}:* {v}\n"));
         }
+        let mut links = String::new();
         for (k, url) in &self.links {
-            description.push_str(&format!("*{}:* {url}\n", one_line(k)));
+            links.push_str(&format!("*{}:* {url}\n", one_line(k)));
         }
+        // Chat messages stay short: the text gives way, the links stay whole.
+        let room = DESCRIPTION_MAX.saturating_sub(links.chars().count() + 1);
+        let mut description = cut(&body, room);
+        if !description.ends_with('\n') {
+            description.push('\n');
+        }
+        description.push_str(&links);
         let mut context = serde_json::Map::new();
         context.insert("source".into(), json!(self.source));
         context.insert("name".into(), json!(one_line(&self.name)));
@@ -236,11 +256,21 @@ impl Alert {
         context.insert("time".into(), json!(one_line(&self.time)));
         context.insert(
             "reasons".into(),
-            json!(self.reasons.iter().map(|r| cut(&printable(r), budget)).collect::<Vec<_>>()),
+            json!(
+                self.reasons
+                    .iter()
+                    .map(|r| cut(&printable(r), budget))
+                    .collect::<Vec<_>>()
+            ),
         );
         context.insert(
             "facts".into(),
-            Value::Object(self.facts().into_iter().map(|(k, v)| (k, Value::String(v))).collect()),
+            Value::Object(
+                self.facts()
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect(),
+            ),
         );
         context.insert(
             "links".into(),
@@ -251,7 +281,11 @@ impl Alert {
                     .collect(),
             ),
         );
-        let mut keywords = vec![one_line(&self.state), self.source.to_owned(), self.region.clone()];
+        let mut keywords = vec![
+            one_line(&self.state),
+            self.source.to_owned(),
+            self.region.clone(),
+        ];
         keywords.retain(|k| !k.is_empty());
         json!({
             "version": "1.0",
@@ -347,7 +381,10 @@ mod tests {
 
     #[test]
     fn subject_says_what_failed_where() {
-        assert_eq!(sample().subject(), "FAILED build my-app #142 (main@abc1234) in eu-west-1");
+        assert_eq!(
+            sample().subject(),
+            "FAILED build my-app #142 (main@abc1234) in eu-west-1"
+        );
     }
 
     #[test]
@@ -376,7 +413,10 @@ mod tests {
     #[test]
     fn text_reads_well() {
         let t = sample().text(16_000);
-        assert!(t.starts_with("Build my-app #142 FAILED in phase BUILD"), "{t}");
+        assert!(
+            t.starts_with("Build my-app #142 FAILED in phase BUILD"),
+            "{t}"
+        );
         assert!(t.contains("Why\n  - COMMAND_EXECUTION_ERROR"), "{t}");
         assert!(t.contains("  Started by:  codepipeline/web\n"), "{t}");
         assert!(t.contains("Links\n  Build: https://"), "{t}");
@@ -388,8 +428,18 @@ mod tests {
         assert_eq!(c["version"], "1.0");
         assert_eq!(c["source"], "custom");
         assert_eq!(c["content"]["textType"], "client-markdown");
-        assert!(c["content"]["title"].as_str().unwrap().contains("FAILED build my-app"));
-        assert!(c["content"]["description"].as_str().unwrap().contains("https://"));
+        assert!(
+            c["content"]["title"]
+                .as_str()
+                .unwrap()
+                .contains("FAILED build my-app")
+        );
+        assert!(
+            c["content"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("https://")
+        );
         assert_eq!(c["metadata"]["threadId"], "codepipeline/web/exec-1");
         assert_eq!(c["metadata"]["additionalContext"]["severity"], "error");
     }
@@ -403,7 +453,10 @@ mod tests {
             let doc: Value = serde_json::from_str(m[*p].as_str().unwrap()).unwrap();
             assert_eq!(doc["source"], "custom");
         }
-        assert!(m.get("email").is_none(), "e-mail falls back to the plain-text default");
+        assert!(
+            m.get("email").is_none(),
+            "e-mail falls back to the plain-text default"
+        );
     }
 
     #[test]
@@ -419,7 +472,20 @@ mod tests {
         assert!(r.text.contains("more characters cut]"));
         let m: Value = serde_json::from_str(&r.message).unwrap();
         let doc: Value = serde_json::from_str(m["sqs"].as_str().unwrap()).unwrap();
-        assert_eq!(doc["metadata"]["additionalContext"]["links"]["Build"], a.links[0].1);
+        assert_eq!(
+            doc["metadata"]["additionalContext"]["links"]["Build"],
+            a.links[0].1
+        );
+    }
+
+    #[test]
+    fn chat_descriptions_stay_short_and_keep_their_links() {
+        let mut a = sample();
+        a.reasons = (0..50).map(|i| format!("reason {i} {}", "z".repeat(1400))).collect();
+        let c = a.chatbot(16_000);
+        let d = c["content"]["description"].as_str().unwrap();
+        assert!(d.chars().count() <= DESCRIPTION_MAX + 1, "{}", d.len());
+        assert!(d.ends_with(&format!("*Build:* {}\n", a.links[0].1)), "{d}");
     }
 
     #[test]

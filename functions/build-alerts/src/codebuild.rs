@@ -132,7 +132,11 @@ impl BuildDetail {
     /// `main@abc1234`, `abc1234`, `pr/12`: what was built, as short as possible.
     pub fn version(&self) -> Option<String> {
         let info = &self.additional_information;
-        let requested = info.source_version.as_deref().map(one_line).filter(|s| !s.is_empty());
+        let requested = info
+            .source_version
+            .as_deref()
+            .map(one_line)
+            .filter(|s| !s.is_empty());
         let resolved = info
             .resolved_source_version
             .as_deref()
@@ -243,7 +247,11 @@ fn phase_table(d: &BuildDetail) -> String {
             .filter(|f| f.is_finite() && *f >= 0.0)
             .map(|f| duration(f as u64))
             .unwrap_or_default();
-        out.push_str(&format!("{:<17} {:<10} {dur}\n", cut(&ty, 40), cut(&st, 20)));
+        out.push_str(&format!(
+            "{:<17} {:<10} {dur}\n",
+            cut(&ty, 40),
+            cut(&st, 20)
+        ));
     }
     out
 }
@@ -431,13 +439,16 @@ pub fn recovered(d: &BuildDetail, run: &Origin, last: &codehooks::dedup::State) 
     a.headline = format!(
         "Project {} builds again: build{} succeeded after the {} build at {}.",
         d.project_name,
-        d.build_number().map(|n| format!(" #{n}")).unwrap_or_default(),
+        d.build_number()
+            .map(|n| format!(" #{n}"))
+            .unwrap_or_default(),
         one_line(&last.state),
         one_line(&last.at)
     );
     a.reasons.clear();
     a.sections.clear();
-    a.facts.retain(|(k, _)| k != "Failed phase" && k != "Status");
+    a.facts
+        .retain(|(k, _)| k != "Failed phase" && k != "Status");
     a.next_steps.clear();
     a.event_type = "CodeBuildBuildRecovered".to_owned();
     a
@@ -461,10 +472,15 @@ pub fn camel(s: &str) -> String {
 /// What this event asks for.
 pub fn plan(detail: &BuildDetail, stopped: bool) -> Run {
     match detail.build_status.as_str() {
-        "STOPPED" if !stopped => Run::Ignore("alerts on stopped builds are off (CODEHOOKS_ALERTS_STOPPED)".into()),
+        "STOPPED" if !stopped => {
+            Run::Ignore("alerts on stopped builds are off (CODEHOOKS_ALERTS_STOPPED)".into())
+        }
         s if FAILED_STATES.contains(&s) => Run::Failure,
         "SUCCEEDED" => Run::Success,
-        other => Run::Ignore(format!("build status {} is not a final failure", cut(&one_line(other), 40))),
+        other => Run::Ignore(format!(
+            "build status {} is not a final failure",
+            cut(&one_line(other), 40)
+        )),
     }
 }
 
@@ -515,19 +531,36 @@ mod tests {
         assert_eq!(d.pipeline(), Some("web-release"));
         assert_eq!(d.build_number(), Some(142));
         assert_eq!(d.version().as_deref(), Some("main@abc1234"));
-        assert_eq!(d.failed_phase().unwrap().phase_type.as_deref(), Some("BUILD"));
-        assert_eq!(d.reasons(), ["COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 1"]);
+        assert_eq!(
+            d.failed_phase().unwrap().phase_type.as_deref(),
+            Some("BUILD")
+        );
+        assert_eq!(
+            d.reasons(),
+            [
+                "COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 1"
+            ]
+        );
         assert_eq!(d.duration_secs(), Some(192));
     }
 
     #[test]
     fn writes_the_alert() {
         let a = alert(&detail(), &origin());
-        assert_eq!(a.subject(), "FAILED build my-app #142 (main@abc1234) in eu-west-1");
-        assert_eq!(a.headline, "Build my-app #142 failed in phase BUILD after 3 min 12 s.");
+        assert_eq!(
+            a.subject(),
+            "FAILED build my-app #142 (main@abc1234) in eu-west-1"
+        );
+        assert_eq!(
+            a.headline,
+            "Build my-app #142 failed in phase BUILD after 3 min 12 s."
+        );
         assert_eq!(a.thread_id, "codepipeline/web-release");
         let logs = &a.links[1].1;
-        assert!(logs.contains("log-group/$252Faws$252Fcodebuild$252Fmy-app/log-events/0b3f8a4e"), "{logs}");
+        assert!(
+            logs.contains("log-group/$252Faws$252Fcodebuild$252Fmy-app/log-events/0b3f8a4e"),
+            "{logs}"
+        );
         assert!(a.links[0].1.starts_with("https://eu-west-1.console.aws.amazon.com/codesuite/codebuild/123456789012/projects/my-app/build/my-app%3A0b3f8a4e"));
         assert_eq!(a.event_type, "CodeBuildBuildFailed");
     }

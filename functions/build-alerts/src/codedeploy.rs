@@ -52,9 +52,14 @@ impl DeploymentDetail {
                 cut(id, 40)
             )));
         }
-        for (field, v) in [("application", &self.application), ("deploymentGroup", &self.deployment_group)] {
+        for (field, v) in [
+            ("application", &self.application),
+            ("deploymentGroup", &self.deployment_group),
+        ] {
             if v.chars().count() > 100 {
-                return Err(Error::bad_input(format!("detail.{field} is longer than 100 characters")));
+                return Err(Error::bad_input(format!(
+                    "detail.{field} is longer than 100 characters"
+                )));
             }
         }
         Ok(())
@@ -62,8 +67,15 @@ impl DeploymentDetail {
 
     /// `application/deployment group`, or the deployment id when both are missing.
     pub fn name(&self) -> String {
-        match (self.application.is_empty(), self.deployment_group.is_empty()) {
-            (false, false) => format!("{}/{}", one_line(&self.application), one_line(&self.deployment_group)),
+        match (
+            self.application.is_empty(),
+            self.deployment_group.is_empty(),
+        ) {
+            (false, false) => format!(
+                "{}/{}",
+                one_line(&self.application),
+                one_line(&self.deployment_group)
+            ),
             (false, true) => one_line(&self.application),
             _ => self.deployment_id.clone(),
         }
@@ -83,12 +95,20 @@ pub fn plan(d: &DeploymentDetail) -> Run {
     match d.state.as_str() {
         "FAILURE" => Run::Failure,
         "SUCCESS" => Run::Success,
-        other => Run::Ignore(format!("deployment state {} is not a failure", cut(&one_line(other), 40))),
+        other => Run::Ignore(format!(
+            "deployment state {} is not a failure",
+            cut(&one_line(other), 40)
+        )),
     }
 }
 
 /// The alert about a failed deployment.
-pub fn alert(d: &DeploymentDetail, run: &Origin, f: Option<&DeploymentFacts>, problem: Option<&str>) -> Alert {
+pub fn alert(
+    d: &DeploymentDetail,
+    run: &Origin,
+    f: Option<&DeploymentFacts>,
+    problem: Option<&str>,
+) -> Alert {
     let f = f.cloned().unwrap_or_default();
     let mut reasons = Vec::new();
     match (&f.error_code, &f.error_message) {
@@ -160,7 +180,8 @@ pub fn alert(d: &DeploymentDetail, run: &Origin, f: Option<&DeploymentFacts>, pr
         next_steps: vec![if rolled_back {
             "Production runs the previous revision; find the cause in the deployment's lifecycle events before deploying again.".to_owned()
         } else {
-            "Open the deployment's lifecycle events to find the failing hook or task set.".to_owned()
+            "Open the deployment's lifecycle events to find the failing hook or task set."
+                .to_owned()
         }],
         thread_id: format!("codedeploy/{}", d.name()),
         resources: vec![format!(
@@ -221,8 +242,14 @@ mod tests {
             time: "t".into(),
         };
         let a = alert(&d, &run, Some(&f), None);
-        assert_eq!(a.subject(), "FAILURE deployment shop/shop-prod d-ABCDEFGHI in eu-west-1");
-        assert_eq!(a.reasons[0], "ALARM_ACTIVE: One or more alarms have been activated");
+        assert_eq!(
+            a.subject(),
+            "FAILURE deployment shop/shop-prod d-ABCDEFGHI in eu-west-1"
+        );
+        assert_eq!(
+            a.reasons[0],
+            "ALARM_ACTIVE: One or more alarms have been activated"
+        );
         assert!(a.headline.contains("rolled back"));
         assert_eq!(a.links.len(), 2);
     }

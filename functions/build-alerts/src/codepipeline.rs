@@ -157,7 +157,9 @@ impl PipelineDetail {
     }
 
     pub fn provider(&self) -> Option<&str> {
-        self.action_type.as_ref().and_then(|t| t.provider.as_deref())
+        self.action_type
+            .as_ref()
+            .and_then(|t| t.provider.as_deref())
     }
 
     pub fn execution_link(&self, run: &Origin) -> String {
@@ -186,11 +188,18 @@ pub fn plan_action(d: &PipelineDetail) -> Run {
         "FAILED" => match d.provider() {
             Some(p) if COVERED_PROVIDERS.contains(&p) => Run::Ignore(format!(
                 "the {p} action's failure is reported by the {} event",
-                if p == "CodeBuild" { "build" } else { "deployment" }
+                if p == "CodeBuild" {
+                    "build"
+                } else {
+                    "deployment"
+                }
             )),
             _ => Run::Failure,
         },
-        other => Run::Ignore(format!("action state {} is not a failure", cut(&one_line(other), 40))),
+        other => Run::Ignore(format!(
+            "action state {} is not a failure",
+            cut(&one_line(other), 40)
+        )),
     }
 }
 
@@ -199,7 +208,10 @@ pub fn plan_pipeline(d: &PipelineDetail) -> Run {
     match d.state.as_str() {
         "FAILED" => Run::Failure,
         "SUCCEEDED" => Run::Success,
-        other => Run::Ignore(format!("pipeline state {} is not a failure", cut(&one_line(other), 40))),
+        other => Run::Ignore(format!(
+            "pipeline state {} is not a failure",
+            cut(&one_line(other), 40)
+        )),
     }
 }
 
@@ -300,11 +312,15 @@ pub fn action_alert(d: &PipelineDetail, run: &Origin, l: &Lookups) -> Alert {
         ("Action".to_owned(), action.clone()),
     ];
     if let Some(t) = &d.action_type {
-        let ty = [t.category.as_deref(), t.owner.as_deref(), t.provider.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" / ");
+        let ty = [
+            t.category.as_deref(),
+            t.owner.as_deref(),
+            t.provider.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" / ");
         facts.push(("Action type".to_owned(), ty));
     }
     if let Some(id) = found
@@ -318,7 +334,9 @@ pub fn action_alert(d: &PipelineDetail, run: &Origin, l: &Lookups) -> Alert {
     if let Some(u) = found
         .and_then(|f| f.external_url.clone())
         .or(result.external_execution_url.clone())
-        .filter(|u| u.starts_with("https://") && u.len() <= 2048 && !u.contains(char::is_whitespace))
+        .filter(|u| {
+            u.starts_with("https://") && u.len() <= 2048 && !u.contains(char::is_whitespace)
+        })
     {
         links.push(("Action details".to_owned(), u));
     }
@@ -341,9 +359,9 @@ pub fn action_alert(d: &PipelineDetail, run: &Origin, l: &Lookups) -> Alert {
         facts,
         sections: Vec::new(),
         links,
-        next_steps: vec![
-            format!("Open the execution, fix the cause, then retry stage {stage}."),
-        ],
+        next_steps: vec![format!(
+            "Open the execution, fix the cause, then retry stage {stage}."
+        )],
         thread_id: format!("codepipeline/{}", d.pipeline),
         resources: vec![format!(
             "arn:aws:codepipeline:{}:{}:{}",
@@ -372,7 +390,10 @@ pub fn pipeline_alert(d: &PipelineDetail, run: &Origin, l: &Lookups) -> Alert {
     }
     reasons.extend(l.problems.iter().cloned());
     if reasons.is_empty() {
-        reasons.push("CodePipeline gives no reason; open the execution for its stage and condition results.".to_owned());
+        reasons.push(
+            "CodePipeline gives no reason; open the execution for its stage and condition results."
+                .to_owned(),
+        );
     }
     Alert {
         source: "codepipeline",
@@ -382,8 +403,13 @@ pub fn pipeline_alert(d: &PipelineDetail, run: &Origin, l: &Lookups) -> Alert {
         severity: Severity::Error,
         region: run.region.clone(),
         account: run.account.clone(),
-        reference: first_revision(l).map(|r| format!("({r})")).unwrap_or_default(),
-        headline: format!("Pipeline {} execution {} failed.", d.pipeline, d.execution_id),
+        reference: first_revision(l)
+            .map(|r| format!("({r})"))
+            .unwrap_or_default(),
+        headline: format!(
+            "Pipeline {} execution {} failed.",
+            d.pipeline, d.execution_id
+        ),
         reasons,
         facts: common_facts(d, run, l),
         sections: Vec::new(),
@@ -454,7 +480,10 @@ mod tests {
     #[test]
     fn covered_providers_are_left_to_their_own_events() {
         assert!(matches!(plan_action(&action("CodeBuild")), Run::Ignore(_)));
-        assert!(matches!(plan_action(&action("CodeDeployToECS")), Run::Ignore(_)));
+        assert!(matches!(
+            plan_action(&action("CodeDeployToECS")),
+            Run::Ignore(_)
+        ));
         assert_eq!(plan_action(&action("Manual")), Run::Failure);
     }
 
@@ -471,15 +500,24 @@ mod tests {
                 ..Default::default()
             }]),
             execution: Some(ExecutionFacts {
-                revisions: vec![("Source".into(), "abc1234def5678abc1234def5678abc1234def56".into(), Some("Fix login".into()))],
+                revisions: vec![(
+                    "Source".into(),
+                    "abc1234def5678abc1234def5678abc1234def56".into(),
+                    Some("Fix login".into()),
+                )],
                 ..Default::default()
             }),
             problems: vec![],
         };
         let a = action_alert(&d, &origin(), &l);
-        assert_eq!(a.subject(), "FAILED pipeline web-release Approve/ChangeReview (abc1234) in us-east-1");
+        assert_eq!(
+            a.subject(),
+            "FAILED pipeline web-release Approve/ChangeReview (abc1234) in us-east-1"
+        );
         assert_eq!(a.reasons, ["Rejected: the change window is closed"]);
-        assert!(a.links[0].1.contains("/executions/4c6b2f1e-7a8d-4b9c-a0e1-f2a3b4c5d6e7/timeline?region=us-east-1"));
+        assert!(a.links[0].1.contains(
+            "/executions/4c6b2f1e-7a8d-4b9c-a0e1-f2a3b4c5d6e7/timeline?region=us-east-1"
+        ));
     }
 
     #[test]

@@ -70,7 +70,8 @@ pub struct Config {
     pub dedup_ttl: Duration,
     /// `CODEHOOKS_ALERTS_STATE_TTL_DAYS`: how long a last known state is kept (default 90).
     pub state_ttl: Duration,
-    /// `CODEHOOKS_ALERTS_LEASE_SECONDS`: how long a claim blocks a concurrent delivery (default 300).
+    /// `CODEHOOKS_ALERTS_LEASE_SECONDS`: how long a claim blocks a concurrent delivery (default
+    /// 90; keep it longer than the function's timeout).
     pub lease: Duration,
 }
 
@@ -99,11 +100,14 @@ impl Config {
                 "is required when CODEHOOKS_ALERTS_RECOVERED is true (it keeps the last known states)",
             );
         }
-        let dedup_ttl =
-            Duration::from_secs(3600 * env.u64_in("CODEHOOKS_ALERTS_DEDUP_TTL_HOURS", 48, 25..=720));
-        let state_ttl =
-            Duration::from_secs(86_400 * env.u64_in("CODEHOOKS_ALERTS_STATE_TTL_DAYS", 90, 1..=3650));
-        let lease = Duration::from_secs(env.u64_in("CODEHOOKS_ALERTS_LEASE_SECONDS", 300, 30..=3600));
+        let dedup_ttl = Duration::from_secs(
+            3600 * env.u64_in("CODEHOOKS_ALERTS_DEDUP_TTL_HOURS", 48, 25..=720),
+        );
+        let state_ttl = Duration::from_secs(
+            86_400 * env.u64_in("CODEHOOKS_ALERTS_STATE_TTL_DAYS", 90, 1..=3650),
+        );
+        let lease =
+            Duration::from_secs(env.u64_in("CODEHOOKS_ALERTS_LEASE_SECONDS", 90, 30..=3600));
         Self {
             common,
             topic_arn,
@@ -170,7 +174,12 @@ impl App {
             Ok(v) => {
                 let outcome = v["outcome"].as_str().unwrap_or("unknown");
                 m.dimension("Outcome", outcome);
-                tracing::info!(outcome, subject = v["subject"].as_str().unwrap_or(""), reason = v["reason"].as_str().unwrap_or(""), "done");
+                tracing::info!(
+                    outcome,
+                    subject = v["subject"].as_str().unwrap_or(""),
+                    reason = v["reason"].as_str().unwrap_or(""),
+                    "done"
+                );
             }
             Err(e) => {
                 m.dimension("Outcome", e.kind());
@@ -200,7 +209,21 @@ impl App {
             )));
         }
         if ev.id.is_empty() || ev.id.len() > 128 {
-            return Err(Error::bad_input("the event id must have 1 to 128 characters"));
+            return Err(Error::bad_input(
+                "the event id must have 1 to 128 characters",
+            ));
+        }
+        if !(10..=40).contains(&ev.time.len())
+            || !ev
+                .time
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-:.+".contains(&b))
+        {
+            return Err(Error::bad_input(format!(
+                "event {} has no valid time (RFC 3339): {:?}",
+                text::cut(&ev.id, 80),
+                text::cut(&ev.time, 40)
+            )));
         }
         let parsed = match (ev.source.as_str(), ev.detail_type.as_str()) {
             (codebuild::SOURCE, codebuild::DETAIL_TYPE) => {
@@ -266,13 +289,17 @@ impl App {
                     &[&d.build_id, &d.build_status],
                 );
                 let alert = codebuild::alert(&d, run);
-                self.alert_once(&key, alert, state_key.as_deref(), run).await
+                self.alert_once(&key, alert, state_key.as_deref(), run)
+                    .await
             }
             Run::Success => match state_key {
                 Some(k) => {
-                    self.success(&k, run, |last| codebuild::recovered(&d, run, last)).await
+                    self.success(&k, run, |last| codebuild::recovered(&d, run, last))
+                        .await
                 }
-                None => Ok(ignored("a pipeline's build succeeded; the pipeline's state is tracked")),
+                None => Ok(ignored(
+                    "a pipeline's build succeeded; the pipeline's state is tracked",
+                )),
             },
         }
     }
@@ -306,7 +333,7 @@ impl App {
                         self.publish(&alert).await
                     })
                     .await?;
-                Ok(once_outcome(out))
+                once_outcome(out)
             }
         }
     }
@@ -316,8 +343,10 @@ impl App {
         match codepipeline::plan_pipeline(&d) {
             Run::Ignore(reason) => Ok(ignored(&reason)),
             Run::Success => {
-                self.success(&state_key, run, |last| codepipeline::recovered(&d, run, last))
-                    .await
+                self.success(&state_key, run, |last| {
+                    codepipeline::recovered(&d, run, last)
+                })
+                .await
             }
             Run::Failure => {
                 let lookups = self.pipeline_lookups(&d).await;
@@ -327,12 +356,18 @@ impl App {
                         "the failed action {}/{} has its own alert",
                         first.stage, first.action
                     );
-                    self.record(&state_key, "FAILED", run, Some(&d.execution_id)).await;
+                    self.record(&state_key, "FAILED", run, Some(&d.execution_id))
+                        .await;
                     return Ok(json!({"outcome": "suppressed", "reason": reason}));
                 }
                 let key = codehooks::idempotency::key(
                     "build-alerts/pipeline",
-                    &[&d.pipeline, &d.execution_id, &d.attempt().to_string(), &d.state],
+                    &[
+                        &d.pipeline,
+                        &d.execution_id,
+                        &d.attempt().to_string(),
+                        &d.state,
+                    ],
                 );
                 let alert = codepipeline::pipeline_alert(&d, run, &lookups);
                 self.alert_once(&key, alert, Some(&state_key), run).await
@@ -361,7 +396,8 @@ impl App {
                         Ok(f) => codedeploy::alert(&d, run, Some(&f), None),
                         Err(e) => {
                             tracing::warn!(error = %e, "GetDeployment failed; alerting without its details");
-                            let problem = format!("(The deployment's details could not be read: {e})");
+                            let problem =
+                                format!("(The deployment's details could not be read: {e})");
                             codedeploy::alert(&d, run, None, Some(&problem))
                         }
                     }
@@ -378,9 +414,10 @@ impl App {
                     })
                     .await?;
                 if matches!(out, Once::Ran(_)) {
-                    self.record(&state_key, "FAILED", run, Some(&d.deployment_id)).await;
+                    self.record(&state_key, "FAILED", run, Some(&d.deployment_id))
+                        .await;
                 }
-                Ok(once_outcome(out))
+                once_outcome(out)
             }
         }
     }
@@ -396,14 +433,16 @@ impl App {
             Ok(a) => l.actions = Some(a),
             Err(e) => {
                 tracing::warn!(error = %e, "ListActionExecutions failed; alerting without it");
-                l.problems.push(format!("(The action details could not be read: {e})"));
+                l.problems
+                    .push(format!("(The action details could not be read: {e})"));
             }
         }
         match execution {
             Ok(x) => l.execution = Some(x),
             Err(e) => {
                 tracing::warn!(error = %e, "GetPipelineExecution failed; alerting without it");
-                l.problems.push(format!("(The execution details could not be read: {e})"));
+                l.problems
+                    .push(format!("(The execution details could not be read: {e})"));
             }
         }
         l
@@ -426,7 +465,7 @@ impl App {
         {
             self.record(k, "FAILED", run, None).await;
         }
-        Ok(once_outcome(out))
+        once_outcome(out)
     }
 
     /// A success: a recovered notice when enabled and the last known state is a failure.
@@ -437,15 +476,20 @@ impl App {
         notice: impl FnOnce(&State) -> Alert,
     ) -> Result<Value> {
         let Some(store) = self.store.as_ref().filter(|_| self.config.recovered) else {
-            return Ok(ignored("recovered notices are off (CODEHOOKS_ALERTS_RECOVERED)"));
+            return Ok(ignored(
+                "recovered notices are off (CODEHOOKS_ALERTS_RECOVERED)",
+            ));
         };
         let last = store.state(state_key).await?;
         let outcome = match last {
             Some(last) if last.state == "FAILED" && last.at.as_str() <= run.time.as_str() => {
-                let key = codehooks::idempotency::key("build-alerts/recovered", &[state_key, &run.event_id]);
+                let key = codehooks::idempotency::key(
+                    "build-alerts/recovered",
+                    &[state_key, &run.event_id],
+                );
                 let alert = notice(&last);
                 let out = store.once(&key, || self.publish(&alert)).await?;
-                once_outcome(out)
+                once_outcome(out)?
             }
             Some(last) if last.at.as_str() > run.time.as_str() => {
                 return Ok(ignored("a later event set the state already"));
@@ -503,7 +547,12 @@ impl App {
             req = req.message_attributes(name, v);
         }
         let out = req.send().await.map_err(|e| Error::aws("Publish", e))?;
-        tracing::info!(subject, bytes = message.len(), message_id = out.message_id().unwrap_or(""), "published");
+        tracing::info!(
+            subject,
+            bytes = message.len(),
+            message_id = out.message_id().unwrap_or(""),
+            "published"
+        );
         Ok(json!({
             "outcome": "published",
             "subject": subject,
@@ -517,11 +566,18 @@ fn ignored(reason: &str) -> Value {
     json!({"outcome": "ignored", "reason": reason})
 }
 
-fn once_outcome(out: Once<Value>) -> Value {
+/// The answer for a do-once run. `Busy` (another invocation holds the claim, or one died
+/// holding it) fails the invocation so that Lambda retries it after the lease: by then the
+/// alert is either done (a duplicate) or claimable again.
+fn once_outcome(out: Once<Value>) -> Result<Value> {
     match out {
-        Once::Ran(v) => v,
-        Once::AlreadyDone => json!({"outcome": "duplicate", "reason": "this alert was published before"}),
-        Once::Busy => json!({"outcome": "duplicate", "reason": "another invocation is publishing this alert"}),
+        Once::Ran(v) => Ok(v),
+        Once::AlreadyDone => {
+            Ok(json!({"outcome": "duplicate", "reason": "this alert was published before"}))
+        }
+        Once::Busy => Err(Error::transient(
+            "another invocation is publishing this alert; retry after its lease",
+        )),
     }
 }
 
@@ -540,7 +596,10 @@ mod tests {
     #[test]
     fn config_reads_and_checks() {
         let mut env = Env::from_pairs([
-            ("CODEHOOKS_ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:alerts"),
+            (
+                "CODEHOOKS_ALERT_TOPIC_ARN",
+                "arn:aws:sns:eu-west-1:123456789012:alerts",
+            ),
             ("CODEHOOKS_ALERTS_TABLE", "codehooks-alerts"),
             ("CODEHOOKS_ALERTS_RECOVERED", "true"),
         ]);
@@ -550,14 +609,23 @@ mod tests {
         assert_eq!(c.dedup_ttl, Duration::from_secs(48 * 3600));
 
         let mut env = Env::from_pairs([
-            ("CODEHOOKS_ALERT_TOPIC_ARN", "arn:aws:sqs:eu-west-1:123456789012:q"),
+            (
+                "CODEHOOKS_ALERT_TOPIC_ARN",
+                "arn:aws:sqs:eu-west-1:123456789012:q",
+            ),
             ("CODEHOOKS_ALERTS_RECOVERED", "yes"),
             ("CODEHOOKS_ALERTS_DEDUP_TTL_HOURS", "1"),
         ]);
         Config::read(&mut env);
         let err = env.finish().unwrap_err().to_string();
-        assert!(err.contains("CODEHOOKS_ALERT_TOPIC_ARN must be an ARN of sns"), "{err}");
-        assert!(err.contains("CODEHOOKS_ALERTS_TABLE is required when CODEHOOKS_ALERTS_RECOVERED"), "{err}");
+        assert!(
+            err.contains("CODEHOOKS_ALERT_TOPIC_ARN must be an ARN of sns"),
+            "{err}"
+        );
+        assert!(
+            err.contains("CODEHOOKS_ALERTS_TABLE is required when CODEHOOKS_ALERTS_RECOVERED"),
+            "{err}"
+        );
         assert!(err.contains("CODEHOOKS_ALERTS_DEDUP_TTL_HOURS"), "{err}");
     }
 }

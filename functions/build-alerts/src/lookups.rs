@@ -38,14 +38,15 @@ pub async fn action_runs(
                 stage: d.stage_name.unwrap_or_default(),
                 action: d.action_name.unwrap_or_default(),
                 status: d.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                provider: d
-                    .input
-                    .and_then(|i| i.action_type_id)
-                    .map(|t| t.provider),
-                summary: result.as_ref().and_then(|r| r.external_execution_summary.clone()),
+                provider: d.input.and_then(|i| i.action_type_id).map(|t| t.provider),
+                summary: result
+                    .as_ref()
+                    .and_then(|r| r.external_execution_summary.clone()),
                 error_code: error.as_ref().and_then(|e| e.code.clone()),
                 error_message: error.and_then(|e| e.message),
-                external_url: result.as_ref().and_then(|r| r.external_execution_url.clone()),
+                external_url: result
+                    .as_ref()
+                    .and_then(|r| r.external_execution_url.clone()),
                 external_id: result.and_then(|r| r.external_execution_id),
             }
         })
@@ -71,13 +72,23 @@ pub async fn execution(
     Ok(ExecutionFacts {
         status: e.status.map(|s| s.as_str().to_owned()),
         status_summary: e.status_summary,
-        trigger_type: e.trigger.as_ref().and_then(|t| t.trigger_type.as_ref()).map(|t| t.as_str().to_owned()),
+        trigger_type: e
+            .trigger
+            .as_ref()
+            .and_then(|t| t.trigger_type.as_ref())
+            .map(|t| t.as_str().to_owned()),
         trigger_detail: e.trigger.and_then(|t| t.trigger_detail),
         revisions: e
             .artifact_revisions
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|r| Some((r.name.unwrap_or_default(), r.revision_id?, r.revision_summary)))
+            .filter_map(|r| {
+                Some((
+                    r.name.unwrap_or_default(),
+                    r.revision_id?,
+                    r.revision_summary,
+                ))
+            })
             .take(5)
             .collect(),
     })
@@ -100,7 +111,11 @@ pub async fn deployment(client: &aws_sdk_codedeploy::Client, id: &str) -> Result
     };
     let revision = d.revision.as_ref().and_then(|r| {
         if let Some(s3) = &r.s3_location {
-            let mut v = format!("s3://{}/{}", s3.bucket.as_deref()?, s3.key.as_deref().unwrap_or(""));
+            let mut v = format!(
+                "s3://{}/{}",
+                s3.bucket.as_deref()?,
+                s3.key.as_deref().unwrap_or("")
+            );
             if let Some(ver) = &s3.version {
                 v.push_str(&format!(" (version {ver})"));
             }
@@ -119,7 +134,9 @@ pub async fn deployment(client: &aws_sdk_codedeploy::Client, id: &str) -> Result
         }
     });
     let rollback = d.rollback_info.clone();
-    let rb = |f: fn(aws_sdk_codedeploy::types::RollbackInfo) -> Option<String>| rollback.clone().and_then(f);
+    let rb = |f: fn(aws_sdk_codedeploy::types::RollbackInfo) -> Option<String>| {
+        rollback.clone().and_then(f)
+    };
     let duration_secs = match (&d.create_time, &d.complete_time) {
         (Some(a), Some(b)) if secs(b) >= secs(a) => Some((secs(b) - secs(a)) as u64),
         _ => None,
@@ -140,9 +157,10 @@ pub async fn deployment(client: &aws_sdk_codedeploy::Client, id: &str) -> Result
         rollback_deployment_id: rb(|r| r.rollback_deployment_id),
         rollback_triggering_deployment_id: rb(|r| r.rollback_triggering_deployment_id),
         rollback_message: rb(|r| r.rollback_message),
-        created: d
-            .create_time
-            .and_then(|t| t.fmt(aws_sdk_codedeploy::primitives::DateTimeFormat::DateTime).ok()),
+        created: d.create_time.and_then(|t| {
+            t.fmt(aws_sdk_codedeploy::primitives::DateTimeFormat::DateTime)
+                .ok()
+        }),
         duration_secs,
     })
 }

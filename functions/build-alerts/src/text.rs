@@ -53,7 +53,13 @@ pub fn cut(s: &str, max: usize) -> String {
 pub fn ascii_subject(s: &str) -> String {
     let ascii: String = one_line(s)
         .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
         .collect();
     let mut out: String = ascii.trim().chars().take(SUBJECT_MAX).collect();
     if out.is_empty() {
@@ -96,7 +102,8 @@ pub fn pct(s: &str) -> String {
 /// Whether `s` has `min..=max` characters, all ASCII letters, digits or one of `extra`.
 pub fn is_name(s: &str, min: usize, max: usize, extra: &str) -> bool {
     (min..=max).contains(&s.len())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
 }
 
 /// A region name such as `eu-west-1` or `us-gov-west-1`.
@@ -163,7 +170,11 @@ mod tests {
         assert_eq!(cut("short", 10), "short");
         let long = "x".repeat(10_000);
         let c = cut(&long, 500);
-        assert!((490..=500).contains(&c.chars().count()), "{}", c.chars().count());
+        assert!(
+            (490..=500).contains(&c.chars().count()),
+            "{}",
+            c.chars().count()
+        );
         assert!(c.ends_with("more characters cut]"), "{c}");
         // Multi-byte characters are never split.
         let emoji = "🚀".repeat(1000);
@@ -203,9 +214,15 @@ mod tests {
     #[test]
     fn urls_and_hosts() {
         assert_eq!(pct("a b/c:d"), "a%20b%2Fc%3Ad");
-        assert_eq!(console_host("eu-west-1"), "eu-west-1.console.aws.amazon.com");
+        assert_eq!(
+            console_host("eu-west-1"),
+            "eu-west-1.console.aws.amazon.com"
+        );
         assert_eq!(console_host("cn-north-1"), "console.amazonaws.cn");
-        assert_eq!(console_host("us-gov-west-1"), "console.amazonaws-us-gov.com");
+        assert_eq!(
+            console_host("us-gov-west-1"),
+            "console.amazonaws-us-gov.com"
+        );
     }
 
     #[test]
@@ -213,7 +230,10 @@ mod tests {
         assert_eq!(duration(45), "45 s");
         assert_eq!(duration(192), "3 min 12 s");
         assert_eq!(duration(3720), "1 h 02 min");
-        assert_eq!(short_commit("abc1234def5678abc1234def5678abc1234def56"), "abc1234");
+        assert_eq!(
+            short_commit("abc1234def5678abc1234def5678abc1234def56"),
+            "abc1234"
+        );
         assert_eq!(short_commit("main"), "main");
     }
 }

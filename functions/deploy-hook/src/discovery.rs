@@ -152,7 +152,11 @@ pub fn forwarded_target_groups(actions: &[elb::Action]) -> Result<Vec<String>, S
             .collect();
         return Err(format!(
             "its default action is not a forward action (found: {})",
-            if kinds.is_empty() { "none".to_owned() } else { kinds.join(", ") }
+            if kinds.is_empty() {
+                "none".to_owned()
+            } else {
+                kinds.join(", ")
+            }
         ));
     }
     let mut out = Vec::new();
@@ -271,7 +275,9 @@ pub async fn discover(
         }
     }
     if target_ids.is_empty() {
-        return Err(unsupported(format!("deployment {deployment_id} has no deployment targets")));
+        return Err(unsupported(format!(
+            "deployment {deployment_id} has no deployment targets"
+        )));
     }
     let mut targets = Vec::new();
     for chunk in target_ids.chunks(25) {
@@ -293,7 +299,10 @@ pub async fn discover(
             "ECSTarget",
             t.target_id().unwrap_or_default().to_owned(),
             lifecycle(t.lifecycle_events()),
-            t.task_sets_info().iter().map(TaskSet::from_sdk).collect::<Vec<_>>(),
+            t.task_sets_info()
+                .iter()
+                .map(TaskSet::from_sdk)
+                .collect::<Vec<_>>(),
         )
     } else if let Some(t) = targets.iter().find_map(|t| t.cloud_formation_target()) {
         notes.push(
@@ -315,7 +324,11 @@ pub async fn discover(
             .collect();
         return Err(unsupported(format!(
             "deployment {deployment_id} has no ECS or CloudFormation target (found: {})",
-            if kinds.is_empty() { "none".to_owned() } else { kinds.join(", ") }
+            if kinds.is_empty() {
+                "none".to_owned()
+            } else {
+                kinds.join(", ")
+            }
         )));
     };
 
@@ -340,7 +353,8 @@ pub async fn discover(
         {
             Ok(out) => {
                 pair = TrafficPair::from_info(
-                    out.deployment_group_info().and_then(|g| g.load_balancer_info()),
+                    out.deployment_group_info()
+                        .and_then(|g| g.load_balancer_info()),
                 );
             }
             // A CloudFormation deployment may have no group to read: use the deployment's own.
@@ -357,7 +371,9 @@ pub async fn discover(
         && let Some(p) = TrafficPair::from_info(info.load_balancer_info())
     {
         if target_type == "CloudFormationTarget" {
-            notes.push("target groups and listeners read from the deployment's loadBalancerInfo".into());
+            notes.push(
+                "target groups and listeners read from the deployment's loadBalancerInfo".into(),
+            );
         }
         pair = Some(p);
     }
@@ -382,7 +398,9 @@ pub async fn discover(
         )));
     }
     if pair.production_listeners.is_empty() {
-        return Err(unsupported("the target group pair has no production listener"));
+        return Err(unsupported(
+            "the target group pair has no production listener",
+        ));
     }
     let uses_test = hook.listener() == Some(ListenerRole::Test)
         || (hook == Hook::BeforeInstall && needs_test_listener(&group));
@@ -412,7 +430,10 @@ pub async fn discover(
             })
             .ok_or_else(|| unsupported(format!("target group {name} was not found")))
     };
-    let groups = [by_name(&pair.target_groups[0])?, by_name(&pair.target_groups[1])?];
+    let groups = [
+        by_name(&pair.target_groups[0])?,
+        by_name(&pair.target_groups[1])?,
+    ];
 
     let mut listener_arns = pair.production_listeners.clone();
     listener_arns.extend(pair.test_listeners.iter().cloned());
@@ -440,8 +461,12 @@ pub async fn discover(
     // Blue and green.
     let green_set = green_task_set(&task_sets);
     let desired_count = green_set.map(|t| t.desired_count);
-    let prod_forwards = forwarded_target_groups(prod.default_actions())
-        .map_err(|e| unsupported(format!("production listener {}: {e}", pair.production_listeners[0])))?;
+    let prod_forwards = forwarded_target_groups(prod.default_actions()).map_err(|e| {
+        unsupported(format!(
+            "production listener {}: {e}",
+            pair.production_listeners[0]
+        ))
+    })?;
     let (green, blue) = match green_set.and_then(|t| t.target_group.clone()) {
         Some(name) => {
             let g = groups
@@ -459,8 +484,14 @@ pub async fn discover(
         }
         None => {
             // Without task sets: before the traffic shift, blue is what production serves.
-            let served: Vec<&TargetGroup> = groups.iter().filter(|g| prod_forwards.contains(&g.arn)).collect();
-            let other: Vec<&TargetGroup> = groups.iter().filter(|g| !prod_forwards.contains(&g.arn)).collect();
+            let served: Vec<&TargetGroup> = groups
+                .iter()
+                .filter(|g| prod_forwards.contains(&g.arn))
+                .collect();
+            let other: Vec<&TargetGroup> = groups
+                .iter()
+                .filter(|g| !prod_forwards.contains(&g.arn))
+                .collect();
             let (g, b) = if hook.after_traffic_shift() {
                 (served.first(), other.first())
             } else {
@@ -488,7 +519,9 @@ pub async fn discover(
     let chosen = match hook.listener() {
         Some(ListenerRole::Test) => test.map(|l| (ListenerRole::Test, l)),
         Some(ListenerRole::Production) => Some((ListenerRole::Production, prod)),
-        None if hook == Hook::BeforeInstall => test.map(|l| (ListenerRole::Test, l)).or(Some((ListenerRole::Production, prod))),
+        None if hook == Hook::BeforeInstall => test
+            .map(|l| (ListenerRole::Test, l))
+            .or(Some((ListenerRole::Production, prod))),
         None => None,
     };
     let mut listener = None;
@@ -517,7 +550,10 @@ pub async fn discover(
                 t.as_str()
             )));
         }
-        let protocol = l.protocol().map(|p| p.as_str().to_owned()).unwrap_or_default();
+        let protocol = l
+            .protocol()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default();
         if !matches!(protocol.as_str(), "HTTP" | "HTTPS") {
             return Err(unsupported(format!(
                 "{} listener {arn} uses {protocol}; the HTTP checks need an HTTP or HTTPS listener",
@@ -563,7 +599,9 @@ fn lifecycle(events: &[cd::LifecycleEvent]) -> Vec<(String, String)> {
         .map(|e| {
             (
                 e.lifecycle_event_name().unwrap_or_default().to_owned(),
-                e.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                e.status()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
             )
         })
         .collect()
@@ -590,7 +628,11 @@ pub fn verify_listener(plan: &Plan) -> Result<(), String> {
             l.role.as_str(),
             l.arn,
             green.name,
-            if l.forwards_to.is_empty() { "nothing".to_owned() } else { l.forwards_to.join(", ") }
+            if l.forwards_to.is_empty() {
+                "nothing".to_owned()
+            } else {
+                l.forwards_to.join(", ")
+            }
         ));
     }
     Ok(())
@@ -614,10 +656,22 @@ mod tests {
 
     #[test]
     fn finds_green_by_label_then_by_weight() {
-        let labelled = [set(Some("Blue"), "PRIMARY", 100.0, "blue"), set(Some("Green"), "ACTIVE", 0.0, "green")];
-        assert_eq!(green_task_set(&labelled).unwrap().target_group.as_deref(), Some("green"));
-        let unlabelled = [set(None, "PRIMARY", 100.0, "a"), set(None, "ACTIVE", 0.0, "b")];
-        assert_eq!(green_task_set(&unlabelled).unwrap().target_group.as_deref(), Some("b"));
+        let labelled = [
+            set(Some("Blue"), "PRIMARY", 100.0, "blue"),
+            set(Some("Green"), "ACTIVE", 0.0, "green"),
+        ];
+        assert_eq!(
+            green_task_set(&labelled).unwrap().target_group.as_deref(),
+            Some("green")
+        );
+        let unlabelled = [
+            set(None, "PRIMARY", 100.0, "a"),
+            set(None, "ACTIVE", 0.0, "b"),
+        ];
+        assert_eq!(
+            green_task_set(&unlabelled).unwrap().target_group.as_deref(),
+            Some("b")
+        );
         assert!(green_task_set(&[set(None, "PRIMARY", 100.0, "a")]).is_none());
     }
 
@@ -651,19 +705,41 @@ mod tests {
             .r#type(elb::ActionTypeEnum::Forward)
             .target_group_arn("arn:tg/green")
             .build();
-        assert_eq!(forwarded_target_groups(&[simple]).unwrap(), ["arn:tg/green"]);
+        assert_eq!(
+            forwarded_target_groups(&[simple]).unwrap(),
+            ["arn:tg/green"]
+        );
         let weighted = elb::Action::builder()
             .r#type(elb::ActionTypeEnum::Forward)
             .forward_config(
                 elb::ForwardActionConfig::builder()
-                    .target_groups(elb::TargetGroupTuple::builder().target_group_arn("arn:tg/blue").weight(0).build())
-                    .target_groups(elb::TargetGroupTuple::builder().target_group_arn("arn:tg/green").weight(100).build())
+                    .target_groups(
+                        elb::TargetGroupTuple::builder()
+                            .target_group_arn("arn:tg/blue")
+                            .weight(0)
+                            .build(),
+                    )
+                    .target_groups(
+                        elb::TargetGroupTuple::builder()
+                            .target_group_arn("arn:tg/green")
+                            .weight(100)
+                            .build(),
+                    )
                     .build(),
             )
             .build();
-        assert_eq!(forwarded_target_groups(&[weighted]).unwrap(), ["arn:tg/green"]);
-        let redirect = elb::Action::builder().r#type(elb::ActionTypeEnum::Redirect).build();
-        assert!(forwarded_target_groups(&[redirect]).unwrap_err().contains("redirect"));
+        assert_eq!(
+            forwarded_target_groups(&[weighted]).unwrap(),
+            ["arn:tg/green"]
+        );
+        let redirect = elb::Action::builder()
+            .r#type(elb::ActionTypeEnum::Redirect)
+            .build();
+        assert!(
+            forwarded_target_groups(&[redirect])
+                .unwrap_err()
+                .contains("redirect")
+        );
     }
 
     fn plan(forwards: &[&str]) -> Plan {
@@ -675,8 +751,14 @@ mod tests {
             target_type: "ECSTarget".into(),
             target_id: "c:s".into(),
             task_sets: vec![],
-            green: Some(TargetGroup { name: "green".into(), arn: "arn:tg/green".into() }),
-            blue: Some(TargetGroup { name: "blue".into(), arn: "arn:tg/blue".into() }),
+            green: Some(TargetGroup {
+                name: "green".into(),
+                arn: "arn:tg/green".into(),
+            }),
+            blue: Some(TargetGroup {
+                name: "blue".into(),
+                arn: "arn:tg/blue".into(),
+            }),
             desired_count: Some(2),
             listener: Some(ListenerInfo {
                 role: ListenerRole::Test,
@@ -697,6 +779,10 @@ mod tests {
         let e = verify_listener(&plan(&["arn:tg/blue"])).unwrap_err();
         assert!(e.contains("refusing to pass a test of blue"), "{e}");
         assert!(verify_listener(&plan(&["arn:tg/blue", "arn:tg/green"])).is_err());
-        assert!(verify_listener(&plan(&[])).unwrap_err().contains("does not forward"));
+        assert!(
+            verify_listener(&plan(&[]))
+                .unwrap_err()
+                .contains("does not forward")
+        );
     }
 }

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use aws_sdk_elasticloadbalancingv2::types::{TargetHealthDescription, TargetHealthReasonEnum, TargetHealthStateEnum};
+use aws_sdk_elasticloadbalancingv2::types::{
+    TargetHealthDescription, TargetHealthReasonEnum, TargetHealthStateEnum,
+};
 use codehooks::{Error, Result};
 use serde::Serialize;
 use tokio::time::Instant;
@@ -42,10 +44,18 @@ impl Snapshot {
                 continue;
             }
             unhealthy.push(UnhealthyTarget {
-                id: d.target().and_then(|t| t.id()).unwrap_or_default().to_owned(),
+                id: d
+                    .target()
+                    .and_then(|t| t.id())
+                    .unwrap_or_default()
+                    .to_owned(),
                 port: d.target().and_then(|t| t.port()),
-                state: state.map(|s| s.as_str().to_owned()).unwrap_or_else(|| "unknown".into()),
-                reason: th.and_then(|t| t.reason()).map(|r: &TargetHealthReasonEnum| r.as_str().to_owned()),
+                state: state
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_else(|| "unknown".into()),
+                reason: th
+                    .and_then(|t| t.reason())
+                    .map(|r: &TargetHealthReasonEnum| r.as_str().to_owned()),
                 description: th.and_then(|t| t.description()).map(str::to_owned),
             });
         }
@@ -116,7 +126,10 @@ pub async fn wait_healthy(
         if snap.healthy as i64 >= required {
             return Ok(result(
                 true,
-                format!("{} of {} required targets healthy in {target_group_name}", snap.healthy, required),
+                format!(
+                    "{} of {} required targets healthy in {target_group_name}",
+                    snap.healthy, required
+                ),
             ));
         }
         if let Some(t) = snap.fail_fast_reason() {
@@ -152,10 +165,16 @@ mod tests {
     use aws_sdk_elasticloadbalancingv2::types::{TargetDescription, TargetHealth};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
-    fn desc(id: &str, state: TargetHealthStateEnum, reason: Option<TargetHealthReasonEnum>) -> TargetHealthDescription {
+    fn desc(
+        id: &str,
+        state: TargetHealthStateEnum,
+        reason: Option<TargetHealthReasonEnum>,
+    ) -> TargetHealthDescription {
         let mut th = TargetHealth::builder().state(state);
         if let Some(r) = reason {
-            th = th.reason(r).description("Health checks failed with these codes: [500]");
+            th = th
+                .reason(r)
+                .description("Health checks failed with these codes: [500]");
         }
         TargetHealthDescription::builder()
             .target(TargetDescription::builder().id(id).port(8080).build())
@@ -164,7 +183,9 @@ mod tests {
     }
 
     fn output(d: Vec<TargetHealthDescription>) -> DescribeTargetHealthOutput {
-        DescribeTargetHealthOutput::builder().set_target_health_descriptions(Some(d)).build()
+        DescribeTargetHealthOutput::builder()
+            .set_target_health_descriptions(Some(d))
+            .build()
     }
 
     #[tokio::test]
@@ -181,13 +202,27 @@ mod tests {
         });
         let client = mock_client!(aws_sdk_elasticloadbalancingv2, [&rule]);
         let until = Instant::now() + Duration::from_secs(60);
-        let r = wait_healthy(&client, "green", "arn:tg", 2, Duration::from_millis(10), until)
-            .await
-            .unwrap();
+        let r = wait_healthy(
+            &client,
+            "green",
+            "arn:tg",
+            2,
+            Duration::from_millis(10),
+            until,
+        )
+        .await
+        .unwrap();
         assert!(!r.passed);
         assert_eq!(r.polls, 1, "no waiting on a reason that will not clear");
-        assert_eq!(r.unhealthy[0].reason.as_deref(), Some("Target.ResponseCodeMismatch"));
-        assert!(r.detail.contains("10.0.1.6") && r.detail.contains("[500]"), "{}", r.detail);
+        assert_eq!(
+            r.unhealthy[0].reason.as_deref(),
+            Some("Target.ResponseCodeMismatch")
+        );
+        assert!(
+            r.detail.contains("10.0.1.6") && r.detail.contains("[500]"),
+            "{}",
+            r.detail
+        );
     }
 
     #[tokio::test]
@@ -196,18 +231,38 @@ mod tests {
             .sequence()
             .output(|| {
                 output(vec![
-                    desc("a", TargetHealthStateEnum::Initial, Some(TargetHealthReasonEnum::InitialHealthChecking)),
-                    desc("b", TargetHealthStateEnum::Initial, Some(TargetHealthReasonEnum::InitialHealthChecking)),
+                    desc(
+                        "a",
+                        TargetHealthStateEnum::Initial,
+                        Some(TargetHealthReasonEnum::InitialHealthChecking),
+                    ),
+                    desc(
+                        "b",
+                        TargetHealthStateEnum::Initial,
+                        Some(TargetHealthReasonEnum::InitialHealthChecking),
+                    ),
                 ])
             })
             .times(2)
-            .output(|| output(vec![desc("a", TargetHealthStateEnum::Healthy, None), desc("b", TargetHealthStateEnum::Healthy, None)]))
+            .output(|| {
+                output(vec![
+                    desc("a", TargetHealthStateEnum::Healthy, None),
+                    desc("b", TargetHealthStateEnum::Healthy, None),
+                ])
+            })
             .build();
         let client = mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::MatchAny, [&rule]);
         let until = Instant::now() + Duration::from_secs(60);
-        let r = wait_healthy(&client, "green", "arn:tg", 2, Duration::from_millis(10), until)
-            .await
-            .unwrap();
+        let r = wait_healthy(
+            &client,
+            "green",
+            "arn:tg",
+            2,
+            Duration::from_millis(10),
+            until,
+        )
+        .await
+        .unwrap();
         assert!(r.passed, "{r:?}");
         assert_eq!(r.polls, 3);
     }
@@ -218,9 +273,16 @@ mod tests {
             .then_output(|| output(vec![desc("a", TargetHealthStateEnum::Healthy, None)]));
         let client = mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::MatchAny, [&rule]);
         let until = Instant::now() + Duration::from_millis(100);
-        let r = wait_healthy(&client, "green", "arn:tg", 3, Duration::from_millis(30), until)
-            .await
-            .unwrap();
+        let r = wait_healthy(
+            &client,
+            "green",
+            "arn:tg",
+            3,
+            Duration::from_millis(30),
+            until,
+        )
+        .await
+        .unwrap();
         assert!(!r.passed);
         assert!(r.detail.contains("only 1 of 3"), "{}", r.detail);
         assert!(r.waited_ms < 1000);
@@ -229,8 +291,16 @@ mod tests {
     #[tokio::test]
     async fn draining_or_timeout_reasons() {
         let snap = Snapshot::of(&[
-            desc("a", TargetHealthStateEnum::Draining, Some(TargetHealthReasonEnum::DeregistrationInProgress)),
-            desc("b", TargetHealthStateEnum::Unhealthy, Some(TargetHealthReasonEnum::Timeout)),
+            desc(
+                "a",
+                TargetHealthStateEnum::Draining,
+                Some(TargetHealthReasonEnum::DeregistrationInProgress),
+            ),
+            desc(
+                "b",
+                TargetHealthStateEnum::Unhealthy,
+                Some(TargetHealthReasonEnum::Timeout),
+            ),
         ]);
         assert_eq!(snap.healthy, 0);
         assert_eq!(snap.fail_fast_reason().unwrap().id, "b");

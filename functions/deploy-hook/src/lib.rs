@@ -83,7 +83,11 @@ impl Settings {
             dry_run: env.bool_or("CODEHOOKS_HOOK_DRY_RUN", false),
             fail_open: env.bool_or("CODEHOOKS_HOOK_FAIL_OPEN", false),
             alert_topic_arn: env.optional_arn("CODEHOOKS_ALERT_TOPIC_ARN", "sns"),
-            report_margin: env.millis_in("CODEHOOKS_HOOK_REPORT_MARGIN_MS", DEFAULT_REPORT_MARGIN_MS, 200..=60_000),
+            report_margin: env.millis_in(
+                "CODEHOOKS_HOOK_REPORT_MARGIN_MS",
+                DEFAULT_REPORT_MARGIN_MS,
+                200..=60_000,
+            ),
         }
     }
 }
@@ -91,12 +95,19 @@ impl Settings {
 /// `(scheme, host, port)` of a base URL with `{port}` replaced by `port`.
 pub fn parse_base_url(template: &str, port: u16) -> Result<(String, String, u16), String> {
     let text = template.replace("{port}", &port.to_string());
-    let url = reqwest::Url::parse(&text).map_err(|e| format!("must be a URL like http://10.0.0.5:{{port}}: {e}"))?;
+    let url = reqwest::Url::parse(&text)
+        .map_err(|e| format!("must be a URL like http://10.0.0.5:{{port}}: {e}"))?;
     let scheme = url.scheme().to_owned();
     if scheme != "http" && scheme != "https" {
-        return Err(format!("must be an http or https URL, got scheme {scheme:?}"));
+        return Err(format!(
+            "must be an http or https URL, got scheme {scheme:?}"
+        ));
     }
-    let host = url.host_str().filter(|h| !h.is_empty()).ok_or("must name a host")?.to_owned();
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or("must name a host")?
+        .to_owned();
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not carry credentials".into());
     }
@@ -151,7 +162,8 @@ impl App {
         );
 
         let mut ev = Evidence::new(&payload);
-        let finished = tokio::time::timeout_at(budget_end, self.evaluate(&payload, &mut ev, budget_end)).await;
+        let finished =
+            tokio::time::timeout_at(budget_end, self.evaluate(&payload, &mut ev, budget_end)).await;
         if finished.is_err() {
             ev.checks.push(CheckResult::new(
                 "deadline",
@@ -162,13 +174,16 @@ impl App {
                     margin.as_millis()
                 ),
             ));
-            ev.error.get_or_insert_with(|| "ran out of time before the checks finished".into());
+            ev.error
+                .get_or_insert_with(|| "ran out of time before the checks finished".into());
             ev.infrastructure_error = true;
         }
         ev.decide(&self.settings);
         ev.duration_ms = started.elapsed().as_millis() as u64;
 
-        let report_by = deadline.checked_sub(Duration::from_millis(100)).unwrap_or(deadline);
+        let report_by = deadline
+            .checked_sub(Duration::from_millis(100))
+            .unwrap_or(deadline);
         let reported = self.report(&payload, ev.decision, report_by).await;
         ev.reported = match &reported {
             Ok(r) => (*r).to_owned(),
@@ -179,7 +194,9 @@ impl App {
             self.publish(&ev, deadline).await;
         }
         match reported {
-            Ok(_) => serde_json::to_value(&ev).map_err(|e| Error::internal(format!("evidence: {e}"))),
+            Ok(_) => {
+                serde_json::to_value(&ev).map_err(|e| Error::internal(format!("evidence: {e}")))
+            }
             Err(e) => Err(e),
         }
     }
@@ -187,23 +204,29 @@ impl App {
     async fn evaluate(&self, payload: &HookPayload, ev: &mut Evidence, until: Instant) {
         let policy = &self.settings.policy;
         let needs_test = |group: &str| policy.checks(Hook::AfterAllowTestTraffic, group).probes;
-        let plan = match discovery::discover(&self.clients, &payload.deployment_id, needs_test).await {
-            Ok(p) => p,
-            Err(DiscoveryError::Unsupported(msg)) => {
-                ev.checks.push(CheckResult::new("discovery", false, None, msg));
-                return;
-            }
-            Err(DiscoveryError::Aws(e)) => {
-                ev.checks.push(CheckResult::new("discovery", false, None, e.to_string()));
-                ev.error = Some(e.to_string());
-                ev.infrastructure_error = true;
-                return;
-            }
-        };
+        let plan =
+            match discovery::discover(&self.clients, &payload.deployment_id, needs_test).await {
+                Ok(p) => p,
+                Err(DiscoveryError::Unsupported(msg)) => {
+                    ev.checks
+                        .push(CheckResult::new("discovery", false, None, msg));
+                    return;
+                }
+                Err(DiscoveryError::Aws(e)) => {
+                    ev.checks
+                        .push(CheckResult::new("discovery", false, None, e.to_string()));
+                    ev.error = Some(e.to_string());
+                    ev.infrastructure_error = true;
+                    return;
+                }
+            };
         let checks = policy.checks(plan.hook, &plan.deployment_group);
         ev.absorb_plan(&plan);
         if !checks.enabled {
-            ev.notes.push(format!("checks of {} are disabled by the policy", plan.hook));
+            ev.notes.push(format!(
+                "checks of {} are disabled by the policy",
+                plan.hook
+            ));
             return;
         }
         if plan.hook == Hook::BeforeInstall {
@@ -237,7 +260,8 @@ impl App {
                     "the listener forwards to the green target group only",
                 )),
                 Err(msg) => {
-                    ev.checks.push(CheckResult::new("listener", false, None, msg));
+                    ev.checks
+                        .push(CheckResult::new("listener", false, None, msg));
                     return;
                 }
             }
@@ -245,7 +269,8 @@ impl App {
         if checks.target_health
             && let Some(green) = &plan.green
         {
-            let wait_until = (Instant::now() + Duration::from_millis(checks.target_health_wait_ms)).min(until);
+            let wait_until =
+                (Instant::now() + Duration::from_millis(checks.target_health_wait_ms)).min(until);
             match health::wait_healthy(
                 &self.clients.elb,
                 &green.name,
@@ -258,14 +283,20 @@ impl App {
             {
                 Ok(h) => {
                     let passed = h.passed;
-                    ev.checks.push(CheckResult::new("targetHealth", passed, None, h.detail.clone()));
+                    ev.checks.push(CheckResult::new(
+                        "targetHealth",
+                        passed,
+                        None,
+                        h.detail.clone(),
+                    ));
                     ev.target_health = Some(h);
                     if !passed {
                         return;
                     }
                 }
                 Err(e) => {
-                    ev.checks.push(CheckResult::new("targetHealth", false, None, e.to_string()));
+                    ev.checks
+                        .push(CheckResult::new("targetHealth", false, None, e.to_string()));
                     ev.error = Some(e.to_string());
                     ev.infrastructure_error = true;
                     return;
@@ -277,30 +308,50 @@ impl App {
         }
     }
 
-    async fn probe(&self, plan: &Plan, checks: &Checks, listener: &discovery::ListenerInfo, ev: &mut Evidence, until: Instant) {
+    async fn probe(
+        &self,
+        plan: &Plan,
+        checks: &Checks,
+        listener: &discovery::ListenerInfo,
+        ev: &mut Evidence,
+        until: Instant,
+    ) {
         let version_token = match &checks.version {
             None => None,
             Some(v) => match expand_version(&v.expected, plan) {
                 Ok(t) => Some(t),
                 Err(msg) => {
-                    ev.checks.push(CheckResult::new("version", false, None, msg));
+                    ev.checks
+                        .push(CheckResult::new("version", false, None, msg));
                     return;
                 }
             },
         };
-        let endpoint = match endpoint(self.settings.base_url.as_deref(), listener, checks.host_name.as_deref()).await {
+        let endpoint = match endpoint(
+            self.settings.base_url.as_deref(),
+            listener,
+            checks.host_name.as_deref(),
+        )
+        .await
+        {
             Ok(e) => e,
             Err(msg) => {
-                ev.checks.push(CheckResult::new("endpoint", false, None, msg));
+                ev.checks
+                    .push(CheckResult::new("endpoint", false, None, msg));
                 return;
             }
         };
-        ev.url = Some(format!("{}{}", endpoint.origin, checks.paths.first().map(String::as_str).unwrap_or("/")));
+        ev.url = Some(format!(
+            "{}{}",
+            endpoint.origin,
+            checks.paths.first().map(String::as_str).unwrap_or("/")
+        ));
         ev.connect_to = Some(endpoint.connect_to.clone());
         let client = match probe::client(checks, &endpoint) {
             Ok(c) => c,
             Err(msg) => {
-                ev.checks.push(CheckResult::new("endpoint", false, None, msg.clone()));
+                ev.checks
+                    .push(CheckResult::new("endpoint", false, None, msg.clone()));
                 ev.error = Some(msg);
                 ev.infrastructure_error = true;
                 return;
@@ -311,7 +362,15 @@ impl App {
             version_token,
         });
         for (i, path) in checks.paths.iter().enumerate() {
-            let report = probe::probe_path(&client, &endpoint, path, Arc::clone(&criteria), i == 0, until).await;
+            let report = probe::probe_path(
+                &client,
+                &endpoint,
+                path,
+                Arc::clone(&criteria),
+                i == 0,
+                until,
+            )
+            .await;
             let before = ev.checks.len();
             probe::evaluate(checks, &report, &mut ev.checks);
             let failed = ev.checks[before..].iter().any(|c| !c.passed);
@@ -324,7 +383,12 @@ impl App {
 
     /// Reports the decision; retries what may pass later until `by`. A status CodeDeploy
     /// already has is not an error.
-    async fn report(&self, payload: &HookPayload, decision: Decision, by: Instant) -> Result<&'static str> {
+    async fn report(
+        &self,
+        payload: &HookPayload,
+        decision: Decision,
+        by: Instant,
+    ) -> Result<&'static str> {
         let status = match decision {
             Decision::Succeeded => LifecycleEventStatus::Succeeded,
             Decision::Failed => LifecycleEventStatus::Failed,
@@ -381,7 +445,12 @@ impl App {
                 .string_value(v)
                 .build()
         };
-        let mut req = self.sns.publish().topic_arn(topic).subject(subject).message(message);
+        let mut req = self
+            .sns
+            .publish()
+            .topic_arn(topic)
+            .subject(subject)
+            .message(message);
         for (k, v) in [
             ("decision", ev.decision.as_str()),
             ("deploymentId", ev.deployment_id.as_str()),
@@ -391,10 +460,16 @@ impl App {
                 req = req.message_attributes(k, a);
             }
         }
-        let by = deadline.checked_sub(Duration::from_millis(50)).unwrap_or(deadline);
+        let by = deadline
+            .checked_sub(Duration::from_millis(50))
+            .unwrap_or(deadline);
         match tokio::time::timeout_at(by, req.send()).await {
-            Ok(Ok(_)) => tracing::info!(topic = %topic, "published the evidence to the alert topic"),
-            Ok(Err(e)) => tracing::error!(error = %Error::aws("Publish", e), "cannot publish the alert"),
+            Ok(Ok(_)) => {
+                tracing::info!(topic = %topic, "published the evidence to the alert topic")
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %Error::aws("Publish", e), "cannot publish the alert")
+            }
             Err(_) => tracing::error!("the alert was not published before the deadline"),
         }
     }
@@ -422,7 +497,14 @@ impl App {
         m.dimension("Hook", ev.hook.as_deref().unwrap_or("unknown"))
             .dimension("Decision", ev.decision.as_str())
             .millis("DurationMs", ev.duration_ms as f64)
-            .count("Failed", if ev.decision == Decision::Failed { 1.0 } else { 0.0 })
+            .count(
+                "Failed",
+                if ev.decision == Decision::Failed {
+                    1.0
+                } else {
+                    0.0
+                },
+            )
             .count("WouldFail", if ev.would_fail { 1.0 } else { 0.0 })
             .property("deploymentId", ev.deployment_id.as_str())
             .property("failedChecks", failed.join(","));
@@ -431,8 +513,15 @@ impl App {
         }
         if let Some(p) = first {
             m.metric("SuccessRate", Unit::Percent, p.success_rate * 100.0)
-                .count("Probes", f64::from(ev.probes.iter().map(|p| p.attempted).sum::<u32>()));
-            for (name, v) in [("LatencyP50", p.p50_ms), ("LatencyP95", p.p95_ms), ("LatencyP99", p.p99_ms)] {
+                .count(
+                    "Probes",
+                    f64::from(ev.probes.iter().map(|p| p.attempted).sum::<u32>()),
+                );
+            for (name, v) in [
+                ("LatencyP50", p.p50_ms),
+                ("LatencyP95", p.p95_ms),
+                ("LatencyP99", p.p99_ms),
+            ] {
                 if let Some(v) = v {
                     m.millis(name, v);
                 }
@@ -467,12 +556,18 @@ impl HookPayload {
                     ))
                 })?;
             if s.len() > max || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
-                return Err(Error::bad_input(format!("{name} is not a valid identifier")));
+                return Err(Error::bad_input(format!(
+                    "{name} is not a valid identifier"
+                )));
             }
             Ok(s.to_owned())
         };
         let deployment_id = field("DeploymentId", 64)?;
-        if !deployment_id.starts_with("d-") || !deployment_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !deployment_id.starts_with("d-")
+            || !deployment_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return Err(Error::bad_input(format!(
                 "DeploymentId {deployment_id:?} is not a CodeDeploy deployment id (d-XXXXXXXXX)"
             )));
@@ -490,7 +585,11 @@ fn deadline_instant(deadline_ms: u64) -> Instant {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    let left = if deadline_ms == 0 { 900_000 } else { deadline_ms.saturating_sub(now_ms) };
+    let left = if deadline_ms == 0 {
+        900_000
+    } else {
+        deadline_ms.saturating_sub(now_ms)
+    };
     Instant::now() + Duration::from_millis(left)
 }
 
@@ -506,20 +605,35 @@ pub fn expand_version(expected: &str, plan: &Plan) -> Result<String, String> {
             )
         })?;
         let revision = td.rsplit_once(':').map(|(_, r)| r).unwrap_or(td);
-        out = out.replace("{taskDefinitionRevision}", revision).replace("{taskDefinition}", td);
+        out = out
+            .replace("{taskDefinitionRevision}", revision)
+            .replace("{taskDefinition}", td);
     }
     Ok(out)
 }
 
 /// Where probes go for `listener`, with the base URL override and host name applied.
-pub async fn endpoint(base_url: Option<&str>, listener: &discovery::ListenerInfo, host_name: Option<&str>) -> Result<Endpoint, String> {
+pub async fn endpoint(
+    base_url: Option<&str>,
+    listener: &discovery::ListenerInfo,
+    host_name: Option<&str>,
+) -> Result<Endpoint, String> {
     let (scheme, connect_host, port) = match base_url {
-        Some(b) => parse_base_url(b, listener.port).map_err(|e| format!("CODEHOOKS_HOOK_BASE_URL {e}"))?,
+        Some(b) => {
+            parse_base_url(b, listener.port).map_err(|e| format!("CODEHOOKS_HOOK_BASE_URL {e}"))?
+        }
         None => {
             if listener.load_balancer_dns.is_empty() {
-                return Err(format!("the load balancer of listener {} has no DNS name", listener.arn));
+                return Err(format!(
+                    "the load balancer of listener {} has no DNS name",
+                    listener.arn
+                ));
             }
-            (listener.scheme().to_owned(), listener.load_balancer_dns.clone(), listener.port)
+            (
+                listener.scheme().to_owned(),
+                listener.load_balancer_dns.clone(),
+                listener.port,
+            )
         }
     };
     let connect_to = format!("{connect_host}:{port}");
@@ -690,9 +804,18 @@ impl Evidence {
         self.summary = match (self.decision, self.would_fail) {
             (Decision::Succeeded, false) => {
                 let passed: Vec<&str> = self.checks.iter().map(|c| c.check.as_str()).collect();
-                format!("{hook} passed ({})", if passed.is_empty() { "no checks configured".into() } else { passed.join(", ") })
+                format!(
+                    "{hook} passed ({})",
+                    if passed.is_empty() {
+                        "no checks configured".into()
+                    } else {
+                        passed.join(", ")
+                    }
+                )
             }
-            (Decision::Succeeded, true) if self.dry_run => format!("DRY RUN: {hook} would have failed: {}", why.join("; ")),
+            (Decision::Succeeded, true) if self.dry_run => {
+                format!("DRY RUN: {hook} would have failed: {}", why.join("; "))
+            }
             (Decision::Succeeded, true) => format!(
                 "FAIL OPEN: {hook} could not be checked and was passed: {}",
                 self.error.as_deref().unwrap_or("error")
@@ -706,8 +829,16 @@ impl Evidence {
     }
 
     fn subject(&self) -> String {
-        let prefix = if self.dry_run && self.would_fail { "[dry run] " } else { "" };
-        let what = if self.decision == Decision::Failed { "rolled back" } else { "would have failed" };
+        let prefix = if self.dry_run && self.would_fail {
+            "[dry run] "
+        } else {
+            ""
+        };
+        let what = if self.decision == Decision::Failed {
+            "rolled back"
+        } else {
+            "would have failed"
+        };
         let s = format!(
             "{prefix}codehooks: {} {what}: {} {}",
             self.deployment_id,
@@ -716,7 +847,13 @@ impl Evidence {
         );
         // SNS subjects: ASCII, no line breaks, at most 100 characters.
         s.chars()
-            .map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' })
+            .map(|c| {
+                if c.is_ascii() && !c.is_ascii_control() {
+                    c
+                } else {
+                    '?'
+                }
+            })
             .take(100)
             .collect()
     }
@@ -747,7 +884,9 @@ impl Evidence {
 }
 
 /// Reads the settings from a fixed environment (for tools and tests).
-pub fn settings_from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> std::result::Result<Settings, ConfigError> {
+pub fn settings_from_pairs<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> std::result::Result<Settings, ConfigError> {
     let mut env = Env::from_pairs(pairs);
     let s = Settings::read(&mut env);
     env.finish()?;
@@ -793,24 +932,42 @@ mod tests {
         ])
         .unwrap();
         assert!(s.dry_run && !s.fail_open);
-        assert_eq!(s.policy.checks(Hook::AfterAllowTraffic, "g").paths, ["/health", "/ready"]);
-        assert_eq!(parse_base_url("http://127.0.0.1:{port}", 8443).unwrap(), ("http".into(), "127.0.0.1".into(), 8443));
+        assert_eq!(
+            s.policy.checks(Hook::AfterAllowTraffic, "g").paths,
+            ["/health", "/ready"]
+        );
+        assert_eq!(
+            parse_base_url("http://127.0.0.1:{port}", 8443).unwrap(),
+            ("http".into(), "127.0.0.1".into(), 8443)
+        );
 
         let err = settings_from_pairs([
-            ("CODEHOOKS_HOOK_POLICY", r#"{"hooks": {"AfterAllowTestTraffic": {"requests": 0}}}"#),
+            (
+                "CODEHOOKS_HOOK_POLICY",
+                r#"{"hooks": {"AfterAllowTestTraffic": {"requests": 0}}}"#,
+            ),
             ("CODEHOOKS_HOOK_BASE_URL", "ftp://x"),
             ("CODEHOOKS_HOOK_FAIL_OPEN", "perhaps"),
-            ("CODEHOOKS_ALERT_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:q"),
+            (
+                "CODEHOOKS_ALERT_TOPIC_ARN",
+                "arn:aws:sqs:us-east-1:123456789012:q",
+            ),
         ])
         .unwrap_err();
         let names: Vec<&str> = err.problems.iter().map(|p| p.variable.as_str()).collect();
         assert_eq!(
             names,
-            ["CODEHOOKS_HOOK_POLICY", "CODEHOOKS_HOOK_BASE_URL", "CODEHOOKS_HOOK_FAIL_OPEN", "CODEHOOKS_ALERT_TOPIC_ARN"]
+            [
+                "CODEHOOKS_HOOK_POLICY",
+                "CODEHOOKS_HOOK_BASE_URL",
+                "CODEHOOKS_HOOK_FAIL_OPEN",
+                "CODEHOOKS_ALERT_TOPIC_ARN"
+            ]
         );
         let err = settings_from_pairs([("CODEHOOKS_HOOK_PATHS", "health")]).unwrap_err();
         assert_eq!(err.problems[0].variable, "CODEHOOKS_HOOK_PATHS");
-        let err = settings_from_pairs([("CODEHOOKS_HOOK_BASE_URL", "http://user:pw@h:1")]).unwrap_err();
+        let err =
+            settings_from_pairs([("CODEHOOKS_HOOK_BASE_URL", "http://user:pw@h:1")]).unwrap_err();
         assert!(err.to_string().contains("credentials"));
     }
 
@@ -835,7 +992,10 @@ mod tests {
     #[test]
     fn expands_the_version_token() {
         let p = plan_with(Some("shop:42"));
-        assert_eq!(expand_version("rev-{taskDefinitionRevision}", &p).unwrap(), "rev-42");
+        assert_eq!(
+            expand_version("rev-{taskDefinitionRevision}", &p).unwrap(),
+            "rev-42"
+        );
         assert_eq!(expand_version("{taskDefinition}", &p).unwrap(), "shop:42");
         assert_eq!(expand_version("{deploymentId}", &p).unwrap(), "d-ABC");
         assert!(expand_version("{taskDefinition}", &plan_with(None)).is_err());
@@ -858,12 +1018,16 @@ mod tests {
         assert_eq!(e.origin, "http://127.0.0.1:8443");
         let err = endpoint(None, &listener("HTTPS"), None).await.unwrap_err();
         assert!(err.contains("CODEHOOKS_HOOK_HOST_NAME"), "{err}");
-        let e = endpoint(None, &listener("HTTPS"), Some("shop.example.com")).await.unwrap();
+        let e = endpoint(None, &listener("HTTPS"), Some("shop.example.com"))
+            .await
+            .unwrap();
         assert_eq!(e.origin, "https://shop.example.com:8443");
         let (host, addrs) = e.resolve.unwrap();
         assert_eq!(host, "shop.example.com");
         assert_eq!(addrs, [SocketAddr::from(([127, 0, 0, 1], 8443))]);
-        let e = endpoint(Some("http://127.0.0.1:{port}"), &listener("HTTPS"), None).await.unwrap();
+        let e = endpoint(Some("http://127.0.0.1:{port}"), &listener("HTTPS"), None)
+            .await
+            .unwrap();
         assert_eq!(e.origin, "http://127.0.0.1:8443");
     }
 
@@ -875,19 +1039,26 @@ mod tests {
         };
         let base = settings_from_pairs([]).unwrap();
         let mut ev = Evidence::new(&p);
-        ev.checks.push(CheckResult::new("successRate", false, Some("/"), "1 of 10"));
+        ev.checks
+            .push(CheckResult::new("successRate", false, Some("/"), "1 of 10"));
         ev.decide(&base);
         assert_eq!(ev.decision, Decision::Failed);
         assert_eq!(ev.failed_checks, ["successRate"]);
 
-        let dry = Settings { dry_run: true, ..base.clone() };
+        let dry = Settings {
+            dry_run: true,
+            ..base.clone()
+        };
         let mut ev2 = ev.clone();
         ev2.decide(&dry);
         assert_eq!(ev2.decision, Decision::Succeeded);
         assert!(ev2.would_fail && ev2.summary.starts_with("DRY RUN"));
 
         // Fail-open passes errors, never failed checks.
-        let open = Settings { fail_open: true, ..base.clone() };
+        let open = Settings {
+            fail_open: true,
+            ..base.clone()
+        };
         let mut ev3 = ev.clone();
         ev3.decide(&open);
         assert_eq!(ev3.decision, Decision::Failed);

@@ -325,7 +325,9 @@ fn validate_override(where_: &str, o: &CheckOverride, problems: &mut Vec<String>
         }
         for p in paths {
             if !p.starts_with('/') || p.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                bad(format!("path {p:?} must start with / and contain no spaces"));
+                bad(format!(
+                    "path {p:?} must start with / and contain no spaces"
+                ));
             }
         }
     }
@@ -340,7 +342,12 @@ fn validate_override(where_: &str, o: &CheckOverride, problems: &mut Vec<String>
         ("intervalMs", o.interval_ms, 0, 60_000),
         ("concurrency", o.concurrency.map(u64::from), 1, 32),
         ("timeoutMs", o.timeout_ms, 50, 60_000),
-        ("maxConsecutiveFailures", o.max_consecutive_failures.map(u64::from), 1, 1_000),
+        (
+            "maxConsecutiveFailures",
+            o.max_consecutive_failures.map(u64::from),
+            1,
+            1_000,
+        ),
         ("warmupMs", o.warmup_ms, 0, 600_000),
         ("targetHealthWaitMs", o.target_health_wait_ms, 0, 900_000),
         ("targetHealthPollMs", o.target_health_poll_ms, 100, 60_000),
@@ -379,7 +386,10 @@ fn validate_override(where_: &str, o: &CheckOverride, problems: &mut Vec<String>
     if let Some(j) = &o.json_field
         && !(j.pointer.is_empty() || j.pointer.starts_with('/'))
     {
-        bad(format!("jsonField.pointer {:?} must be a JSON pointer starting with /", j.pointer));
+        bad(format!(
+            "jsonField.pointer {:?} must be a JSON pointer starting with /",
+            j.pointer
+        ));
     }
     if let Some(b) = &o.body_contains
         && b.is_empty()
@@ -391,7 +401,10 @@ fn validate_override(where_: &str, o: &CheckOverride, problems: &mut Vec<String>
             bad("version.expected must not be empty".into());
         }
         if let Some(h) = &v.header
-            && (h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+            && (h.is_empty()
+                || !h
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
         {
             bad(format!("version.header {h:?} is not a header name"));
         }
@@ -405,7 +418,9 @@ pub fn valid_host_name(h: &str) -> bool {
         && h.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -441,9 +456,17 @@ impl Policy {
             validate_override(&format!("hooks.{hook}"), o, &mut problems);
         }
         for (group, g) in &doc.deployment_groups {
-            validate_override(&format!("deploymentGroups.{group}.default"), &g.default, &mut problems);
+            validate_override(
+                &format!("deploymentGroups.{group}.default"),
+                &g.default,
+                &mut problems,
+            );
             for (hook, o) in &g.hooks {
-                validate_override(&format!("deploymentGroups.{group}.hooks.{hook}"), o, &mut problems);
+                validate_override(
+                    &format!("deploymentGroups.{group}.hooks.{hook}"),
+                    o,
+                    &mut problems,
+                );
             }
         }
         let base = CheckOverride {
@@ -451,7 +474,11 @@ impl Policy {
             host_name: host_name.clone(),
             ..CheckOverride::default()
         };
-        validate_override("CODEHOOKS_HOOK_PATHS/CODEHOOKS_HOOK_HOST_NAME", &base, &mut problems);
+        validate_override(
+            "CODEHOOKS_HOOK_PATHS/CODEHOOKS_HOOK_HOST_NAME",
+            &base,
+            &mut problems,
+        );
         if problems.is_empty() {
             Ok(Policy {
                 doc,
@@ -510,7 +537,12 @@ mod tests {
                 "default": {"maxP95Ms": 100},
                 "hooks": {"AfterAllowTestTraffic": {"requests": 9}}}}
         }"#;
-        let p = Policy::parse(Some(doc), vec!["/simple".into()], Some("shop.example.com".into())).unwrap();
+        let p = Policy::parse(
+            Some(doc),
+            vec!["/simple".into()],
+            Some("shop.example.com".into()),
+        )
+        .unwrap();
         let c = p.checks(Hook::AfterAllowTestTraffic, "shop");
         assert_eq!(c.requests, 9);
         assert_eq!(c.paths, ["/health"]);
@@ -522,7 +554,10 @@ mod tests {
         assert_eq!(other.max_p95_ms, Some(2000));
         assert_eq!(p.checks(Hook::AfterAllowTraffic, "other").requests, 5);
         let simple = Policy::parse(None, vec!["/simple".into()], None).unwrap();
-        assert_eq!(simple.checks(Hook::AfterAllowTraffic, "x").paths, ["/simple"]);
+        assert_eq!(
+            simple.checks(Hook::AfterAllowTraffic, "x").paths,
+            ["/simple"]
+        );
     }
 
     #[test]
@@ -531,9 +566,15 @@ mod tests {
             "deploymentGroups": {"g": {"default": {"minSuccessRate": 2, "acceptStatus": ["abc"]}}}}"#), vec![], None)
             .unwrap_err();
         let text = err.join("\n");
-        assert!(text.contains("hooks.AfterAllowTestTraffic: requests must be from 1 to 1000"), "{text}");
+        assert!(
+            text.contains("hooks.AfterAllowTestTraffic: requests must be from 1 to 1000"),
+            "{text}"
+        );
         assert!(text.contains("path \"health\""), "{text}");
-        assert!(text.contains("deploymentGroups.g.default: minSuccessRate"), "{text}");
+        assert!(
+            text.contains("deploymentGroups.g.default: minSuccessRate"),
+            "{text}"
+        );
         assert!(text.contains("acceptStatus entry \"abc\""), "{text}");
         assert!(Policy::parse(Some(r#"{"hooks": {"Install": {}}}"#), vec![], None).is_err());
         assert!(Policy::parse(Some(r#"{"default": {"request": 3}}"#), vec![], None).is_err());
@@ -543,9 +584,18 @@ mod tests {
 
     #[test]
     fn status_ranges() {
-        assert_eq!(StatusRange::parse("2xx"), Some(StatusRange { from: 200, to: 299 }));
-        assert_eq!(StatusRange::parse("200-204"), Some(StatusRange { from: 200, to: 204 }));
-        assert_eq!(StatusRange::parse("418"), Some(StatusRange { from: 418, to: 418 }));
+        assert_eq!(
+            StatusRange::parse("2xx"),
+            Some(StatusRange { from: 200, to: 299 })
+        );
+        assert_eq!(
+            StatusRange::parse("200-204"),
+            Some(StatusRange { from: 200, to: 204 })
+        );
+        assert_eq!(
+            StatusRange::parse("418"),
+            Some(StatusRange { from: 418, to: 418 })
+        );
         assert_eq!(StatusRange::parse("300-200"), None);
         assert_eq!(StatusRange::parse("99"), None);
     }

@@ -49,7 +49,11 @@ impl Criteria {
     fn needs_body(&self) -> bool {
         self.checks.body_contains.is_some()
             || self.checks.json_field.is_some()
-            || self.checks.version.as_ref().is_some_and(|v| v.header.is_none())
+            || self
+                .checks
+                .version
+                .as_ref()
+                .is_some_and(|v| v.header.is_none())
     }
 
     /// Judges a response.
@@ -69,7 +73,10 @@ impl Criteria {
                 Ok(v) => match v.pointer(&j.pointer) {
                     Some(got) if *got == j.equals => {}
                     Some(got) => {
-                        return Outcome::Fail("json", format!("{} is {got}, want {}", j.pointer, j.equals));
+                        return Outcome::Fail(
+                            "json",
+                            format!("{} is {got}, want {}", j.pointer, j.equals),
+                        );
                     }
                     None => return Outcome::Fail("json", format!("{} is missing", j.pointer)),
                 },
@@ -78,7 +85,10 @@ impl Criteria {
         if let (Some(v), Some(token)) = (&self.checks.version, &self.version_token) {
             match &v.header {
                 Some(h) => {
-                    let got = headers.get(h.as_str()).and_then(|x| x.to_str().ok()).unwrap_or("");
+                    let got = headers
+                        .get(h.as_str())
+                        .and_then(|x| x.to_str().ok())
+                        .unwrap_or("");
                     if !got.contains(token.as_str()) {
                         return Outcome::Fail(
                             "version",
@@ -88,7 +98,10 @@ impl Criteria {
                 }
                 None => {
                     if !text.contains(token.as_str()) {
-                        return Outcome::Fail("version", format!("body does not name the new revision {token:?}"));
+                        return Outcome::Fail(
+                            "version",
+                            format!("body does not name the new revision {token:?}"),
+                        );
                     }
                 }
             }
@@ -110,11 +123,16 @@ pub fn client(checks: &Checks, endpoint: &Endpoint) -> Result<reqwest::Client, S
     if let Some((host, addrs)) = &endpoint.resolve {
         b = b.resolve_to_addrs(host, addrs);
     }
-    b.build().map_err(|e| format!("cannot build the HTTP client: {e}"))
+    b.build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
 /// Sends one probe and judges it; returns the outcome and, for an answer, its latency.
-pub async fn probe_once(client: &reqwest::Client, url: &str, criteria: &Criteria) -> (Outcome, Option<f64>) {
+pub async fn probe_once(
+    client: &reqwest::Client,
+    url: &str,
+    criteria: &Criteria,
+) -> (Outcome, Option<f64>) {
     let start = Instant::now();
     let resp = match client.get(url).send().await {
         Ok(r) => r,
@@ -245,9 +263,15 @@ impl Acc {
                     self.failed, c.min_success_rate
                 ));
             } else if c.max_p95_ms.is_some() && self.slow_p95 > allowance(n, 0.95) {
-                self.stop = Some(format!("{} probes slower than the p95 limit: p95 can no longer pass", self.slow_p95));
+                self.stop = Some(format!(
+                    "{} probes slower than the p95 limit: p95 can no longer pass",
+                    self.slow_p95
+                ));
             } else if c.max_p99_ms.is_some() && self.slow_p99 > allowance(n, 0.99) {
-                self.stop = Some(format!("{} probes slower than the p99 limit: p99 can no longer pass", self.slow_p99));
+                self.stop = Some(format!(
+                    "{} probes slower than the p99 limit: p99 can no longer pass",
+                    self.slow_p99
+                ));
             }
         }
     }
@@ -288,9 +312,15 @@ pub async fn probe_path(
         report.warmup_ms = Some(start.elapsed().as_millis() as u64);
     }
 
-    let planned = if c.window_ms.is_some() { None } else { Some(c.requests) };
+    let planned = if c.window_ms.is_some() {
+        None
+    } else {
+        Some(c.requests)
+    };
     report.planned = planned.unwrap_or(0);
-    let window_end = c.window_ms.map(|w| (Instant::now() + Duration::from_millis(w)).min(until));
+    let window_end = c
+        .window_ms
+        .map(|w| (Instant::now() + Duration::from_millis(w)).min(until));
     let acc = Arc::new(Mutex::new(Acc::default()));
     let issued = Arc::new(AtomicU32::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -341,7 +371,11 @@ pub async fn probe_path(
     report.attempted = a.attempted;
     report.succeeded = a.succeeded;
     report.failed = a.failed;
-    report.success_rate = if a.attempted == 0 { 0.0 } else { f64::from(a.succeeded) / f64::from(a.attempted) };
+    report.success_rate = if a.attempted == 0 {
+        0.0
+    } else {
+        f64::from(a.succeeded) / f64::from(a.attempted)
+    };
     report.p50_ms = percentile(&a.latencies, 0.50).map(round1);
     report.p95_ms = percentile(&a.latencies, 0.95).map(round1);
     report.p99_ms = percentile(&a.latencies, 0.99).map(round1);
@@ -350,7 +384,8 @@ pub async fn probe_path(
     report.samples = a.samples;
     report.stopped_early = a.stop.or_else(|| {
         let short = planned.is_some_and(|n| a.attempted < n);
-        (Instant::now() >= until && (short || a.attempted == 0)).then(|| "the time budget ran out".to_owned())
+        (Instant::now() >= until && (short || a.attempted == 0))
+            .then(|| "the time budget ran out".to_owned())
     });
     report
 }
@@ -387,11 +422,20 @@ pub fn evaluate(c: &Checks, r: &PathReport, out: &mut Vec<CheckResult>) {
     let reasons = if r.failures.is_empty() {
         String::new()
     } else {
-        let parts: Vec<String> = r.failures.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let parts: Vec<String> = r
+            .failures
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
         format!(" (failures: {})", parts.join(", "))
     };
     if r.attempted == 0 {
-        out.push(CheckResult::new("successRate", false, p, format!("no probe of {} completed", r.url)));
+        out.push(CheckResult::new(
+            "successRate",
+            false,
+            p,
+            format!("no probe of {} completed", r.url),
+        ));
     } else {
         out.push(CheckResult::new(
             "successRate",
@@ -406,7 +450,10 @@ pub fn evaluate(c: &Checks, r: &PathReport, out: &mut Vec<CheckResult>) {
             ),
         ));
     }
-    for (name, limit, got) in [("p95Latency", c.max_p95_ms, r.p95_ms), ("p99Latency", c.max_p99_ms, r.p99_ms)] {
+    for (name, limit, got) in [
+        ("p95Latency", c.max_p95_ms, r.p95_ms),
+        ("p99Latency", c.max_p99_ms, r.p99_ms),
+    ] {
         if let (Some(limit), Some(got)) = (limit, got) {
             out.push(CheckResult::new(
                 name,
@@ -420,7 +467,10 @@ pub fn evaluate(c: &Checks, r: &PathReport, out: &mut Vec<CheckResult>) {
         "consecutiveFailures",
         r.max_consecutive_failures < c.max_consecutive_failures,
         p,
-        format!("{} in a row (limit {})", r.max_consecutive_failures, c.max_consecutive_failures),
+        format!(
+            "{} in a row (limit {})",
+            r.max_consecutive_failures, c.max_consecutive_failures
+        ),
     ));
     if let Some(reason) = &r.stopped_early
         && reason.contains("time budget")
@@ -429,7 +479,10 @@ pub fn evaluate(c: &Checks, r: &PathReport, out: &mut Vec<CheckResult>) {
             "deadline",
             false,
             p,
-            format!("probes stopped after {} of {}: {reason}", r.attempted, r.planned),
+            format!(
+                "probes stopped after {} of {}: {reason}",
+                r.attempted, r.planned
+            ),
         ));
     }
 }
@@ -456,7 +509,10 @@ mod tests {
         assert_eq!(c.judge(200, &h, b""), Outcome::Pass);
         assert!(matches!(c.judge(503, &h, b""), Outcome::Fail("status", _)));
         let c = criteria(|c| c.body_contains = Some("ok".into()));
-        assert!(matches!(c.judge(200, &h, b"nope"), Outcome::Fail("body", _)));
+        assert!(matches!(
+            c.judge(200, &h, b"nope"),
+            Outcome::Fail("body", _)
+        ));
         let c = criteria(|c| {
             c.json_field = Some(JsonField {
                 pointer: "/status".into(),
@@ -464,8 +520,14 @@ mod tests {
             })
         });
         assert_eq!(c.judge(200, &h, br#"{"status":"UP"}"#), Outcome::Pass);
-        assert!(matches!(c.judge(200, &h, br#"{"status":"DOWN"}"#), Outcome::Fail("json", _)));
-        assert!(matches!(c.judge(200, &h, b"<html>"), Outcome::Fail("json", _)));
+        assert!(matches!(
+            c.judge(200, &h, br#"{"status":"DOWN"}"#),
+            Outcome::Fail("json", _)
+        ));
+        assert!(matches!(
+            c.judge(200, &h, b"<html>"),
+            Outcome::Fail("json", _)
+        ));
         let c = criteria(|c| {
             c.version = Some(VersionAssertion {
                 header: Some("x-app-version".into()),
@@ -474,9 +536,98 @@ mod tests {
         });
         let mut h2 = HeaderMap::new();
         h2.insert("x-app-version", HeaderValue::from_static("shop:41"));
-        assert!(matches!(c.judge(200, &h2, b""), Outcome::Fail("version", _)));
+        assert!(matches!(
+            c.judge(200, &h2, b""),
+            Outcome::Fail("version", _)
+        ));
         h2.insert("x-app-version", HeaderValue::from_static("shop:42"));
         assert_eq!(c.judge(200, &h2, b""), Outcome::Pass);
+    }
+
+    /// A local HTTP server answering 200 after `delay`; returns its origin.
+    fn server(delay: Duration) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut w = stream.try_clone().unwrap();
+                    let mut r = BufReader::new(stream);
+                    loop {
+                        let mut line = String::new();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            std::thread::sleep(delay);
+                            let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                        }
+                    }
+                });
+            }
+        });
+        origin
+    }
+
+    fn endpoint(origin: String) -> Endpoint {
+        Endpoint {
+            connect_to: origin.clone(),
+            origin,
+            resolve: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_time_window_paces_the_probes() {
+        let e = endpoint(server(Duration::ZERO));
+        let mut checks = Checks::defaults(Hook::AfterAllowTestTraffic);
+        checks.window_ms = Some(1_000);
+        checks.interval_ms = 200;
+        checks.concurrency = 1;
+        let client = client(&checks, &e).unwrap();
+        let criteria = Arc::new(Criteria {
+            checks,
+            version_token: None,
+        });
+        let until = Instant::now() + Duration::from_secs(10);
+        let r = probe_path(&client, &e, "/", criteria, false, until).await;
+        assert!((4..=6).contains(&r.attempted), "{r:?}");
+        assert_eq!(r.success_rate, 1.0);
+    }
+
+    #[tokio::test]
+    async fn a_slow_answer_is_a_timeout_and_the_budget_is_kept() {
+        let e = endpoint(server(Duration::from_millis(400)));
+        let mut checks = Checks::defaults(Hook::AfterAllowTestTraffic);
+        checks.timeout_ms = 100;
+        checks.requests = 50;
+        checks.concurrency = 2;
+        checks.max_consecutive_failures = 1000;
+        checks.min_success_rate = 0.0;
+        let client = client(&checks, &e).unwrap();
+        let criteria = Arc::new(Criteria {
+            checks: checks.clone(),
+            version_token: None,
+        });
+        let start = Instant::now();
+        let until = start + Duration::from_millis(700);
+        let r = probe_path(&client, &e, "/", criteria, false, until).await;
+        assert!(
+            start.elapsed() < Duration::from_millis(1_000),
+            "kept the budget"
+        );
+        assert!(
+            r.failures.get("timeout").copied().unwrap_or(0) >= 2,
+            "{r:?}"
+        );
+        assert!(r.attempted < 50);
+        let mut out = Vec::new();
+        evaluate(&checks, &r, &mut out);
+        assert!(
+            out.iter().any(|c| c.check == "deadline" && !c.passed),
+            "{out:?}"
+        );
     }
 
     #[test]
@@ -497,10 +648,20 @@ mod tests {
         c.requests = 20;
         c.max_consecutive_failures = 100;
         let mut a = Acc::default();
-        a.record(&c, Some(20), Outcome::Fail("status", "HTTP 500".into()), Some(1.0));
+        a.record(
+            &c,
+            Some(20),
+            Outcome::Fail("status", "HTTP 500".into()),
+            Some(1.0),
+        );
         assert!(a.stop.is_none());
         a.record(&c, Some(20), Outcome::Pass, Some(1.0));
-        a.record(&c, Some(20), Outcome::Fail("status", "HTTP 500".into()), Some(1.0));
+        a.record(
+            &c,
+            Some(20),
+            Outcome::Fail("status", "HTTP 500".into()),
+            Some(1.0),
+        );
         assert!(a.stop.as_deref().unwrap().contains("success rate"));
         let mut a = Acc::default();
         c.max_consecutive_failures = 2;
@@ -528,7 +689,11 @@ mod tests {
         };
         let mut out = Vec::new();
         evaluate(&c, &r, &mut out);
-        let failed: Vec<&str> = out.iter().filter(|c| !c.passed).map(|c| c.check.as_str()).collect();
+        let failed: Vec<&str> = out
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.check.as_str())
+            .collect();
         assert_eq!(failed, ["successRate", "p95Latency"]);
         assert!(out[0].detail.contains("status: 10"));
     }

@@ -101,7 +101,8 @@ impl Author {
             return None;
         }
         let (service, account, resource) = (parts[2], parts[4], parts[5]);
-        if account.is_empty() || !account.bytes().all(|b| b.is_ascii_digit()) || resource.is_empty() {
+        if account.is_empty() || !account.bytes().all(|b| b.is_ascii_digit()) || resource.is_empty()
+        {
             return None;
         }
         match service {
@@ -140,9 +141,13 @@ impl Author {
     /// Whether a comment by `author_arn` is by this principal.
     pub fn matches(&self, author_arn: &str) -> bool {
         match (self, Author::parse(author_arn)) {
-            (Author::Role { account, name }, Some(Author::Role { account: a, name: n })) => {
-                *account == a && *name == n
-            }
+            (
+                Author::Role { account, name },
+                Some(Author::Role {
+                    account: a,
+                    name: n,
+                }),
+            ) => *account == a && *name == n,
             (Author::Exact(arn), _) => arn == author_arn,
             _ => false,
         }
@@ -153,14 +158,16 @@ impl Author {
 pub fn is_repository_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 100
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// A CodeBuild project name: 2 to 255 of letters, digits, `-` and `_`, starting with a letter or digit.
 pub fn is_project_name(s: &str) -> bool {
     (2..=255).contains(&s.len())
         && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
 }
 
 #[cfg(test)]
@@ -178,7 +185,10 @@ mod tests {
             ("CODEHOOKS_PR_BUILD_PROJECT", "pr-validate"),
             ("CODEHOOKS_PR_APPROVAL", "on"),
             ("CODEHOOKS_PR_STOP_SUPERSEDED", "false"),
-            ("CODEHOOKS_PR_AUTHOR_ARN", "arn:aws:iam::123456789012:role/service/codehooks-pr"),
+            (
+                "CODEHOOKS_PR_AUTHOR_ARN",
+                "arn:aws:iam::123456789012:role/service/codehooks-pr",
+            ),
         ])
         .unwrap();
         assert_eq!(cfg.repositories, ["app", "infra"]);
@@ -197,7 +207,11 @@ mod tests {
 
     #[test]
     fn defaults_and_wildcard() {
-        let cfg = read(&[("CODEHOOKS_PR_BUILD_PROJECT", "pr-validate"), ("CODEHOOKS_PR_REPOSITORIES", "*")]).unwrap();
+        let cfg = read(&[
+            ("CODEHOOKS_PR_BUILD_PROJECT", "pr-validate"),
+            ("CODEHOOKS_PR_REPOSITORIES", "*"),
+        ])
+        .unwrap();
         assert!(cfg.repositories.is_empty());
         assert!(cfg.watches("anything"));
         assert!(!cfg.approval);
@@ -225,7 +239,10 @@ mod tests {
             ]
         );
         let err = read(&[("CODEHOOKS_PR_BUILD_PROJECT", "-x y")]).unwrap_err();
-        assert!(err.to_string().contains("CODEHOOKS_PR_BUILD_PROJECT must be a CodeBuild project name"));
+        assert!(
+            err.to_string()
+                .contains("CODEHOOKS_PR_BUILD_PROJECT must be a CodeBuild project name")
+        );
     }
 
     #[test]

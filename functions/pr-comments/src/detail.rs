@@ -66,9 +66,14 @@ impl PullRequestDetail {
             .pull_request_status
             .as_deref()
             .is_some_and(|s| s.eq_ignore_ascii_case("closed"));
-        let merged = self.is_merged.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("true"));
+        let merged = self
+            .is_merged
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("true"));
         match self.event.as_str() {
-            "pullRequestCreated" | "pullRequestSourceBranchUpdated" if !closed => PullRequestAction::Validate,
+            "pullRequestCreated" | "pullRequestSourceBranchUpdated" if !closed => {
+                PullRequestAction::Validate
+            }
             "pullRequestStatusChanged" if closed => PullRequestAction::Closed,
             "pullRequestStatusChanged" => PullRequestAction::Validate,
             "pullRequestMergeStatusUpdated" if merged || closed => PullRequestAction::Closed,
@@ -143,7 +148,11 @@ pub struct AdditionalInformation {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct BuildEnvironment {
-    #[serde(rename = "environment-variables", default, deserialize_with = "list_or_null")]
+    #[serde(
+        rename = "environment-variables",
+        default,
+        deserialize_with = "list_or_null"
+    )]
     pub variables: Vec<EnvironmentVariable>,
 }
 
@@ -166,7 +175,11 @@ pub struct BuildPhase {
     pub phase_type: Option<String>,
     #[serde(rename = "phase-status", default)]
     pub phase_status: Option<String>,
-    #[serde(rename = "duration-in-seconds", default, deserialize_with = "number_like")]
+    #[serde(
+        rename = "duration-in-seconds",
+        default,
+        deserialize_with = "number_like"
+    )]
     pub duration_seconds: Option<f64>,
     #[serde(rename = "phase-context", default, deserialize_with = "list_or_null")]
     pub context: Vec<Value>,
@@ -221,7 +234,9 @@ impl BuildLink {
     /// Reads the link from `(name, value)` pairs: `Ok(None)` when the build carries no
     /// pull request id (a build the function did not start), an error when it carries some
     /// of the variables but not all, or values that cannot be ours.
-    pub fn from_vars<'a>(vars: impl IntoIterator<Item = (&'a str, Option<&'a str>)> + Clone) -> Result<Option<Self>> {
+    pub fn from_vars<'a>(
+        vars: impl IntoIterator<Item = (&'a str, Option<&'a str>)> + Clone,
+    ) -> Result<Option<Self>> {
         let get = |name: &str| {
             vars.clone()
                 .into_iter()
@@ -233,7 +248,9 @@ impl BuildLink {
             return Ok(None);
         };
         let need = |name: &str| {
-            get(name).ok_or_else(|| Error::bad_input(format!("the build carries {} but not {name}", vars::PR_ID)))
+            get(name).ok_or_else(|| {
+                Error::bad_input(format!("the build carries {} but not {name}", vars::PR_ID))
+            })
         };
         let link = BuildLink {
             repository: need(vars::REPOSITORY)?,
@@ -246,7 +263,10 @@ impl BuildLink {
         };
         check_pull_request_id(&link.pull_request_id)?;
         if !crate::config::is_repository_name(&link.repository) {
-            return Err(Error::bad_input(format!("{} is not a repository name", vars::REPOSITORY)));
+            return Err(Error::bad_input(format!(
+                "{} is not a repository name",
+                vars::REPOSITORY
+            )));
         }
         check_commit(vars::SOURCE_COMMIT, &link.source_commit)?;
         check_commit(vars::DESTINATION_COMMIT, &link.destination_commit)?;
@@ -319,7 +339,10 @@ impl BuildDetail {
                 .as_deref()
                 .is_some_and(|s| !s.eq_ignore_ascii_case("SUCCEEDED"))
         })?;
-        let name = phase.phase_type.clone().unwrap_or_else(|| "unknown".to_owned());
+        let name = phase
+            .phase_type
+            .clone()
+            .unwrap_or_else(|| "unknown".to_owned());
         let status = phase.phase_status.clone().unwrap_or_default();
         let mut context: Vec<String> = phase
             .context
@@ -341,7 +364,13 @@ impl BuildDetail {
             .filter(|s| !s.is_empty())
             .collect();
         context.truncate(5);
-        Some((format!("{name} ({status})"), context))
+        let word = |s: &str| -> String {
+            s.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(40)
+                .collect()
+        };
+        Some((format!("`{}` ({})", word(&name), word(&status)), context))
     }
 
     /// The CloudWatch Logs link of the event, when it is a plain console URL.
@@ -371,11 +400,23 @@ impl BuildRef {
         let id = parts[5].strip_prefix("build/")?;
         let (project, uuid) = id.split_once(':')?;
         let region_ok = !parts[3].is_empty()
-            && parts[3].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && parts[3]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         let account_ok = parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit());
-        let uuid_ok = !uuid.is_empty() && uuid.len() <= 64 && uuid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        let partition_ok = parts[1].starts_with("aws") && parts[1].bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
-        if !(region_ok && account_ok && uuid_ok && partition_ok && crate::config::is_project_name(project)) {
+        let uuid_ok = !uuid.is_empty()
+            && uuid.len() <= 64
+            && uuid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let partition_ok = parts[1].starts_with("aws")
+            && parts[1]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'-');
+        if !(region_ok
+            && account_ok
+            && uuid_ok
+            && partition_ok
+            && crate::config::is_project_name(project))
+        {
             return None;
         }
         Some(Self {
@@ -496,13 +537,34 @@ mod tests {
 
     #[test]
     fn pull_request_events_map_to_actions() {
-        assert_eq!(pr("pullRequestCreated", "Open", "False").action(), PullRequestAction::Validate);
-        assert_eq!(pr("pullRequestSourceBranchUpdated", "Open", "False").action(), PullRequestAction::Validate);
-        assert_eq!(pr("pullRequestStatusChanged", "Closed", "False").action(), PullRequestAction::Closed);
-        assert_eq!(pr("pullRequestStatusChanged", "Open", "False").action(), PullRequestAction::Validate);
-        assert_eq!(pr("pullRequestMergeStatusUpdated", "Closed", "True").action(), PullRequestAction::Closed);
-        assert_eq!(pr("pullRequestApprovalStateChanged", "Open", "False").action(), PullRequestAction::Ignore);
-        assert_eq!(pr("pullRequestCreated", "Closed", "False").action(), PullRequestAction::Ignore);
+        assert_eq!(
+            pr("pullRequestCreated", "Open", "False").action(),
+            PullRequestAction::Validate
+        );
+        assert_eq!(
+            pr("pullRequestSourceBranchUpdated", "Open", "False").action(),
+            PullRequestAction::Validate
+        );
+        assert_eq!(
+            pr("pullRequestStatusChanged", "Closed", "False").action(),
+            PullRequestAction::Closed
+        );
+        assert_eq!(
+            pr("pullRequestStatusChanged", "Open", "False").action(),
+            PullRequestAction::Validate
+        );
+        assert_eq!(
+            pr("pullRequestMergeStatusUpdated", "Closed", "True").action(),
+            PullRequestAction::Closed
+        );
+        assert_eq!(
+            pr("pullRequestApprovalStateChanged", "Open", "False").action(),
+            PullRequestAction::Ignore
+        );
+        assert_eq!(
+            pr("pullRequestCreated", "Closed", "False").action(),
+            PullRequestAction::Ignore
+        );
     }
 
     #[test]
@@ -518,7 +580,8 @@ mod tests {
         assert_eq!(bad.repository(&[]).unwrap_err().kind(), "BadInput");
         bad.repository_names = vec![];
         assert_eq!(
-            bad.repository(&["arn:aws:codecommit:us-east-2:123456789012:FromArn".into()]).unwrap(),
+            bad.repository(&["arn:aws:codecommit:us-east-2:123456789012:FromArn".into()])
+                .unwrap(),
             "FromArn"
         );
         bad.source_commit = Some("abc def".into());
@@ -560,7 +623,11 @@ mod tests {
         let r = b.build_ref().unwrap();
         assert_eq!(r.id, "pr-validate:8745a7a9-c340-456a-9166-edf953571bEX");
         assert_eq!(r.region, "us-east-1");
-        assert!(r.console_url().contains("/build/pr-validate%3A8745a7a9"), "{}", r.console_url());
+        assert!(
+            r.console_url().contains("/build/pr-validate%3A8745a7a9"),
+            "{}",
+            r.console_url()
+        );
     }
 
     #[test]
@@ -581,8 +648,13 @@ mod tests {
         assert_eq!(b.build_number(), Some(55));
         assert_eq!(b.duration_seconds(), Some(107));
         let (phase, ctx) = b.failing_phase().unwrap();
-        assert_eq!(phase, "BUILD (FAILED)");
-        assert_eq!(ctx, ["COMMAND_EXECUTION_ERROR: Error while executing command: make test. Reason: exit status 2"]);
+        assert_eq!(phase, "`BUILD` (FAILED)");
+        assert_eq!(
+            ctx,
+            [
+                "COMMAND_EXECUTION_ERROR: Error while executing command: make test. Reason: exit status 2"
+            ]
+        );
     }
 
     #[test]
@@ -609,7 +681,9 @@ mod tests {
     fn build_arns_are_checked() {
         assert!(BuildRef::parse("arn:aws:codebuild:us-west-2:123456789012:build/my-sample-project:8745a7a9-c340-456a-9166-edf953571bEX").is_some());
         assert!(BuildRef::parse("arn:aws:codebuild:us-west-2:123456789012:project/x").is_none());
-        assert!(BuildRef::parse("arn:aws:codebuild:us-west-2:123456789012:build/p](x):1").is_none());
+        assert!(
+            BuildRef::parse("arn:aws:codebuild:us-west-2:123456789012:build/p](x):1").is_none()
+        );
         assert!(BuildRef::parse("pr-validate:1234").is_none());
     }
 }

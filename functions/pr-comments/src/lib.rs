@@ -21,7 +21,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
-use aws_sdk_codebuild::types::{EnvironmentVariable, EnvironmentVariableType, SortOrderType, StatusType};
+use aws_sdk_codebuild::types::{
+    EnvironmentVariable, EnvironmentVariableType, SortOrderType, SourceType, StatusType,
+};
 use aws_sdk_codecommit::types::{ApprovalState, PullRequestStatusEnum};
 use codehooks::config::{Common, Env};
 use codehooks::emf::Metrics;
@@ -52,11 +54,15 @@ pub struct App {
     /// The function's own principal: configured, or learned from its first comment.
     author: Mutex<Option<Author>>,
     badge: Mutex<Option<(Instant, Option<String>)>>,
+    /// The region of the clients (for clone URLs when an event names none).
+    region: String,
 }
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("App")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -148,7 +154,13 @@ impl App {
         codebuild: aws_sdk_codebuild::Client,
     ) -> Self {
         let author = Mutex::new(config.author.clone());
+        let region = codecommit
+            .config()
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".to_owned());
         Self {
+            region,
             common,
             config,
             codecommit,
@@ -183,9 +195,10 @@ impl App {
         let ev = EventBridgeEvent::parse(payload)?;
         match (ev.source.as_str(), ev.detail_type.as_str()) {
             // The merge event is documented with the spelling "PullRequest".
-            ("aws.codecommit", "CodeCommit Pull Request State Change" | "CodeCommit PullRequest State Change") => {
-                self.pull_request_changed(&ev).await
-            }
+            (
+                "aws.codecommit",
+                "CodeCommit Pull Request State Change" | "CodeCommit PullRequest State Change",
+            ) => self.pull_request_changed(&ev).await,
             ("aws.codecommit", "CodeCommit Comment on Pull Request") => {
                 let caller = ev.detail["callerUserArn"].as_str().unwrap_or_default();
                 let own = self.is_own(caller);
@@ -197,7 +210,9 @@ impl App {
                 }))
             }
             ("aws.codebuild", "CodeBuild Build State Change") => self.build_changed(&ev).await,
-            ("aws.codebuild", "CodeBuild Build Phase Change") => Ok(ignored("build phase changes need no action")),
+            ("aws.codebuild", "CodeBuild Build Phase Change") => {
+                Ok(ignored("build phase changes need no action"))
+            }
             (source, detail_type) => Err(Error::bad_input(format!(
                 "pr-comments does not handle {detail_type:?} events from {source:?}"
             ))),
@@ -252,7 +267,10 @@ impl App {
             )));
         }
         if !pr.open {
-            info!(pull_request = pr_id, "pull request is closed; not validated");
+            info!(
+                pull_request = pr_id,
+                "pull request is closed; not validated"
+            );
             return Ok(ignored("pull request is closed"));
         }
         if pr.source_commit != source {
@@ -275,7 +293,9 @@ impl App {
         };
         let builds = self.pull_request_builds(repository, pr_id).await?;
         let existing = builds.iter().find(|b| {
-            b.link.source_commit == link.source_commit && b.link.revision_id == link.revision_id && b.status != "STOPPED"
+            b.link.source_commit == link.source_commit
+                && b.link.revision_id == link.revision_id
+                && b.status != "STOPPED"
         });
         let (build, number, fresh) = match existing {
             Some(b) => {
@@ -315,9 +335,11 @@ impl App {
         };
         let content = markdown::started(&subject);
         let comment = if fresh {
-            self.post_comment(&link, &build.id, State::Started, &content).await?
+            self.post_comment(&link, &build.id, State::Started, &content)
+                .await?
         } else if existing.is_some_and(|b| b.status == "IN_PROGRESS") {
-            self.upsert_comment(&link, &build.id, State::Started, &content, true).await?
+            self.upsert_comment(&link, &build.id, State::Started, &content, true)
+                .await?
         } else {
             CommentResult::Skipped("build already ended")
         };
@@ -342,7 +364,11 @@ impl App {
                 stopped.push(b.build.id.clone());
             }
         }
-        info!(pull_request = pr_id, stopped = stopped.len(), "pull request closed");
+        info!(
+            pull_request = pr_id,
+            stopped = stopped.len(),
+            "pull request closed"
+        );
         Ok(json!({
             "action": "closed",
             "pullRequestId": pr_id,
@@ -365,7 +391,9 @@ impl App {
         };
         let build = d.build_ref()?;
         if build.project != d.project_name {
-            return Err(Error::bad_input("detail.build-id names another project than detail.project-name"));
+            return Err(Error::bad_input(
+                "detail.build-id names another project than detail.project-name",
+            ));
         }
         if !self.config.watches(&link.repository) {
             debug!(repository = %link.repository, "repository not configured; ignored");
@@ -400,7 +428,10 @@ impl App {
         if outcome == Outcome::Stopped && stale {
             // Stopped because a newer commit or closing the pull request superseded it:
             // no new comment, only the start comment is brought up to date.
-            let content = markdown::superseded(&subject, (pr.open && moved_on).then_some(pr.source_commit.as_str()));
+            let content = markdown::superseded(
+                &subject,
+                (pr.open && moved_on).then_some(pr.source_commit.as_str()),
+            );
             let comment = self
                 .upsert_comment(&link, &build.id, State::Superseded, &content, false)
                 .await?;
@@ -415,7 +446,11 @@ impl App {
         let badge = self.badge_url().await;
         let result = markdown::Result {
             duration_seconds: d.duration_seconds(),
-            failing_phase: if outcome == Outcome::Succeeded { None } else { d.failing_phase() },
+            failing_phase: if outcome == Outcome::Succeeded {
+                None
+            } else {
+                d.failing_phase()
+            },
             logs_url: d.logs_link(),
             badge_url: badge.as_deref(),
             moved_on_to: (pr.open && moved_on).then_some(pr.source_commit.as_str()),
@@ -453,7 +488,13 @@ impl App {
     // ----- CodeCommit ------------------------------------------------------------------------
 
     async fn pull_request(&self, pr_id: &str) -> Result<Option<PullRequestNow>> {
-        let out = match self.codecommit.get_pull_request().pull_request_id(pr_id).send().await {
+        let out = match self
+            .codecommit
+            .get_pull_request()
+            .pull_request_id(pr_id)
+            .send()
+            .await
+        {
             Ok(o) => o,
             Err(e) => {
                 let err = Error::aws("GetPullRequest", e);
@@ -510,7 +551,11 @@ impl App {
     }
 
     /// The function's comments about `build_id` on the link's commits, newest last.
-    async fn own_comments(&self, link: &BuildLink, build_id: &str) -> Result<Vec<(String, String)>> {
+    async fn own_comments(
+        &self,
+        link: &BuildLink,
+        build_id: &str,
+    ) -> Result<Vec<(String, String)>> {
         let marker = markdown::build_marker(build_id);
         let author = self.author.lock().ok().and_then(|a| a.clone());
         let mut found = Vec::new();
@@ -530,7 +575,9 @@ impl App {
                 .map_err(|e| Error::aws("GetCommentsForPullRequest", e))?;
             for data in out.comments_for_pull_request_data.unwrap_or_default() {
                 for c in data.comments.unwrap_or_default() {
-                    let (Some(id), Some(content)) = (c.comment_id, c.content) else { continue };
+                    let (Some(id), Some(content)) = (c.comment_id, c.content) else {
+                        continue;
+                    };
                     if c.deleted || !content.contains(&marker) {
                         continue;
                     }
@@ -573,10 +620,19 @@ impl App {
                 // A late start event never turns a result back to "started".
                 return Ok(CommentResult::Unchanged);
             }
-            if existing_state == Some(State::Superseded) && state == State::Finished(Outcome::Stopped) {
+            if existing_state == Some(State::Superseded)
+                && state == State::Finished(Outcome::Stopped)
+            {
                 return Ok(CommentResult::Unchanged);
             }
-            match self.codecommit.update_comment().comment_id(id).content(content).send().await {
+            match self
+                .codecommit
+                .update_comment()
+                .comment_id(id)
+                .content(content)
+                .send()
+                .await
+            {
                 Ok(out) => {
                     self.learn_author(out.comment.as_ref().and_then(|c| c.author_arn.as_deref()));
                     debug!(comment = %id, "comment updated");
@@ -605,7 +661,13 @@ impl App {
         }
     }
 
-    async fn post_comment(&self, link: &BuildLink, build_id: &str, state: State, content: &str) -> Result<CommentResult> {
+    async fn post_comment(
+        &self,
+        link: &BuildLink,
+        build_id: &str,
+        state: State,
+        content: &str,
+    ) -> Result<CommentResult> {
         let token = idempotency::key(
             "pr-comments/comment",
             &[
@@ -672,7 +734,9 @@ impl App {
             Err(e) => {
                 let err = Error::aws("UpdatePullRequestApprovalState", e);
                 let outcome = match err.aws_code() {
-                    Some("RevisionNotCurrentException" | "InvalidRevisionIdException") => "revision-not-current",
+                    Some("RevisionNotCurrentException" | "InvalidRevisionIdException") => {
+                        "revision-not-current"
+                    }
                     Some("PullRequestAlreadyClosedException") => "pull-request-closed",
                     Some("PullRequestCannotBeApprovedByAuthorException") => "function-is-author",
                     Some("PullRequestDoesNotExistException") => "pull-request-missing",
@@ -686,7 +750,12 @@ impl App {
 
     // ----- CodeBuild -------------------------------------------------------------------------
 
-    async fn start_build(&self, ev: &EventBridgeEvent, trigger: &str, link: &BuildLink) -> Result<(BuildRef, Option<u64>)> {
+    async fn start_build(
+        &self,
+        ev: &EventBridgeEvent,
+        trigger: &str,
+        link: &BuildLink,
+    ) -> Result<(BuildRef, Option<u64>)> {
         let token = idempotency::key(
             "pr-comments/start-build",
             &[
@@ -697,10 +766,19 @@ impl App {
                 trigger,
             ],
         );
+        // One project validates every configured repository: the build's source is the
+        // pull request's repository, at its source commit.
+        let region = if ev.region.is_empty() {
+            self.region.clone()
+        } else {
+            ev.region.clone()
+        };
         let mut req = self
             .codebuild
             .start_build()
             .project_name(&self.config.project)
+            .source_type_override(SourceType::Codecommit)
+            .source_location_override(clone_url(&region, &link.repository))
             .source_version(&link.source_commit)
             .idempotency_token(token);
         for (name, value) in link.to_vars() {
@@ -718,10 +796,14 @@ impl App {
             .ok_or_else(|| Error::internal("StartBuild returned no build"))?;
         let arn = match (build.arn.as_deref(), build.id.as_deref()) {
             (Some(arn), _) => arn.to_owned(),
-            (None, Some(id)) => format!("arn:aws:codebuild:{}:{}:build/{id}", ev.region, ev.account),
+            (None, Some(id)) => {
+                format!("arn:aws:codebuild:{}:{}:build/{id}", ev.region, ev.account)
+            }
             (None, None) => return Err(Error::internal("StartBuild returned a build without id")),
         };
-        let r = BuildRef::parse(&arn).ok_or_else(|| Error::internal(format!("StartBuild returned an unexpected build ARN {arn}")))?;
+        let r = BuildRef::parse(&arn).ok_or_else(|| {
+            Error::internal(format!("StartBuild returned an unexpected build ARN {arn}"))
+        })?;
         info!(build = %r.id, commit = %link.source_commit, "build started");
         Ok((r, build.build_number.and_then(|n| u64::try_from(n).ok())))
     }
@@ -785,11 +867,15 @@ impl App {
                     .iter()
                     .map(|v| (v.name(), Some(v.value())))
                     .collect();
-                let Ok(Some(link)) = BuildLink::from_vars(vars) else { continue };
+                let Ok(Some(link)) = BuildLink::from_vars(vars) else {
+                    continue;
+                };
                 if link.repository != repository || link.pull_request_id != pr_id {
                     continue;
                 }
-                let Some(build) = b.arn.as_deref().and_then(BuildRef::parse) else { continue };
+                let Some(build) = b.arn.as_deref().and_then(BuildRef::parse) else {
+                    continue;
+                };
                 let status = b
                     .build_status
                     .as_ref()
@@ -839,6 +925,16 @@ impl App {
         }
         url
     }
+}
+
+/// The HTTPS clone URL of a CodeCommit repository, as a CodeBuild source location.
+pub fn clone_url(region: &str, repository: &str) -> String {
+    let host = if region.starts_with("cn-") {
+        format!("git-codecommit.{region}.amazonaws.com.cn")
+    } else {
+        format!("git-codecommit.{region}.amazonaws.com")
+    };
+    format!("https://{host}/v1/repos/{repository}")
 }
 
 /// A one-line description of what the function does.

@@ -109,7 +109,8 @@ pub fn finished(s: &Subject<'_>, outcome: Outcome, r: &Result<'_>) -> String {
         out.push_str(&format!("- Duration: {}\n", duration(d)));
     }
     if let Some((phase, context)) = &r.failing_phase {
-        out.push_str(&format!("- Failed phase: {}\n", escape(phase, 100)));
+        // The phase is made of AWS enum words only (see `BuildDetail::failing_phase`).
+        out.push_str(&format!("- Failed phase: {phase}\n"));
         for c in context {
             out.push_str(&format!("  - {}\n", escape(c, 400)));
         }
@@ -182,7 +183,11 @@ fn build_label(s: &Subject<'_>) -> String {
 
 fn branches(s: &Subject<'_>) -> String {
     match (s.source_reference, s.destination_reference) {
-        (Some(src), Some(dst)) => format!(" ({} → {})", escape(branch(src), 100), escape(branch(dst), 100)),
+        (Some(src), Some(dst)) => format!(
+            " ({} → {})",
+            escape(branch(src), 100),
+            escape(branch(dst), 100)
+        ),
         (Some(src), None) => format!(" ({})", escape(branch(src), 100)),
         _ => String::new(),
     }
@@ -248,9 +253,24 @@ pub fn shorten(text: &str, max_chars: usize) -> String {
 pub fn safe_url(url: &str) -> bool {
     url.starts_with("https://")
         && url.len() <= 2048
-        && url
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'"' | b'\'' | b'`' | b'\\' | b'|' | b'{' | b'}'))
+        && url.bytes().all(|b| {
+            b.is_ascii_graphic()
+                && !matches!(
+                    b,
+                    b'(' | b')'
+                        | b'<'
+                        | b'>'
+                        | b'['
+                        | b']'
+                        | b'"'
+                        | b'\''
+                        | b'`'
+                        | b'\\'
+                        | b'|'
+                        | b'{'
+                        | b'}'
+                )
+        })
 }
 
 #[cfg(test)]
@@ -275,7 +295,10 @@ mod tests {
     fn started_comment_names_commit_build_and_state() {
         let b = build();
         let c = started(&subject(&b, "refs/heads/feature/login"));
-        assert!(c.starts_with("⏳ **Validation started** for commit `0123456`"), "{c}");
+        assert!(
+            c.starts_with("⏳ **Validation started** for commit `0123456`"),
+            "{c}"
+        );
         assert!(c.contains("feature/login → main"), "{c}");
         assert!(c.contains("[build #12](https://us-east-1.console.aws.amazon.com/codesuite/codebuild/123456789012/projects/pr-validate/build/pr-validate%3A0b1c2d3e-aaaa-bbbb-cccc-1234567890ab/?region=us-east-1)"), "{c}");
         assert!(c.contains(&build_marker(&b.id)));
@@ -287,9 +310,14 @@ mod tests {
         let b = build();
         let r = Result {
             duration_seconds: Some(95),
-            failing_phase: Some(("BUILD (FAILED)".into(), vec!["COMMAND_EXECUTION_ERROR: make test. Reason: exit status 2".into()])),
+            failing_phase: Some((
+                "`BUILD` (FAILED)".into(),
+                vec!["COMMAND_EXECUTION_ERROR: make test. Reason: exit status 2".into()],
+            )),
             logs_url: None,
-            badge_url: Some("https://codebuild.us-east-1.amazonaws.com/badges?uuid=abc&branch=main"),
+            badge_url: Some(
+                "https://codebuild.us-east-1.amazonaws.com/badges?uuid=abc&branch=main",
+            ),
             moved_on_to: Some("fedcba9876543210fedcba9876543210fedcba98"),
             closed: false,
         };
@@ -297,8 +325,11 @@ mod tests {
         assert!(c.starts_with("❌ **Validation failed**"), "{c}");
         assert!(c.contains("![pr-validate badge](https://codebuild.us-east-1.amazonaws.com/badges?uuid=abc&branch=main)"), "{c}");
         assert!(c.contains("- Duration: 1 min 35 s"), "{c}");
-        assert!(c.contains("- Failed phase: BUILD \\(FAILED\\)"), "{c}");
-        assert!(c.contains("COMMAND\\_EXECUTION\\_ERROR\\: make test. Reason\\: exit status 2"), "{c}");
+        assert!(c.contains("- Failed phase: `BUILD` (FAILED)"), "{c}");
+        assert!(
+            c.contains("COMMAND\\_EXECUTION\\_ERROR\\: make test. Reason\\: exit status 2"),
+            "{c}"
+        );
         assert!(c.contains("/log?region=us-east-1)"), "{c}");
         assert!(c.contains("is now at `fedcba9`"), "{c}");
         assert_eq!(state_of(&c), Some(State::Finished(Outcome::Failed)));
@@ -318,7 +349,11 @@ mod tests {
             badge_url: Some("https://x.example/a)(b"),
             ..Result::default()
         };
-        let c = finished(&subject(&b, "refs/heads/a"), Outcome::Succeeded, &unsafe_badge);
+        let c = finished(
+            &subject(&b, "refs/heads/a"),
+            Outcome::Succeeded,
+            &unsafe_badge,
+        );
         assert!(!c.contains("badge]("), "{c}");
     }
 
@@ -331,7 +366,11 @@ mod tests {
             ..Result::default()
         };
         let c = finished(&subject(&b, &huge), Outcome::Failed, &r);
-        assert!(c.chars().count() <= MAX_COMMENT_CHARS, "{}", c.chars().count());
+        assert!(
+            c.chars().count() <= MAX_COMMENT_CHARS,
+            "{}",
+            c.chars().count()
+        );
         assert_eq!(state_of(&c), Some(State::Finished(Outcome::Failed)));
     }
 

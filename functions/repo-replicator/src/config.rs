@@ -45,7 +45,9 @@ pub struct Config {
 pub fn valid_repository_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 100
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         && !name.ends_with(".git")
         && name != "."
         && name != ".."
@@ -56,8 +58,14 @@ pub fn valid_region(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     parts.len() >= 3
         && parts[0].len() == 2
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
 pub const DEFAULT_GIT_HOST: &str = "git-codecommit.{region}.amazonaws.com";
@@ -68,20 +76,35 @@ impl Config {
         let function_region = env.optional("AWS_REGION").unwrap_or_default();
         let source_region = env.string_or("CODEHOOKS_SOURCE_REGION", &function_region);
         if source_region.is_empty() {
-            env.problem("CODEHOOKS_SOURCE_REGION", "is required when AWS_REGION is not set");
+            env.problem(
+                "CODEHOOKS_SOURCE_REGION",
+                "is required when AWS_REGION is not set",
+            );
         } else if !valid_region(&source_region) {
-            env.problem("CODEHOOKS_SOURCE_REGION", format!("must be a region name such as us-east-1, got {source_region:?}"));
+            env.problem(
+                "CODEHOOKS_SOURCE_REGION",
+                format!("must be a region name such as us-east-1, got {source_region:?}"),
+            );
         }
 
         let replica_regions = env.list("CODEHOOKS_REPLICA_REGIONS");
         if replica_regions.is_empty() {
-            env.problem("CODEHOOKS_REPLICA_REGIONS", "must name at least one region (comma-separated)");
+            env.problem(
+                "CODEHOOKS_REPLICA_REGIONS",
+                "must name at least one region (comma-separated)",
+            );
         }
         for (i, r) in replica_regions.iter().enumerate() {
             if !valid_region(r) {
-                env.problem("CODEHOOKS_REPLICA_REGIONS", format!("must list region names such as eu-west-2, got {r:?}"));
+                env.problem(
+                    "CODEHOOKS_REPLICA_REGIONS",
+                    format!("must list region names such as eu-west-2, got {r:?}"),
+                );
             } else if *r == source_region {
-                env.problem("CODEHOOKS_REPLICA_REGIONS", format!("must not include the source region {r}"));
+                env.problem(
+                    "CODEHOOKS_REPLICA_REGIONS",
+                    format!("must not include the source region {r}"),
+                );
             } else if replica_regions[..i].contains(r) {
                 env.problem("CODEHOOKS_REPLICA_REGIONS", format!("lists {r} twice"));
             }
@@ -92,17 +115,24 @@ impl Config {
             Selection::All
         } else {
             if raw.is_empty() {
-                env.problem("CODEHOOKS_REPOSITORIES", "must list repository names (comma-separated) or be * for all");
+                env.problem(
+                    "CODEHOOKS_REPOSITORIES",
+                    "must list repository names (comma-separated) or be * for all",
+                );
             }
             for name in &raw {
                 if !valid_repository_name(name) {
-                    env.problem("CODEHOOKS_REPOSITORIES", format!("{name:?} is not a CodeCommit repository name"));
+                    env.problem(
+                        "CODEHOOKS_REPOSITORIES",
+                        format!("{name:?} is not a CodeCommit repository name"),
+                    );
                 }
             }
             Selection::Named(raw)
         };
         let exclude = env.list("CODEHOOKS_EXCLUDE_REPOSITORIES");
-        let replica_names: BTreeMap<String, String> = env.json_or_default("CODEHOOKS_REPLICA_NAMES");
+        let replica_names: BTreeMap<String, String> =
+            env.json_or_default("CODEHOOKS_REPLICA_NAMES");
         for (from, to) in &replica_names {
             if !valid_repository_name(from) || !valid_repository_name(to) {
                 env.problem(
@@ -114,23 +144,36 @@ impl Config {
         let create_missing = env.bool_or("CODEHOOKS_CREATE_MISSING_REPLICAS", false);
         let cache_dir = PathBuf::from(env.string_or("CODEHOOKS_CACHE_DIR", "/tmp/codehooks-git"));
         if !cache_dir.is_absolute() {
-            env.problem("CODEHOOKS_CACHE_DIR", "must be an absolute path (/tmp/... or an EFS mount such as /mnt/git)");
+            env.problem(
+                "CODEHOOKS_CACHE_DIR",
+                "must be an absolute path (/tmp/... or an EFS mount such as /mnt/git)",
+            );
         }
         let git_host = env.string_or("CODEHOOKS_GIT_HOST", DEFAULT_GIT_HOST);
         if git_host.contains('/') || git_host.contains(':') || git_host.contains('@') {
-            env.problem("CODEHOOKS_GIT_HOST", "must be a host name only, such as git-codecommit-fips.{region}.amazonaws.com");
+            env.problem(
+                "CODEHOOKS_GIT_HOST",
+                "must be a host name only, such as git-codecommit-fips.{region}.amazonaws.com",
+            );
         }
         let git_hosts: BTreeMap<String, String> = env.json_or_default("CODEHOOKS_GIT_HOSTS");
         for (region, host) in &git_hosts {
-            if !valid_region(region) || host.is_empty() || host.contains('/') || host.contains(':') {
-                env.problem("CODEHOOKS_GIT_HOSTS", format!("maps {region:?} to {host:?}; expected region names to host names"));
+            if !valid_region(region) || host.is_empty() || host.contains('/') || host.contains(':')
+            {
+                env.problem(
+                    "CODEHOOKS_GIT_HOSTS",
+                    format!("maps {region:?} to {host:?}; expected region names to host names"),
+                );
             }
         }
         let git_connect_url = env.optional("CODEHOOKS_GIT_CONNECT_URL");
         if let Some(u) = &git_connect_url
             && !(u.starts_with("https://") || u.starts_with("http://"))
         {
-            env.problem("CODEHOOKS_GIT_CONNECT_URL", "must start with https:// or http://");
+            env.problem(
+                "CODEHOOKS_GIT_CONNECT_URL",
+                "must start with https:// or http://",
+            );
         }
         let max_refs = env.u64_in("CODEHOOKS_MAX_REFS_PER_PUSH", 4000, 1..=4000);
         let cas_retries = env.u64_in("CODEHOOKS_CAS_RETRIES", 3, 0..=10);
@@ -166,7 +209,9 @@ impl Config {
 
     /// The replica's name for the source repository `repository`.
     pub fn replica_name<'a>(&'a self, repository: &'a str) -> &'a str {
-        self.replica_names.get(repository).map_or(repository, String::as_str)
+        self.replica_names
+            .get(repository)
+            .map_or(repository, String::as_str)
     }
 
     /// The git host of `region`.
@@ -211,7 +256,9 @@ mod tests {
         ]
     }
 
-    fn read(pairs: Vec<(&'static str, &'static str)>) -> Result<Config, codehooks::config::ConfigError> {
+    fn read(
+        pairs: Vec<(&'static str, &'static str)>,
+    ) -> Result<Config, codehooks::config::ConfigError> {
         let mut env = Env::from_pairs(pairs);
         let c = Config::read(&mut env);
         env.finish().map(|_| c)
@@ -225,8 +272,14 @@ mod tests {
         assert!(c.selects("app") && !c.selects("other"));
         assert_eq!(c.limits.max_refs_per_push, 4000);
         let t = c.target("eu-west-2", "app");
-        assert_eq!(t.url(), "https://git-codecommit.eu-west-2.amazonaws.com/v1/repos/app");
-        assert_eq!(c.host("cn-north-1"), "git-codecommit.cn-north-1.amazonaws.com.cn");
+        assert_eq!(
+            t.url(),
+            "https://git-codecommit.eu-west-2.amazonaws.com/v1/repos/app"
+        );
+        assert_eq!(
+            c.host("cn-north-1"),
+            "git-codecommit.cn-north-1.amazonaws.com.cn"
+        );
     }
 
     #[test]
@@ -237,18 +290,33 @@ mod tests {
             ("CODEHOOKS_REPOSITORIES", "*"),
             ("CODEHOOKS_EXCLUDE_REPOSITORIES", "scratch"),
             ("CODEHOOKS_REPLICA_NAMES", r#"{"app":"app-dr"}"#),
-            ("CODEHOOKS_GIT_HOST", "git-codecommit-fips.{region}.amazonaws.com"),
-            ("CODEHOOKS_GIT_HOSTS", r#"{"eu-west-2":"vpce-1-a.git-codecommit.eu-west-2.vpce.amazonaws.com"}"#),
-            ("CODEHOOKS_GIT_CONNECT_URL", "http://127.0.0.1:8080/{region}"),
+            (
+                "CODEHOOKS_GIT_HOST",
+                "git-codecommit-fips.{region}.amazonaws.com",
+            ),
+            (
+                "CODEHOOKS_GIT_HOSTS",
+                r#"{"eu-west-2":"vpce-1-a.git-codecommit.eu-west-2.vpce.amazonaws.com"}"#,
+            ),
+            (
+                "CODEHOOKS_GIT_CONNECT_URL",
+                "http://127.0.0.1:8080/{region}",
+            ),
         ]);
         let c = read(p).unwrap();
         assert!(c.selects("anything") && !c.selects("scratch"));
         assert_eq!(c.replica_name("app"), "app-dr");
         assert_eq!(c.replica_name("infra"), "infra");
         let t = c.target("eu-west-2", "app-dr");
-        assert_eq!(t.signed_host, "vpce-1-a.git-codecommit.eu-west-2.vpce.amazonaws.com");
+        assert_eq!(
+            t.signed_host,
+            "vpce-1-a.git-codecommit.eu-west-2.vpce.amazonaws.com"
+        );
         assert_eq!(t.url(), "http://127.0.0.1:8080/eu-west-2/v1/repos/app-dr");
-        assert_eq!(c.host("us-west-2"), "git-codecommit-fips.us-west-2.amazonaws.com");
+        assert_eq!(
+            c.host("us-west-2"),
+            "git-codecommit-fips.us-west-2.amazonaws.com"
+        );
     }
 
     #[test]
@@ -273,8 +341,13 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle} not in {text}");
         }
-        let err = read(vec![("AWS_REGION", "us-east-1")]).unwrap_err().to_string();
-        assert!(err.contains("CODEHOOKS_REPLICA_REGIONS") && err.contains("CODEHOOKS_REPOSITORIES"), "{err}");
+        let err = read(vec![("AWS_REGION", "us-east-1")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("CODEHOOKS_REPLICA_REGIONS") && err.contains("CODEHOOKS_REPOSITORIES"),
+            "{err}"
+        );
     }
 
     #[test]

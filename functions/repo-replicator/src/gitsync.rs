@@ -10,7 +10,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use git2::{AutotagOption, Cred, CredentialType, Direction, FetchOptions, FetchPrune, Oid, PushOptions, RemoteCallbacks, Repository};
+use git2::{
+    AutotagOption, Cred, CredentialType, Direction, FetchOptions, FetchPrune, Oid, PushOptions,
+    RemoteCallbacks, Repository,
+};
 
 use crate::signing::{AwsKeys, git_credentials};
 
@@ -65,7 +68,10 @@ fn classify(context: &str, e: &git2::Error) -> GitFailure {
     let msg = format!("{context}: {}", e.message());
     let lower = e.message().to_ascii_lowercase();
     if e.class() == git2::ErrorClass::Http
-        && (lower.contains("401") || lower.contains("403") || lower.contains("404") || lower.contains("authentication"))
+        && (lower.contains("401")
+            || lower.contains("403")
+            || lower.contains("404")
+            || lower.contains("authentication"))
         || e.code() == git2::ErrorCode::Auth
     {
         GitFailure::Refused(msg)
@@ -76,7 +82,11 @@ fn classify(context: &str, e: &git2::Error) -> GitFailure {
 
 /// Callbacks that answer the first credential request with a freshly signed password and
 /// refuse any further one: libgit2 asks again after every 401, and would loop forever.
-fn signed_callbacks<'a>(keys: &'a AwsKeys, target: &'a GitTarget, asked: &'a Cell<u32>) -> RemoteCallbacks<'a> {
+fn signed_callbacks<'a>(
+    keys: &'a AwsKeys,
+    target: &'a GitTarget,
+    asked: &'a Cell<u32>,
+) -> RemoteCallbacks<'a> {
     let mut cb = RemoteCallbacks::new();
     cb.credentials(move |_url, _user, allowed| {
         asked.set(asked.get() + 1);
@@ -107,8 +117,16 @@ pub fn open_cache(dir: &Path) -> Result<Repository, GitFailure> {
             }
         }
     }
-    fs::create_dir_all(dir).map_err(|e| GitFailure::Failed(format!("cannot create the cache {}: {e}", dir.display())))?;
-    Repository::init_bare(dir).map_err(|e| GitFailure::Failed(format!("cannot create the cache {}: {}", dir.display(), e.message())))
+    fs::create_dir_all(dir).map_err(|e| {
+        GitFailure::Failed(format!("cannot create the cache {}: {e}", dir.display()))
+    })?;
+    Repository::init_bare(dir).map_err(|e| {
+        GitFailure::Failed(format!(
+            "cannot create the cache {}: {}",
+            dir.display(),
+            e.message()
+        ))
+    })
 }
 
 /// What a fetch from the source brought.
@@ -121,11 +139,21 @@ pub struct FetchStats {
 
 /// Makes the cache's branches and tags equal to the source's: fetches what the cache lacks,
 /// moves refs (forced) and prunes refs the source no longer has.
-pub fn fetch_source(cache: &Repository, source: &GitTarget, keys: &AwsKeys) -> Result<FetchStats, GitFailure> {
+pub fn fetch_source(
+    cache: &Repository,
+    source: &GitTarget,
+    keys: &AwsKeys,
+) -> Result<FetchStats, GitFailure> {
     let started = Instant::now();
     let asked = Cell::new(0);
+    let received = Cell::new((0u64, 0u64));
+    let mut cb = signed_callbacks(keys, source, &asked);
+    cb.transfer_progress(|p| {
+        received.set((p.received_bytes() as u64, p.received_objects() as u64));
+        true
+    });
     let mut fo = FetchOptions::new();
-    fo.remote_callbacks(signed_callbacks(keys, source, &asked));
+    fo.remote_callbacks(cb);
     fo.prune(FetchPrune::On);
     fo.download_tags(AutotagOption::None);
     fo.update_fetchhead(false);
@@ -133,12 +161,17 @@ pub fn fetch_source(cache: &Repository, source: &GitTarget, keys: &AwsKeys) -> R
         .remote_anonymous(&source.url())
         .map_err(|e| classify("cannot set up the source remote", &e))?;
     remote
-        .fetch(&["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], Some(&mut fo), None)
+        .fetch(
+            &["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
+            Some(&mut fo),
+            None,
+        )
         .map_err(|e| classify(&format!("fetch from {} failed", source.describe()), &e))?;
     let stats = remote.stats();
+    let (bytes, objects) = received.get();
     Ok(FetchStats {
-        bytes: stats.received_bytes() as u64,
-        objects: stats.received_objects() as u64,
+        bytes: bytes.max(stats.received_bytes() as u64),
+        objects: objects.max(stats.received_objects() as u64),
         millis: started.elapsed().as_millis() as u64,
     })
 }
@@ -146,11 +179,12 @@ pub fn fetch_source(cache: &Repository, source: &GitTarget, keys: &AwsKeys) -> R
 /// The mirrored refs of the cache: name → object id.
 pub fn local_refs(cache: &Repository) -> Result<BTreeMap<String, Oid>, GitFailure> {
     let mut out = BTreeMap::new();
-    let refs = cache
-        .references()
-        .map_err(|e| GitFailure::Failed(format!("cannot read the cache's refs: {}", e.message())))?;
+    let refs = cache.references().map_err(|e| {
+        GitFailure::Failed(format!("cannot read the cache's refs: {}", e.message()))
+    })?;
     for r in refs {
-        let r = r.map_err(|e| GitFailure::Failed(format!("cannot read a cache ref: {}", e.message())))?;
+        let r =
+            r.map_err(|e| GitFailure::Failed(format!("cannot read a cache ref: {}", e.message())))?;
         let (Ok(name), Some(oid)) = (r.name(), r.target()) else {
             continue;
         };
@@ -162,17 +196,28 @@ pub fn local_refs(cache: &Repository) -> Result<BTreeMap<String, Oid>, GitFailur
 }
 
 /// The mirrored refs a remote advertises for pushing.
-fn remote_refs(cache: &Repository, target: &GitTarget, keys: &AwsKeys) -> Result<BTreeMap<String, Oid>, GitFailure> {
+fn remote_refs(
+    cache: &Repository,
+    target: &GitTarget,
+    keys: &AwsKeys,
+) -> Result<BTreeMap<String, Oid>, GitFailure> {
     let asked = Cell::new(0);
     let mut remote = cache
         .remote_anonymous(&target.url())
         .map_err(|e| classify("cannot set up the replica remote", &e))?;
     let conn = remote
-        .connect_auth(Direction::Push, Some(signed_callbacks(keys, target, &asked)), None)
+        .connect_auth(
+            Direction::Push,
+            Some(signed_callbacks(keys, target, &asked)),
+            None,
+        )
         .map_err(|e| classify(&format!("cannot reach {}", target.describe()), &e))?;
-    let heads = conn
-        .list()
-        .map_err(|e| classify(&format!("cannot list the refs of {}", target.describe()), &e))?;
+    let heads = conn.list().map_err(|e| {
+        classify(
+            &format!("cannot list the refs of {}", target.describe()),
+            &e,
+        )
+    })?;
     Ok(heads
         .iter()
         .filter(|h| MIRRORED.iter().any(|p| h.name().starts_with(p)) && !h.name().ends_with("^{}"))
@@ -199,11 +244,16 @@ pub fn plan(source: &BTreeMap<String, Oid>, replica: &BTreeMap<String, Oid>) -> 
             new: Some(*oid),
         })
         .collect();
-    changes.extend(replica.iter().filter(|(name, _)| !source.contains_key(*name)).map(|(name, oid)| RefChange {
-        name: name.clone(),
-        old: Some(*oid),
-        new: None,
-    }));
+    changes.extend(
+        replica
+            .iter()
+            .filter(|(name, _)| !source.contains_key(*name))
+            .map(|(name, oid)| RefChange {
+                name: name.clone(),
+                old: Some(*oid),
+                new: None,
+            }),
+    );
     changes
 }
 
@@ -287,7 +337,8 @@ fn push_batch(
     batch: &[RefChange],
     stats: &mut ReplicaStats,
 ) -> Result<BatchOutcome, GitFailure> {
-    let expected: HashMap<&str, Option<Oid>> = batch.iter().map(|c| (c.name.as_str(), c.old)).collect();
+    let expected: HashMap<&str, Option<Oid>> =
+        batch.iter().map(|c| (c.name.as_str(), c.old)).collect();
     let specs: Vec<String> = batch
         .iter()
         .map(|c| match c.new {
@@ -310,7 +361,11 @@ fn push_batch(
                     _ => {
                         *moved.borrow_mut() = Some(format!(
                             "{name} was expected at {} but is at {}",
-                            expected.get(name).copied().flatten().map_or("nothing".into(), |o| o.to_string()),
+                            expected
+                                .get(name)
+                                .copied()
+                                .flatten()
+                                .map_or("nothing".into(), |o| o.to_string()),
                             seen.map_or("nothing".into(), |o| o.to_string())
                         ));
                         return Err(git2::Error::from_str("replica moved since it was listed"));
@@ -320,7 +375,9 @@ fn push_batch(
             Ok(())
         });
         cb.push_update_reference(|name, status| {
-            statuses.borrow_mut().push((name.to_owned(), status.map(str::to_owned)));
+            statuses
+                .borrow_mut()
+                .push((name.to_owned(), status.map(str::to_owned)));
             Ok(())
         });
         cb.push_transfer_progress(|current, _total, bytes| {
@@ -360,14 +417,25 @@ fn push_batch(
     if rejected.is_empty() {
         return Ok(BatchOutcome::Done);
     }
-    // A ref that moved between negotiation and update is reported as a failed lock or stale info.
-    let stale = rejected
-        .iter()
-        .any(|r| r.contains("lock") || r.contains("stale") || r.contains("fetch first") || r.contains("non-fast-forward"));
-    if stale {
+    // A rejected ref may have moved between the advertisement and the update (the server
+    // compares each ref with the old value the push names): look at the replica again.
+    // Refs that are no longer at the value the plan was made from are a compare-and-swap
+    // miss, planned again; anything else is a real rejection.
+    let now = remote_refs(cache, target, keys)?;
+    let moved = batch.iter().any(|c| {
+        rejected
+            .iter()
+            .any(|r| r.starts_with(&format!("{}: ", c.name)))
+            && now.get(&c.name).copied() != c.old
+    });
+    if moved {
         Ok(BatchOutcome::Moved(rejected.join("; ")))
     } else {
-        Err(GitFailure::Failed(format!("{} rejected: {}", target.describe(), rejected.join("; "))))
+        Err(GitFailure::Failed(format!(
+            "{} rejected: {}",
+            target.describe(),
+            rejected.join("; ")
+        )))
     }
 }
 
@@ -402,9 +470,21 @@ mod tests {
         assert_eq!(
             p,
             vec![
-                RefChange { name: "refs/heads/main".into(), old: Some(oid(9)), new: Some(oid(1)) },
-                RefChange { name: "refs/heads/new".into(), old: None, new: Some(oid(2)) },
-                RefChange { name: "refs/heads/gone".into(), old: Some(oid(4)), new: None },
+                RefChange {
+                    name: "refs/heads/main".into(),
+                    old: Some(oid(9)),
+                    new: Some(oid(1))
+                },
+                RefChange {
+                    name: "refs/heads/new".into(),
+                    old: None,
+                    new: Some(oid(2))
+                },
+                RefChange {
+                    name: "refs/heads/gone".into(),
+                    old: Some(oid(4)),
+                    new: None
+                },
             ]
         );
         assert!(plan(&source, &source).is_empty());

@@ -49,6 +49,8 @@ struct ReferenceDetail {
     reference_full_name: Option<String>,
     #[serde(default)]
     commit_id: Option<String>,
+    #[serde(default)]
+    old_commit_id: Option<String>,
 }
 
 /// The function's configuration and clients, built once per execution environment.
@@ -61,7 +63,9 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("App")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -69,7 +73,12 @@ impl std::fmt::Debug for App {
 /// nothing outside the cache directory should change how the function talks git.
 fn prepare_libgit2() {
     use git2::ConfigLevel;
-    for level in [ConfigLevel::System, ConfigLevel::XDG, ConfigLevel::Global, ConfigLevel::ProgramData] {
+    for level in [
+        ConfigLevel::System,
+        ConfigLevel::XDG,
+        ConfigLevel::Global,
+        ConfigLevel::ProgramData,
+    ] {
         // SAFETY: called once at start-up, before any other libgit2 call and before any
         // thread that could use libgit2 exists.
         if let Err(e) = unsafe { git2::opts::set_search_path(level, "") } {
@@ -100,7 +109,12 @@ impl App {
         let replicas = config
             .replica_regions
             .iter()
-            .map(|r| (r.clone(), CodeCommit::new(&codehooks::aws::in_region(&sdk, r))))
+            .map(|r| {
+                (
+                    r.clone(),
+                    CodeCommit::new(&codehooks::aws::in_region(&sdk, r)),
+                )
+            })
             .collect();
         Self {
             config: Arc::new(config),
@@ -131,11 +145,15 @@ impl App {
                 }
                 if !ev.region.is_empty() && ev.region != self.config.source_region {
                     tracing::info!(event_id = %ev.id, region = %ev.region, "event from another region than the source; ignored");
-                    return Ok(json!({"status": "ignored", "reason": format!("the event is from {}, the source region is {}", ev.region, self.config.source_region)}));
+                    return Ok(
+                        json!({"status": "ignored", "reason": format!("the event is from {}, the source region is {}", ev.region, self.config.source_region)}),
+                    );
                 }
                 if !self.config.selects(&d.repository_name) {
                     tracing::info!(event_id = %ev.id, repository = %d.repository_name, "repository not replicated; ignored");
-                    return Ok(json!({"status": "ignored", "reason": format!("{} is not a replicated repository", d.repository_name)}));
+                    return Ok(
+                        json!({"status": "ignored", "reason": format!("{} is not a replicated repository", d.repository_name)}),
+                    );
                 }
                 tracing::info!(
                     event_id = %ev.id,
@@ -143,6 +161,7 @@ impl App {
                     change = %d.event,
                     reference = d.reference_full_name.as_deref().unwrap_or(""),
                     commit = d.commit_id.as_deref().unwrap_or(""),
+                    old_commit = d.old_commit_id.as_deref().unwrap_or(""),
                     "reference changed; mirroring the repository's current state"
                 );
                 (vec![d.repository_name], "event")
@@ -155,7 +174,11 @@ impl App {
                 )));
             }
         };
-        let event_ms = if trigger == "event" { parse_time_ms(&ev.time) } else { None };
+        let event_ms = if trigger == "event" {
+            parse_time_ms(&ev.time)
+        } else {
+            None
+        };
         let keys = self.keys().await?;
         let mut reports = Vec::new();
         let mut errors: Vec<Error> = Vec::new();
@@ -176,7 +199,11 @@ impl App {
         }
         tracing::error!(result = %summary, "replication failed for some replicas");
         // Every region was tried; the invocation fails so EventBridge retries (then the DLQ keeps it).
-        let text = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        let text = errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
         match errors.iter().find(|e| !e.is_retryable()) {
             Some(_) if errors.iter().all(|e| !e.is_retryable()) => Err(errors.swap_remove(0)),
             _ => Err(Error::transient(text)),
@@ -189,10 +216,9 @@ impl App {
             .sdk
             .credentials_provider()
             .ok_or_else(|| Error::internal("no AWS credentials provider is configured"))?;
-        let c = provider
-            .provide_credentials()
-            .await
-            .map_err(|e| Error::transient(format!("cannot load the function's AWS credentials: {e}")))?;
+        let c = provider.provide_credentials().await.map_err(|e| {
+            Error::transient(format!("cannot load the function's AWS credentials: {e}"))
+        })?;
         Ok(AwsKeys {
             access_key_id: c.access_key_id().to_owned(),
             secret_access_key: c.secret_access_key().to_owned(),
@@ -215,7 +241,11 @@ impl App {
                         .send()
                         .await
                         .map_err(|e| Error::aws("ListRepositories", e))?;
-                    names.extend(page.repositories().iter().filter_map(|r| r.repository_name().map(str::to_owned)));
+                    names.extend(
+                        page.repositories()
+                            .iter()
+                            .filter_map(|r| r.repository_name().map(str::to_owned)),
+                    );
                     token = page.next_token().map(str::to_owned);
                     if token.is_none() {
                         break;
@@ -224,11 +254,19 @@ impl App {
                 names
             }
         };
-        Ok(names.into_iter().filter(|n| self.config.selects(n)).collect())
+        Ok(names
+            .into_iter()
+            .filter(|n| self.config.selects(n))
+            .collect())
     }
 
     /// Replicates one repository to every replica region; returns its report and the errors.
-    async fn replicate(&self, repository: &str, keys: &AwsKeys, event_ms: Option<u64>) -> (Value, Vec<Error>) {
+    async fn replicate(
+        &self,
+        repository: &str,
+        keys: &AwsKeys,
+        event_ms: Option<u64>,
+    ) -> (Value, Vec<Error>) {
         let cfg = Arc::clone(&self.config);
         let dir = gitsync::cache_dir(&cfg.cache_dir, &cfg.source_region, repository);
         let source = cfg.target(&cfg.source_region, repository);
@@ -241,7 +279,10 @@ impl App {
             Err(failure) => {
                 let err = self.source_failure(repository, failure).await;
                 tracing::error!(repository, error = %err, "cannot fetch the source");
-                return (json!({"repository": repository, "error": err.to_string()}), vec![err]);
+                return (
+                    json!({"repository": repository, "error": err.to_string()}),
+                    vec![err],
+                );
             }
         };
         let mut m = Metrics::new(&cfg.common.metrics_namespace, NAME);
@@ -250,13 +291,23 @@ impl App {
             .millis("FetchMs", fetch.millis as f64)
             .property("repository", repository);
         m.emit();
-        tracing::info!(repository, bytes = fetch.bytes, objects = fetch.objects, ms = fetch.millis, "source fetched into the cache");
+        tracing::info!(
+            repository,
+            bytes = fetch.bytes,
+            objects = fetch.objects,
+            ms = fetch.millis,
+            "source fetched into the cache"
+        );
 
         // Every replica region at once; each thread opens its own handle on the cache.
         let mut running = Vec::new();
         for region in &cfg.replica_regions {
             let target = cfg.target(region, cfg.replica_name(repository));
-            running.push((region.clone(), target.clone(), self.spawn_sync(&dir, target, keys)));
+            running.push((
+                region.clone(),
+                target.clone(),
+                self.spawn_sync(&dir, target, keys),
+            ));
         }
         let mut replicas = Vec::new();
         let mut errors = Vec::new();
@@ -282,7 +333,10 @@ impl App {
                     replicas.push(self.report(repository, &target, &stats, created, event_ms));
                 }
                 Err(f) => {
-                    let e = Error::transient(format!("replicating {repository} to {}: {f}", target.describe()));
+                    let e = Error::transient(format!(
+                        "replicating {repository} to {}: {f}",
+                        target.describe()
+                    ));
                     tracing::error!(repository, replica_region = %region, error = %e, "replica not updated");
                     replicas.push(json!({"region": region, "replica": target.repository, "error": e.to_string()}));
                     errors.push(e);
@@ -304,7 +358,8 @@ impl App {
         dir: &Path,
         target: GitTarget,
         keys: &AwsKeys,
-    ) -> impl std::future::Future<Output = std::result::Result<ReplicaStats, GitFailure>> + use<> {
+    ) -> impl std::future::Future<Output = std::result::Result<ReplicaStats, GitFailure>> + use<>
+    {
         let (dir, keys, limits) = (dir.to_path_buf(), keys.clone(), self.config.limits);
         blocking(move || {
             let cache = gitsync::open_cache(&dir)?;
@@ -313,9 +368,18 @@ impl App {
     }
 
     /// Logs, measures and describes one replica's outcome.
-    fn report(&self, repository: &str, target: &GitTarget, s: &ReplicaStats, created: bool, event_ms: Option<u64>) -> Value {
+    fn report(
+        &self,
+        repository: &str,
+        target: &GitTarget,
+        s: &ReplicaStats,
+        created: bool,
+        event_ms: Option<u64>,
+    ) -> Value {
         let changed = s.created_or_updated.len() + s.deleted.len();
-        let lag = event_ms.filter(|_| changed > 0).map(|t| now_ms().saturating_sub(t));
+        let lag = event_ms
+            .filter(|_| changed > 0)
+            .map(|t| now_ms().saturating_sub(t));
         let mut m = Metrics::new(&self.config.common.metrics_namespace, NAME);
         m.dimension("ReplicaRegion", &target.region)
             .count("RefsChanged", changed as f64)
@@ -356,8 +420,17 @@ impl App {
     /// Explains a failed fetch: a missing source repository, or the git failure itself.
     async fn source_failure(&self, repository: &str, failure: GitFailure) -> Error {
         if let GitFailure::Refused(why) = &failure {
-            match self.source.get_repository().repository_name(repository).send().await {
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_repository_does_not_exist_exception()) => {
+            match self
+                .source
+                .get_repository()
+                .repository_name(repository)
+                .send()
+                .await
+            {
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_repository_does_not_exist_exception()) =>
+                {
                     return Error::bad_input(format!(
                         "the source repository {repository} does not exist in {}",
                         self.config.source_region
@@ -371,7 +444,10 @@ impl App {
                 Err(_) => {}
             }
         }
-        Error::transient(format!("fetching {repository} from {}: {failure}", self.config.source_region))
+        Error::transient(format!(
+            "fetching {repository} from {}: {failure}",
+            self.config.source_region
+        ))
     }
 
     /// After a refused connection to a replica: whether it exists; creates it when it is
@@ -381,14 +457,21 @@ impl App {
             .replicas
             .get(&target.region)
             .ok_or_else(|| Error::internal(format!("no client for {}", target.region)))?;
-        match client.get_repository().repository_name(&target.repository).send().await {
+        match client
+            .get_repository()
+            .repository_name(&target.repository)
+            .send()
+            .await
+        {
             Ok(_) => {
                 return Err(Error::transient(format!(
                     "{} exists but its git endpoint refused the function: {why}",
                     target.describe()
                 )));
             }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_repository_does_not_exist_exception()) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_repository_does_not_exist_exception()) => {}
             Err(e) => return Err(Error::aws("GetRepository", e)),
         }
         if !self.config.create_missing {
@@ -421,7 +504,12 @@ impl App {
                 tracing::info!(replica = %target.describe(), "replica repository created");
                 Ok(())
             }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_repository_name_exists_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_repository_name_exists_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(Error::aws("CreateRepository", e)),
         }
     }
@@ -429,11 +517,19 @@ impl App {
 
 /// Fetches the source into the cache, holding the cache's lock (several execution
 /// environments share it when it lives on EFS).
-fn fetch_into_cache(dir: &Path, source: &GitTarget, keys: &AwsKeys) -> std::result::Result<FetchStats, GitFailure> {
+fn fetch_into_cache(
+    dir: &Path,
+    source: &GitTarget,
+    keys: &AwsKeys,
+) -> std::result::Result<FetchStats, GitFailure> {
     let lock_path = PathBuf::from(format!("{}.lock", dir.display()));
     if let Some(parent) = lock_path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| GitFailure::Failed(format!("cannot create the cache directory {}: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent).map_err(|e| {
+            GitFailure::Failed(format!(
+                "cannot create the cache directory {}: {e}",
+                parent.display()
+            ))
+        })?;
     }
     let lock = std::fs::OpenOptions::new()
         .create(true)
@@ -459,12 +555,17 @@ async fn blocking<T: Send + 'static>(
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Milliseconds since the epoch of an RFC 3339 time (`2026-11-23T01:02:03Z`).
 fn parse_time_ms(time: &str) -> Option<u64> {
-    let t = aws_smithy_types::DateTime::from_str(time, aws_smithy_types::date_time::Format::DateTime).ok()?;
+    let t =
+        aws_smithy_types::DateTime::from_str(time, aws_smithy_types::date_time::Format::DateTime)
+            .ok()?;
     u64::try_from(t.to_millis().ok()?).ok()
 }
 
@@ -477,9 +578,80 @@ pub fn describe() -> Value {
 mod tests {
     use super::*;
 
+    fn app() -> App {
+        let mut env = Env::from_pairs([
+            ("AWS_REGION", "us-east-1"),
+            ("CODEHOOKS_REPLICA_REGIONS", "eu-west-2"),
+            ("CODEHOOKS_REPOSITORIES", "payments-api"),
+            // Nothing listens here: any git or AWS call would fail the test.
+            ("CODEHOOKS_GIT_CONNECT_URL", "http://127.0.0.1:9/{region}"),
+        ]);
+        let config = Config::read(&mut env);
+        env.finish().unwrap();
+        let sdk = SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        App::with_sdk(config, sdk)
+    }
+
+    fn event(file: &str) -> Value {
+        let path = format!("{}/../../events/{file}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn run(app: &App, payload: Value) -> Result<Value> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(app.handle(LambdaEvent::new(
+            payload,
+            lambda_runtime::Context::default(),
+        )))
+    }
+
+    #[test]
+    fn bad_input_is_refused_before_any_call() {
+        let app = app();
+        let mut other = event("repo-replicator-reference-created.json");
+        other["detail"]["event"] = json!("pullRequestCreated");
+        let e = run(&app, other).unwrap_err();
+        assert_eq!(e.kind(), "BadInput");
+        assert!(e.to_string().contains("pullRequestCreated"), "{e}");
+
+        let mut bad_name = event("repo-replicator-reference-updated.json");
+        bad_name["detail"]["repositoryName"] = json!("a/../b");
+        assert_eq!(run(&app, bad_name).unwrap_err().kind(), "BadInput");
+
+        let mut no_detail = event("repo-replicator-reference-deleted.json");
+        no_detail["detail"] = json!({"event": "referenceDeleted"});
+        assert_eq!(run(&app, no_detail).unwrap_err().kind(), "BadInput");
+
+        let mut wrong_type = event("repo-replicator-scheduled-reconcile.json");
+        wrong_type["source"] = json!("aws.codebuild");
+        assert_eq!(run(&app, wrong_type).unwrap_err().kind(), "BadInput");
+        assert_eq!(run(&app, json!([1, 2])).unwrap_err().kind(), "BadInput");
+    }
+
+    #[test]
+    fn events_outside_the_configuration_are_ignored() {
+        let app = app();
+        let mut other_repo = event("repo-replicator-reference-created.json");
+        other_repo["detail"]["repositoryName"] = json!("not-replicated");
+        assert_eq!(run(&app, other_repo).unwrap()["status"], "ignored");
+        let mut other_region = event("repo-replicator-reference-created.json");
+        other_region["region"] = json!("eu-west-2");
+        assert_eq!(run(&app, other_region).unwrap()["status"], "ignored");
+    }
+
     #[test]
     fn event_times_parse() {
-        assert_eq!(parse_time_ms("2026-11-23T00:48:00Z"), Some(1_795_394_880_000));
+        assert_eq!(
+            parse_time_ms("2026-11-23T00:48:00Z"),
+            Some(1_795_394_880_000)
+        );
         assert_eq!(parse_time_ms("yesterday"), None);
     }
 }

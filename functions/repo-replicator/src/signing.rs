@@ -47,7 +47,10 @@ impl fmt::Debug for AwsKeys {
 
 /// `time` as `YYYYMMDDTHHMMSS` (UTC, whole seconds).
 pub fn timestamp(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
@@ -74,9 +77,18 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// The git credentials for `path` (e.g. `/v1/repos/my-repo`) on `host` in `region`, signed at `time`.
-pub fn git_credentials(keys: &AwsKeys, host: &str, path: &str, region: &str, time: SystemTime) -> GitCredentials {
+pub fn git_credentials(
+    keys: &AwsKeys,
+    host: &str,
+    path: &str,
+    region: &str,
+    time: SystemTime,
+) -> GitCredentials {
     // Whole seconds: the timestamp and the signing key's date come from the same instant.
-    let secs = time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let time = UNIX_EPOCH + Duration::from_secs(secs);
     let stamp = timestamp(time);
     let date = &stamp[..8];
@@ -100,10 +112,12 @@ pub fn git_credentials(keys: &AwsKeys, host: &str, path: &str, region: &str, tim
 
 fn hex(bytes: &[u8]) -> String {
     use fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -129,14 +143,21 @@ mod tests {
     #[test]
     fn timestamps_are_utc_basic_format() {
         assert_eq!(timestamp(UNIX_EPOCH), "19700101T000000");
-        assert_eq!(timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)), "20000229T000000");
-        assert_eq!(timestamp(UNIX_EPOCH + Duration::from_secs(1_795_394_880)), "20261123T004800");
+        assert_eq!(
+            timestamp(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "20000229T000000"
+        );
+        assert_eq!(
+            timestamp(UNIX_EPOCH + Duration::from_secs(1_795_394_880)),
+            "20261123T004800"
+        );
     }
 
     /// The vectors come from botocore's SigV4 signer (`testdata/sign_vectors.py`), not from this code.
     #[test]
     fn matches_botocore_vectors_for_standard_fips_and_vpc_endpoint_hosts() {
-        let doc: Value = serde_json::from_str(include_str!("../testdata/sign_vectors.json")).unwrap();
+        let doc: Value =
+            serde_json::from_str(include_str!("../testdata/sign_vectors.json")).unwrap();
         let vectors = doc["vectors"].as_array().unwrap();
         let mut names = std::collections::BTreeSet::new();
         for v in vectors {
@@ -155,8 +176,18 @@ mod tests {
                 v["region"].as_str().unwrap(),
                 time,
             );
-            assert_eq!(got.password, v["password"].as_str().unwrap(), "{}", v["name"]);
-            assert_eq!(got.username, v["username"].as_str().unwrap(), "{}", v["name"]);
+            assert_eq!(
+                got.password,
+                v["password"].as_str().unwrap(),
+                "{}",
+                v["name"]
+            );
+            assert_eq!(
+                got.username,
+                v["username"].as_str().unwrap(),
+                "{}",
+                v["name"]
+            );
             // The session token is in the username only, never in the password.
             if let Some(token) = &keys.session_token {
                 assert!(got.username.ends_with(&format!("%{token}")));
@@ -164,7 +195,14 @@ mod tests {
             }
             names.insert(v["name"].as_str().unwrap().to_owned());
         }
-        for needed in ["standard", "fips", "vpc-endpoint", "standard-with-token", "fips-with-token", "vpc-endpoint-with-token"] {
+        for needed in [
+            "standard",
+            "fips",
+            "vpc-endpoint",
+            "standard-with-token",
+            "fips-with-token",
+            "vpc-endpoint-with-token",
+        ] {
             assert!(names.contains(needed), "missing vector {needed}");
         }
     }
@@ -177,6 +215,9 @@ mod tests {
             session_token: Some("tok".into()),
         };
         let c = git_credentials(&keys, "h", "/v1/repos/r", "us-east-1", SystemTime::now());
-        assert_eq!(format!("{c:?} {keys:?}"), "GitCredentials([redacted]) AwsKeys([redacted])");
+        assert_eq!(
+            format!("{c:?} {keys:?}"),
+            "GitCredentials([redacted]) AwsKeys([redacted])"
+        );
     }
 }

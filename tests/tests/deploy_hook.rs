@@ -1,0 +1,731 @@
+//! deploy-hook: the real binary under the Lambda Runtime API, CodeDeploy from the emulator,
+//! ELBv2/SNS/SQS from moto, and a real HTTP service on 127.0.0.1 playing the green task set.
+//!
+//! The load balancer's DNS name does not resolve here, so the function runs with
+//! `CODEHOOKS_HOOK_BASE_URL=http://127.0.0.1:{port}`: the port still comes from the listener it
+//! discovered, so each listener is created on the port of the service that plays its target.
+
+mod deploy_hook_fixture;
+
+use std::time::Duration;
+
+use aws_sdk_elasticloadbalancingv2 as elbv2;
+use codehooks_tests::{Function, Invocation, LocalAws};
+use deploy_hook_fixture::*;
+use serde_json::{Value, json};
+
+const NAME: &str = "deploy-hook";
+
+fn policy() -> String {
+    json!({
+        "default": {
+            "requests": 20, "concurrency": 4, "timeoutMs": 1000, "warmupMs": 0, "maxP95Ms": 250,
+            "targetHealthWaitMs": 1500, "targetHealthPollMs": 200, "maxConsecutiveFailures": 5
+        },
+        "hooks": {"AfterAllowTraffic": {"requests": 5}},
+        "deploymentGroups": {
+            "warm": {"default": {"warmupMs": 6000}},
+            "body": {"default": {"bodyContains": "\"status\":\"ok\""}},
+            "versioned": {"default": {"version": {"header": "X-App-Version", "expected": "{taskDefinition}"}}},
+            "deadline": {"default": {"timeoutMs": 5000, "maxP95Ms": 10000, "requests": 50}}
+        }
+    })
+    .to_string()
+}
+
+struct World {
+    local: LocalAws,
+    elb: elbv2::Client,
+    sdk: aws_config::SdkConfig,
+    subnets: Vec<String>,
+    topic: String,
+}
+
+impl World {
+    async fn start() -> World {
+        let local = LocalAws::builder()
+            .moto()
+            .emulator()
+            .runtime_api(NAME)
+            .start();
+        let sdk = local.sdk_config(local.moto_url(), REGION).await;
+        let elb = elbv2::Client::new(&sdk);
+        let subnets = default_subnets(local.moto_url());
+        assert_eq!(subnets.len(), 2, "moto's default VPC has subnets");
+        let topic = aws_sdk_sns::Client::new(&sdk)
+            .create_topic()
+            .name("deploy-alerts")
+            .send()
+            .await
+            .expect("CreateTopic")
+            .topic_arn
+            .expect("topic arn");
+        World {
+            local,
+            elb,
+            sdk,
+            subnets,
+            topic,
+        }
+    }
+
+    fn function(&self, extra: &[(&str, &str)]) -> Function {
+        let policy = policy();
+        let mut env: Vec<(&str, &str)> = vec![
+            ("CODEHOOKS_HOOK_BASE_URL", "http://127.0.0.1:{port}"),
+            ("CODEHOOKS_HOOK_POLICY", &policy),
+            ("CODEHOOKS_ALERT_TOPIC_ARN", &self.topic),
+            ("CODEHOOKS_HOOK_REPORT_MARGIN_MS", "500"),
+        ];
+        env.extend_from_slice(extra);
+        self.local.function(NAME, REGION, &env)
+    }
+
+    async fn stack(&self, spec: StackSpec<'_>) -> Stack {
+        Stack::create(&self.elb, &self.subnets, spec).await
+    }
+}
+
+fn spec(name: &str, test_port: u16, prod_port: u16) -> StackSpec<'_> {
+    StackSpec {
+        name,
+        prod_port,
+        test_port,
+        prod_to: Color::Blue,
+        test_to: Color::Green,
+        green_targets: 2,
+        weighted: false,
+        https: false,
+    }
+}
+
+fn deployment<'a>(id: &'a str, group: &'a str, running: &'a str) -> DeploymentSpec<'a> {
+    DeploymentSpec {
+        id,
+        hook_execution_id: "hook-exec-1",
+        group,
+        running,
+        green_desired: 2,
+        ecs: true,
+        green_task_set: true,
+        shifted: false,
+    }
+}
+
+fn clear_faults(local: &LocalAws) {
+    let (status, _) = codehooks_tests::http::request(
+        "DELETE",
+        &format!("{}/_emulator/faults", local.emulator_url()),
+        None,
+    );
+    assert_eq!(status, 200);
+}
+
+fn failed_checks(inv: &Invocation) -> Vec<String> {
+    inv.response["failedChecks"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn assert_decision(inv: &Invocation, decision: &str, f: &Function) {
+    assert!(inv.is_ok(), "invocation {inv:?}\nlogs:\n{}", f.logs());
+    assert_eq!(inv.response["decision"], decision, "{:#}", inv.response);
+    assert_eq!(inv.response["reported"], "reported", "{:#}", inv.response);
+}
+
+/// Runs one AfterAllowTestTraffic scenario against `service` and returns the invocation.
+async fn scenario(
+    w: &World,
+    f: &Function,
+    id: &str,
+    group: &str,
+    test_port: u16,
+    name: &str,
+) -> Invocation {
+    let blue = Service::start(Mode::Healthy, OLD_VERSION);
+    let stack = w.stack(spec(name, test_port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment(id, group, "AfterAllowTestTraffic"),
+    );
+    let inv = f.invoke(&payload(id, "hook-exec-1"), 30_000);
+    assert_eq!(blue.hits(), 0, "nothing probes blue");
+    inv
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_green_service_decides_the_status_and_failures_carry_evidence() {
+    let w = World::start().await;
+    let queue = codehooks_tests::subscribe_queue(&w.sdk, &w.topic, "deploy-alerts-q1").await;
+    let f = w.function(&[]);
+
+    // Healthy: every default check passes through the test listener.
+    let green = Service::start(Mode::Healthy, NEW_VERSION);
+    let inv = scenario(&w, &f, "d-HEALTHY01", "shop", green.port, "healthy").await;
+    assert_decision(&inv, "Succeeded", &f);
+    assert_eq!(
+        hook_status(&w.local, "d-HEALTHY01", "hook-exec-1"),
+        "Succeeded"
+    );
+    let r = &inv.response;
+    assert_eq!(r["hook"], "AfterAllowTestTraffic");
+    assert_eq!(r["listener"]["role"], "test");
+    assert_eq!(r["url"], format!("http://127.0.0.1:{}/", green.port));
+    assert_eq!(r["probes"][0]["attempted"], 20);
+    assert_eq!(r["probes"][0]["successRate"], 1.0);
+    assert_eq!(r["targetHealth"]["healthy"], 2);
+    assert!(green.hits() >= 20);
+
+    // 500s.
+    let green = Service::start(Mode::Status(500), NEW_VERSION);
+    let inv = scenario(&w, &f, "d-ERRORS500", "shop", green.port, "errors").await;
+    assert_decision(&inv, "Failed", &f);
+    assert_eq!(
+        hook_status(&w.local, "d-ERRORS500", "hook-exec-1"),
+        "Failed"
+    );
+    assert_eq!(failed_checks(&inv)[0], "successRate");
+    assert!(
+        inv.response["probes"][0]["failures"]["status"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+    assert!(
+        inv.response["probes"][0]["attempted"].as_u64().unwrap() < 20,
+        "stopped as soon as it could not pass"
+    );
+
+    // Slow: p95 over the limit.
+    let green = Service::start(Mode::Slow(Duration::from_millis(400)), NEW_VERSION);
+    let inv = scenario(&w, &f, "d-SLOWSLOW1", "shop", green.port, "slow").await;
+    assert_decision(&inv, "Failed", &f);
+    assert!(
+        failed_checks(&inv).contains(&"p95Latency".to_owned()),
+        "{:#}",
+        inv.response
+    );
+    assert!(!failed_checks(&inv).contains(&"successRate".to_owned()));
+
+    // Flapping: one in four answers 503.
+    let green = Service::start(Mode::Flapping(4), NEW_VERSION);
+    let inv = scenario(&w, &f, "d-FLAPPING1", "shop", green.port, "flap").await;
+    assert_decision(&inv, "Failed", &f);
+    assert_eq!(failed_checks(&inv), ["successRate"], "{:#}", inv.response);
+
+    // Healthy only after a warm-up: the warm-up period absorbs the early failures.
+    let green = Service::start(Mode::WarmUp(Duration::from_millis(1500)), NEW_VERSION);
+    let inv = scenario(&w, &f, "d-WARMUPAB1", "warm", green.port, "warm").await;
+    assert_decision(&inv, "Succeeded", &f);
+    assert!(
+        inv.response["probes"][0]["warmupAttempts"]
+            .as_u64()
+            .unwrap()
+            > 1,
+        "{:#}",
+        inv.response
+    );
+    assert_eq!(inv.response["probes"][0]["successRate"], 1.0);
+    // The same kind of service without a warm-up period fails.
+    let green = Service::start(Mode::WarmUp(Duration::from_millis(5000)), NEW_VERSION);
+    let inv = scenario(&w, &f, "d-WARMUPAB2", "shop", green.port, "cold").await;
+    assert_decision(&inv, "Failed", &f);
+
+    // Not listening at all.
+    let inv = scenario(&w, &f, "d-NOTLISTEN", "shop", closed_port(), "down").await;
+    assert_decision(&inv, "Failed", &f);
+    assert!(
+        inv.response["probes"][0]["failures"]["connect"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "{:#}",
+        inv.response
+    );
+
+    // Body not matching.
+    let green = Service::start(Mode::BodyMismatch, NEW_VERSION);
+    let inv = scenario(&w, &f, "d-BODYMISM1", "body", green.port, "body").await;
+    assert_decision(&inv, "Failed", &f);
+    assert_eq!(failed_checks(&inv)[0], "successRate");
+    assert!(
+        inv.response["probes"][0]["failures"]["body"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    assert!(
+        inv.response["summary"].as_str().unwrap().contains("body"),
+        "{:#}",
+        inv.response
+    );
+
+    // Each failure published its evidence; the success did not.
+    let messages = codehooks_tests::drain_queue(&w.sdk, &queue).await;
+    let subjects: Vec<&str> = messages
+        .iter()
+        .filter_map(|m| m["Subject"].as_str())
+        .collect();
+    for id in [
+        "d-ERRORS500",
+        "d-SLOWSLOW1",
+        "d-FLAPPING1",
+        "d-WARMUPAB2",
+        "d-NOTLISTEN",
+        "d-BODYMISM1",
+    ] {
+        assert!(
+            subjects.iter().any(|s| s.contains(id)),
+            "{id} alert missing: {subjects:?}"
+        );
+    }
+    assert!(
+        !subjects
+            .iter()
+            .any(|s| s.contains("d-HEALTHY01") || s.contains("d-WARMUPAB1"))
+    );
+    let errors = messages
+        .iter()
+        .find(|m| {
+            m["Subject"]
+                .as_str()
+                .is_some_and(|s| s.contains("d-ERRORS500"))
+        })
+        .unwrap();
+    let evidence: Value = serde_json::from_str(errors["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(evidence["failedChecks"][0], "successRate");
+    assert!(
+        evidence["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    assert!(
+        evidence["probes"][0]["samples"][0]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 500")
+    );
+    assert_eq!(errors["MessageAttributes"]["decision"]["Value"], "Failed");
+
+    // One structured summary line and one EMF record per decision.
+    let logs = f.logs();
+    assert!(
+        logs.lines()
+            .filter(|l| l.contains("\"hook decision\""))
+            .count()
+            >= 8,
+        "{logs}"
+    );
+    assert!(
+        logs.contains("\"CloudWatchMetrics\"") && logs.contains("\"LatencyP95\""),
+        "{logs}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_finds_the_hook_the_listener_and_refuses_blue() {
+    let w = World::start().await;
+    let f = w.function(&[]);
+    let green = Service::start(Mode::Healthy, NEW_VERSION);
+    let blue = Service::start(Mode::Healthy, OLD_VERSION);
+
+    // AfterAllowTraffic probes through the production listener, which now serves green.
+    let stack = w
+        .stack(StackSpec {
+            prod_to: Color::Green,
+            weighted: true,
+            https: false,
+            ..spec("shifted", blue.port, green.port)
+        })
+        .await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        DeploymentSpec {
+            shifted: true,
+            ..deployment("d-SHIFTED01", "shop", "AfterAllowTraffic")
+        },
+    );
+    let inv = f.invoke(&payload("d-SHIFTED01", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Succeeded", &f);
+    assert_eq!(inv.response["hook"], "AfterAllowTraffic");
+    assert_eq!(inv.response["listener"]["role"], "production");
+    assert_eq!(
+        inv.response["url"],
+        format!("http://127.0.0.1:{}/", green.port)
+    );
+    assert_eq!(
+        inv.response["probes"][0]["attempted"], 5,
+        "the policy's per-hook override"
+    );
+    assert_eq!(blue.hits(), 0);
+
+    // The version assertion: an answer from the old revision cannot pass.
+    let hits = green.hits();
+    let stack = w.stack(spec("versioned", green.port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment("d-VERSION01", "versioned", "AfterAllowTestTraffic"),
+    );
+    let inv = f.invoke(&payload("d-VERSION01", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Succeeded", &f);
+    assert!(green.hits() > hits);
+    let stack = w.stack(spec("oldrev", blue.port, green.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment("d-VERSION02", "versioned", "AfterAllowTestTraffic"),
+    );
+    let inv = f.invoke(&payload("d-VERSION02", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Failed", &f);
+    assert!(
+        inv.response["probes"][0]["failures"]["version"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "{:#}",
+        inv.response
+    );
+
+    // A test listener that forwards to blue is refused without a probe.
+    let (g0, b0) = (green.hits(), blue.hits());
+    let stack = w
+        .stack(StackSpec {
+            test_to: Color::Blue,
+            ..spec("toblue", green.port, blue.port)
+        })
+        .await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment("d-TOBLUE001", "shop", "AfterAllowTestTraffic"),
+    );
+    let inv = f.invoke(&payload("d-TOBLUE001", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Failed", &f);
+    assert_eq!(failed_checks(&inv), ["listener"]);
+    assert!(
+        inv.response["summary"]
+            .as_str()
+            .unwrap()
+            .contains("refusing to pass a test of blue")
+    );
+    assert_eq!((green.hits(), blue.hits()), (g0, b0));
+
+    // A CloudFormation blue/green deployment: no task sets, the deployment's own loadBalancerInfo.
+    let stack = w.stack(spec("cfn", green.port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        DeploymentSpec {
+            ecs: false,
+            group: "cfn-managed",
+            ..deployment("d-CFNSTACK1", "shop", "AfterAllowTestTraffic")
+        },
+    );
+    let inv = f.invoke(&payload("d-CFNSTACK1", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Succeeded", &f);
+    assert_eq!(inv.response["targetType"], "CloudFormationTarget");
+    assert_eq!(inv.response["greenTargetGroup"], "cfn-green");
+    assert!(
+        inv.response["notes"].to_string().contains("CloudFormation"),
+        "{:#}",
+        inv.response
+    );
+
+    // BeforeInstall: a preflight only, before any green task set exists.
+    let g0 = green.hits();
+    let stack = w.stack(spec("preflight", green.port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        DeploymentSpec {
+            green_task_set: false,
+            ..deployment("d-PREFLIGHT", "shop", "BeforeInstall")
+        },
+    );
+    let inv = f.invoke(&payload("d-PREFLIGHT", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Succeeded", &f);
+    assert_eq!(inv.response["hook"], "BeforeInstall");
+    assert_eq!(inv.response["checks"][0]["check"], "preflight");
+
+    // AfterInstall: the green target group's health only.
+    let stack = w.stack(spec("installed", green.port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment("d-INSTALLED", "shop", "AfterInstall"),
+    );
+    let inv = f.invoke(&payload("d-INSTALLED", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Succeeded", &f);
+    assert_eq!(inv.response["hook"], "AfterInstall");
+    assert_eq!(inv.response["checks"][0]["check"], "targetHealth");
+    assert_eq!(green.hits(), g0, "AfterInstall does not probe");
+
+    // Too few healthy targets: Failed after the short target-health budget, without probing.
+    let stack = w
+        .stack(StackSpec {
+            green_targets: 1,
+            ..spec("fewtargets", green.port, blue.port)
+        })
+        .await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        DeploymentSpec {
+            green_desired: 3,
+            ..deployment("d-FEWTARGET", "shop", "AfterAllowTestTraffic")
+        },
+    );
+    let inv = f.invoke(&payload("d-FEWTARGET", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Failed", &f);
+    assert_eq!(failed_checks(&inv), ["targetHealth"]);
+    assert_eq!(inv.response["targetHealth"]["healthy"], 1);
+    assert_eq!(inv.response["targetHealth"]["required"], 3);
+    assert!(inv.duration_ms < 5_000.0, "{}", inv.duration_ms);
+    assert_eq!(
+        green.hits(),
+        g0,
+        "no probe when the targets are not healthy"
+    );
+
+    // Neither a hook in progress: the status is still reported (Failed) and says why.
+    let stack = w.stack(spec("noprogress", green.port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment("d-NOHOOK001", "shop", "Install"),
+    );
+    let inv = f.invoke(&payload("d-NOHOOK001", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Failed", &f);
+    assert_eq!(failed_checks(&inv), ["discovery"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn it_reports_before_the_deadline_retries_and_ignores_duplicates() {
+    let w = World::start().await;
+    let f = w.function(&[]);
+    let em = w.local.emulator();
+    let green = Service::start(Mode::Healthy, NEW_VERSION);
+    let blue = Service::start(Mode::Healthy, OLD_VERSION);
+
+    // Throttling and 5xx from CodeDeploy are retried.
+    let stack = w.stack(spec("retry", green.port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment("d-RETRYING1", "shop", "AfterAllowTestTraffic"),
+    );
+    em.fault("CodeDeploy_20141006.GetDeployment", "throttle", 2, 0);
+    em.fault(
+        "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus",
+        "error5xx",
+        1,
+        0,
+    );
+    let inv = f.invoke(&payload("d-RETRYING1", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Succeeded", &f);
+    assert_eq!(
+        hook_status(&w.local, "d-RETRYING1", "hook-exec-1"),
+        "Succeeded"
+    );
+    let gets = em
+        .requests(Some("GetDeployment"))
+        .into_iter()
+        .filter(|r| r.to_string().contains("d-RETRYING1"))
+        .count();
+    assert_eq!(gets, 3, "two throttled attempts, then the answer");
+
+    // A duplicate invocation after the status is set changes nothing and is not an error.
+    let puts = em
+        .requests(Some("PutLifecycleEventHookExecutionStatus"))
+        .len();
+    let inv = f.invoke(&payload("d-RETRYING1", "hook-exec-1"), 30_000);
+    assert!(inv.is_ok(), "{inv:?}");
+    assert_eq!(inv.response["reported"], "alreadyCompleted");
+    assert_eq!(
+        hook_status(&w.local, "d-RETRYING1", "hook-exec-1"),
+        "Succeeded"
+    );
+    assert_eq!(
+        em.requests(Some("PutLifecycleEventHookExecutionStatus"))
+            .len(),
+        puts + 1
+    );
+
+    // CodeDeploy failing beyond the retries: the hook still reports Failed, with the error.
+    let stack = w.stack(spec("awsdown", green.port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment("d-AWSDOWN01", "shop", "AfterAllowTestTraffic"),
+    );
+    em.fault(
+        "CodeDeploy_20141006.BatchGetDeploymentTargets",
+        "error5xx",
+        10,
+        0,
+    );
+    let inv = f.invoke(&payload("d-AWSDOWN01", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Failed", &f);
+    assert!(
+        inv.response["error"]
+            .as_str()
+            .unwrap()
+            .contains("BatchGetDeploymentTargets"),
+        "{:#}",
+        inv.response
+    );
+    assert_eq!(
+        hook_status(&w.local, "d-AWSDOWN01", "hook-exec-1"),
+        "Failed"
+    );
+    clear_faults(&w.local);
+
+    // A short deadline: the probes cannot finish, the status is reported before it anyway.
+    let slow = Service::start(Mode::Slow(Duration::from_millis(1500)), NEW_VERSION);
+    let stack = w.stack(spec("deadline", slow.port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment("d-DEADLINE1", "deadline", "AfterAllowTestTraffic"),
+    );
+    let inv = f.invoke(&payload("d-DEADLINE1", "hook-exec-1"), 3_000);
+    assert_decision(&inv, "Failed", &f);
+    assert!(
+        inv.duration_ms < 3_000.0,
+        "answered in {} ms",
+        inv.duration_ms
+    );
+    assert!(
+        failed_checks(&inv).contains(&"deadline".to_owned()),
+        "{:#}",
+        inv.response
+    );
+    assert_eq!(
+        hook_status(&w.local, "d-DEADLINE1", "hook-exec-1"),
+        "Failed"
+    );
+
+    // Not a hook payload: a clear BadInput and no call at all.
+    let before = em.requests(None).len();
+    let inv = f.invoke(
+        &json!({"detail-type": "CodeDeploy Deployment State-change Notification"}),
+        5_000,
+    );
+    assert_eq!(inv.status, "error");
+    assert_eq!(inv.error_type.as_deref(), Some("BadInput"));
+    assert!(inv.error_message.unwrap().contains("DeploymentId"));
+    assert_eq!(em.requests(None).len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sample_event_end_to_end_dry_run_fail_open_and_startup_validation() {
+    let w = World::start().await;
+    let green = Service::start(Mode::Healthy, NEW_VERSION);
+    let blue = Service::start(Mode::Healthy, OLD_VERSION);
+
+    // The sample event from events/, end to end.
+    let event = codehooks_tests::event("deploy-hook-after-allow-test-traffic.json");
+    let id = event["DeploymentId"].as_str().unwrap().to_owned();
+    let exec = event["LifecycleEventHookExecutionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stack = w.stack(spec("sample", green.port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        DeploymentSpec {
+            hook_execution_id: &exec,
+            ..deployment(&id, "shop", "AfterAllowTestTraffic")
+        },
+    );
+    let f = w.function(&[]);
+    let inv = f.invoke(&event, 30_000);
+    assert_decision(&inv, "Succeeded", &f);
+    assert_eq!(hook_status(&w.local, &id, &exec), "Succeeded");
+    drop(f);
+
+    // Dry run: a failing service is reported Succeeded, and what would have failed is published.
+    let queue = codehooks_tests::subscribe_queue(&w.sdk, &w.topic, "deploy-alerts-q2").await;
+    let dry = w.function(&[("CODEHOOKS_HOOK_DRY_RUN", "true")]);
+    let broken = Service::start(Mode::Status(503), NEW_VERSION);
+    let stack = w.stack(spec("dryrun", broken.port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment("d-DRYRUN001", "shop", "AfterAllowTestTraffic"),
+    );
+    let inv = dry.invoke(&payload("d-DRYRUN001", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Succeeded", &dry);
+    assert_eq!(inv.response["wouldFail"], true);
+    assert_eq!(
+        hook_status(&w.local, "d-DRYRUN001", "hook-exec-1"),
+        "Succeeded"
+    );
+    let messages = codehooks_tests::drain_queue(&w.sdk, &queue).await;
+    assert!(
+        messages.iter().any(|m| m["Subject"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("[dry run]") && s.contains("d-DRYRUN001"))),
+        "{messages:?}"
+    );
+    drop(dry);
+
+    // Fail open: an AWS outage passes the hook, but a failing service still fails it.
+    let open = w.function(&[("CODEHOOKS_HOOK_FAIL_OPEN", "true")]);
+    let stack = w.stack(spec("failopen", green.port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment("d-FAILOPEN1", "shop", "AfterAllowTestTraffic"),
+    );
+    w.local
+        .emulator()
+        .fault("CodeDeploy_20141006.GetDeployment", "error5xx", 10, 0);
+    let inv = open.invoke(&payload("d-FAILOPEN1", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Succeeded", &open);
+    assert_eq!(inv.response["failOpen"], true);
+    clear_faults(&w.local);
+    let stack = w.stack(spec("failopen2", broken.port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment("d-FAILOPEN2", "shop", "AfterAllowTestTraffic"),
+    );
+    let inv = open.invoke(&payload("d-FAILOPEN2", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Failed", &open);
+    drop(open);
+
+    // A wrong configuration stops the function at start-up, naming the variable.
+    let mut bad = w.local.function(
+        NAME,
+        REGION,
+        &[
+            (
+                "CODEHOOKS_HOOK_POLICY",
+                r#"{"hooks": {"AfterAllowTestTraffic": {"minSuccessRate": 5}}}"#,
+            ),
+            ("CODEHOOKS_HOOK_BASE_URL", "ftp://nowhere"),
+        ],
+    );
+    assert!(
+        bad.wait_exit(Duration::from_secs(10)).is_some(),
+        "{}",
+        bad.logs()
+    );
+    let logs = bad.logs();
+    assert!(
+        logs.contains("CODEHOOKS_HOOK_POLICY") && logs.contains("minSuccessRate"),
+        "{logs}"
+    );
+    assert!(logs.contains("CODEHOOKS_HOOK_BASE_URL"), "{logs}");
+}

@@ -1,0 +1,288 @@
+//! Test support for repo-replicator: the local CodeCommit git endpoint
+//! (`tests/localaws/git_server.py`), bare repositories on disk, and the git CLI.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use codehooks_tests::http;
+use serde_json::{Value, json};
+
+pub const SOURCE: &str = "us-east-1";
+pub const REPLICAS: [&str; 2] = ["eu-west-2", "ap-southeast-2"];
+
+/// A scratch directory, removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(label: &str) -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "codehooks-rr-{label}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch(dir)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::env::var_os("CODEHOOKS_KEEP_SCRATCH").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// The local git endpoint: `<url>/<region>/v1/repos/<name>`, repositories under `<root>/<region>/<name>`.
+pub struct GitServer {
+    pub url: String,
+    pub root: PathBuf,
+    _stdin: Option<ChildStdin>,
+    child: Child,
+}
+
+impl GitServer {
+    /// Starts the server; with `emulator`, repositories the emulator's CodeCommit knows are created on first access.
+    pub fn start(root: &Path, emulator: Option<&str>) -> Self {
+        Self::start_with_host(root, emulator, None)
+    }
+
+    /// As [`GitServer::start`], checking signatures for `host_template` (`{region}` filled in).
+    pub fn start_with_host(
+        root: &Path,
+        emulator: Option<&str>,
+        host_template: Option<&str>,
+    ) -> Self {
+        let mut cmd = Command::new(codehooks_tests::python());
+        cmd.arg(codehooks_tests::repo_root().join("tests/localaws/git_server.py"))
+            .arg("--root")
+            .arg(root)
+            .arg("--access-key")
+            .arg(codehooks_tests::ACCESS_KEY)
+            .arg("--secret-key")
+            .arg(codehooks_tests::SECRET_KEY);
+        if let Some(e) = emulator {
+            cmd.arg("--emulator").arg(e);
+        }
+        if let Some(h) = host_template {
+            cmd.arg("--host-template").arg(h);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start git_server.py");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("git server endpoint");
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("git server did not start: {e}: {line:?}"));
+        GitServer {
+            url: v["git"].as_str().expect("git url").to_owned(),
+            root: root.to_path_buf(),
+            _stdin: child.stdin.take(),
+            child,
+        }
+    }
+
+    /// `CODEHOOKS_GIT_CONNECT_URL` for the function.
+    pub fn connect_url(&self) -> String {
+        format!("{}/{{region}}", self.url)
+    }
+
+    pub fn repo(&self, region: &str, name: &str) -> PathBuf {
+        self.root.join(region).join(name)
+    }
+
+    /// Creates an empty bare repository.
+    pub fn create(&self, region: &str, name: &str) -> PathBuf {
+        let dir = self.repo(region, name);
+        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+        git(
+            &self.root,
+            &[
+                "init",
+                "--quiet",
+                "--bare",
+                "-b",
+                "main",
+                dir.to_str().unwrap(),
+            ],
+        );
+        dir
+    }
+
+    pub fn requests(&self) -> Vec<Value> {
+        match http::get_json(&format!("{}/_git/requests", self.url)) {
+            Value::Array(a) => a,
+            other => panic!("unexpected answer {other}"),
+        }
+    }
+    pub fn reset(&self) {
+        http::post_json(&format!("{}/_git/reset", self.url), &json!({}));
+    }
+    /// Moves `git_ref` of a repository to `oid` just before its `advertisement`-th receive-pack listing.
+    pub fn hook(&self, region: &str, repo: &str, advertisement: u32, git_ref: &str, oid: &str) {
+        http::post_json(
+            &format!("{}/_git/hook", self.url),
+            &json!({"region": region, "repository": repo, "advertisement": advertisement, "ref": git_ref, "oid": oid}),
+        );
+    }
+    /// Moves `git_ref` of a repository to `oid` just before its `push`-th receive-pack POST
+    /// (after the client saw the advertisement).
+    pub fn hook_push(&self, region: &str, repo: &str, push: u32, git_ref: &str, oid: &str) {
+        http::post_json(
+            &format!("{}/_git/hook", self.url),
+            &json!({"region": region, "repository": repo, "push": push, "ref": git_ref, "oid": oid}),
+        );
+    }
+    pub fn settings(&self, settings: &Value) {
+        http::post_json(&format!("{}/_git/settings", self.url), settings);
+    }
+
+    /// Pushes served since the last reset: (region, repository, request bytes) of receive-pack POSTs.
+    pub fn pushes(&self) -> Vec<(String, String, u64)> {
+        self.requests()
+            .iter()
+            .filter(|r| {
+                r["method"] == "POST" && r["service"] == "git-receive-pack" && r["status"] == 200
+            })
+            .map(|r| {
+                (
+                    r["region"].as_str().unwrap_or_default().to_owned(),
+                    r["repository"].as_str().unwrap_or_default().to_owned(),
+                    r["bytes_in"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for GitServer {
+    fn drop(&mut self) {
+        self._stdin.take();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs git in `dir` with a fixed identity and no user configuration; returns stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Mary Major")
+        .env("GIT_AUTHOR_EMAIL", "mary@example.com")
+        .env("GIT_COMMITTER_NAME", "Mary Major")
+        .env("GIT_COMMITTER_EMAIL", "mary@example.com")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A working repository whose pushes go straight to a bare repository on disk: a developer
+/// pushing to the source repository.
+pub struct Work {
+    pub dir: PathBuf,
+    pub remote: PathBuf,
+}
+
+impl Work {
+    pub fn new(scratch: &Path, remote: &Path) -> Self {
+        let dir = scratch.join("work");
+        std::fs::create_dir_all(&dir).unwrap();
+        git(&dir, &["init", "--quiet", "-b", "main"]);
+        Work {
+            dir,
+            remote: remote.to_path_buf(),
+        }
+    }
+    pub fn git(&self, args: &[&str]) -> String {
+        git(&self.dir, args)
+    }
+    /// Commits a file change; returns the commit id.
+    pub fn commit(&self, file: &str, text: &str) -> String {
+        std::fs::write(self.dir.join(file), text).unwrap();
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "--quiet", "-m", &format!("change {file}")]);
+        self.head()
+    }
+    pub fn head(&self) -> String {
+        self.git(&["rev-parse", "HEAD"]).trim().to_owned()
+    }
+    /// `git push --force <source> <spec>`.
+    pub fn push(&self, spec: &str) {
+        self.git(&[
+            "push",
+            "--quiet",
+            "--force",
+            self.remote.to_str().unwrap(),
+            spec,
+        ]);
+    }
+}
+
+/// The branches and tags of a bare repository.
+pub fn refs(repo: &Path) -> BTreeMap<String, String> {
+    git(
+        repo,
+        &[
+            "for-each-ref",
+            "--format=%(refname) %(objectname)",
+            "refs/heads",
+            "refs/tags",
+        ],
+    )
+    .lines()
+    .filter_map(|l| l.split_once(' '))
+    .map(|(n, o)| (n.to_owned(), o.to_owned()))
+    .collect()
+}
+
+/// `git fsck --strict` passes and every ref resolves.
+pub fn fsck(repo: &Path) {
+    git(repo, &["fsck", "--strict", "--no-progress"]);
+}
+
+/// Every replica's refs equal the source's, and every replica is clean.
+pub fn assert_mirrored(server: &GitServer, name: &str, replicas: &[&str]) {
+    let source = refs(&server.repo(SOURCE, name));
+    for region in replicas {
+        let replica = server.repo(region, name);
+        assert_eq!(
+            refs(&replica),
+            source,
+            "{region}/{name} differs from the source"
+        );
+        fsck(&replica);
+    }
+}
+
+/// A CodeCommit reference event from `events/`, about `repository`.
+pub fn reference_event(file: &str, repository: &str, id: &str) -> Value {
+    let mut e = codehooks_tests::event(file);
+    e["id"] = json!(id);
+    e["detail"]["repositoryName"] = json!(repository);
+    e["resources"] = json!([format!(
+        "arn:aws:codecommit:us-east-1:123456789012:{repository}"
+    )]);
+    e
+}
