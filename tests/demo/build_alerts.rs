@@ -184,6 +184,13 @@ pub async fn run() -> Result<(), String> {
             |_| {},
         )
         .await?;
+    let pr = d
+        .play(
+            "a pull request's validation build fails (pr-comments reports it on the pull request)",
+            "build-alerts-codebuild-pull-request-failed.json",
+            |_| {},
+        )
+        .await?;
     d.play(
         "the release pipeline's image build fails",
         "build-alerts-codebuild-pipeline-failed.json",
@@ -243,6 +250,10 @@ pub async fn run() -> Result<(), String> {
             "the redelivery was recognised",
         ),
         (
+            pr["outcome"] == "ignored",
+            "the pull request build was left to pr-comments",
+        ),
+        (
             action["outcome"] == "suppressed" && pipeline["outcome"] == "suppressed",
             "one alert for the pipeline's failure",
         ),
@@ -260,7 +271,7 @@ pub async fn run() -> Result<(), String> {
     }
     println!();
     println!(
-        "  ✓ 9 events, 5 messages: 4 alerts and 1 recovered notice; the redelivery and the pipeline's own failure events added none."
+        "  ✓ 10 events, 5 messages: 4 alerts and 1 recovered notice; the redelivery, the pull request build and the pipeline's own failure events added none."
     );
     Ok(())
 }

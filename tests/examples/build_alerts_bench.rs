@@ -33,8 +33,12 @@ fn peak_kib() -> Option<u64> {
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
         // pid (comm) state ppid ...
-        let Some(close) = stat.rfind(')') else { continue };
-        let comm = stat.get(stat.find('(').unwrap_or(0) + 1..close).unwrap_or("");
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let comm = stat
+            .get(stat.find('(').unwrap_or(0) + 1..close)
+            .unwrap_or("");
         let ppid = stat[close + 1..].split_whitespace().nth(1).unwrap_or("");
         if comm == "build-alerts" && ppid == me {
             let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
@@ -66,7 +70,10 @@ fn uuid(i: usize, salt: u32) -> String {
 
 fn build_event(i: usize, salt: u32) -> Value {
     let mut e = event("build-alerts-codebuild-failed.json");
-    let id = format!("arn:aws:codebuild:{REGION}:123456789012:build/shop-api:{}", uuid(i, salt));
+    let id = format!(
+        "arn:aws:codebuild:{REGION}:123456789012:build/shop-api:{}",
+        uuid(i, salt)
+    );
     e["id"] = json!(uuid(i, salt ^ 0xffff));
     e["detail"]["build-id"] = json!(id);
     e["resources"] = json!([id]);
@@ -80,7 +87,12 @@ fn main() {
     let root = repo_root();
     let profile = if debug { "debug" } else { "release" };
     let built = root.join("target").join(profile).join("build-alerts");
-    assert!(built.exists(), "{} is missing: cargo build -p build-alerts{}", built.display(), if debug { "" } else { " --release" });
+    assert!(
+        built.exists(),
+        "{} is missing: cargo build -p build-alerts{}",
+        built.display(),
+        if debug { "" } else { " --release" }
+    );
     // The harness runs `$CARGO_TARGET_DIR/debug/<name>`: point it at a copy of the chosen binary.
     let dir: PathBuf = root.join("target/bench-build-alerts");
     std::fs::create_dir_all(dir.join("debug")).expect("bench dir");
@@ -97,9 +109,14 @@ fn main() {
 }
 
 async fn run(profile: &str, size: u64, cold_n: usize, warm_n: usize) {
-    let local = LocalAws::builder().moto().emulator().runtime_api("build-alerts").start();
+    let local = LocalAws::builder()
+        .moto()
+        .emulator()
+        .runtime_api("build-alerts")
+        .start();
     let mut seed: Value =
-        serde_json::from_str(include_str!("../tests/build_alerts_fixture/seed.json")).expect("seed");
+        serde_json::from_str(include_str!("../tests/build_alerts_fixture/seed.json"))
+            .expect("seed");
     let template = seed["codedeploy"]["deployments"][0].clone();
     let deployments: Vec<Value> = (0..warm_n)
         .map(|i| {
@@ -120,19 +137,39 @@ async fn run(profile: &str, size: u64, cold_n: usize, warm_n: usize) {
         .topic_arn
         .expect("arn");
     codehooks_tests::subscribe_queue(&sdk, &topic, "bench").await;
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
     aws_sdk_dynamodb::Client::new(&sdk)
         .create_table()
         .table_name(TABLE)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().expect("def"))
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().expect("key"))
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("def"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
         .send()
         .await
         .expect("CreateTable");
-    let env = [("CODEHOOKS_ALERT_TOPIC_ARN", topic.as_str()), ("CODEHOOKS_ALERTS_TABLE", TABLE)];
+    let env = [
+        ("CODEHOOKS_ALERT_TOPIC_ARN", topic.as_str()),
+        ("CODEHOOKS_ALERTS_TABLE", TABLE),
+    ];
 
-    println!("build-alerts benchmark: {profile} binary, {:.1} MiB", size as f64 / 1_048_576.0);
+    println!(
+        "build-alerts benchmark: {profile} binary, {:.1} MiB",
+        size as f64 / 1_048_576.0
+    );
 
     // Cold starts: a new process per sample; from spawn to the first response.
     let mut cold = Vec::new();
@@ -143,14 +180,24 @@ async fn run(profile: &str, size: u64, cold_n: usize, warm_n: usize) {
         let f = local.function("build-alerts", REGION, &env);
         let r = f.invoke(&build_event(i, 0xc01d), 15_000);
         cold.push(t.elapsed().as_secs_f64() * 1000.0);
-        assert!(r.is_ok() && r.response["outcome"] == "published", "{r:?}\n{}", f.logs());
+        assert!(
+            r.is_ok() && r.response["outcome"] == "published",
+            "{r:?}\n{}",
+            f.logs()
+        );
         first.push(r.duration_ms);
         if let Some(k) = peak_kib() {
             cold_peak.push(k);
         }
     }
-    println!("cold start (spawn to first response, publish path): {}", stats(cold));
-    println!("  of which the first invocation:                     {}", stats(first));
+    println!(
+        "cold start (spawn to first response, publish path): {}",
+        stats(cold)
+    );
+    println!(
+        "  of which the first invocation:                     {}",
+        stats(first)
+    );
 
     // Warm latency per event type, one process.
     let f = local.function("build-alerts", REGION, &env);
@@ -161,13 +208,24 @@ async fn run(profile: &str, size: u64, cold_n: usize, warm_n: usize) {
         let mut v = Vec::new();
         for i in 0..warm_n {
             let r = f.invoke(&make(i), 15_000);
-            assert!(r.is_ok() && r.response["outcome"] == outcome, "{label}: {r:?}");
+            assert!(
+                r.is_ok() && r.response["outcome"] == outcome,
+                "{label}: {r:?}"
+            );
             v.push(r.duration_ms);
         }
         rows.push((label, v));
     };
-    time("CodeBuild FAILED -> publish", &|i| build_event(i, 0xbeef), "published");
-    time("CodeBuild FAILED redelivered -> duplicate", &|i| build_event(i, 0xbeef), "duplicate");
+    time(
+        "CodeBuild FAILED -> publish",
+        &|i| build_event(i, 0xbeef),
+        "published",
+    );
+    time(
+        "CodeBuild FAILED redelivered -> duplicate",
+        &|i| build_event(i, 0xbeef),
+        "duplicate",
+    );
     time(
         "CodePipeline action FAILED -> 2 lookups + publish",
         &|i| {

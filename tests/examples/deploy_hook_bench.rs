@@ -50,7 +50,7 @@ fn stats(mut v: Vec<f64>) -> String {
     )
 }
 
-fn spawn(local: &LocalAws, bin: &PathBuf) -> Child {
+fn spawn(local: &LocalAws, bin: &PathBuf, policy: &str) -> Child {
     let api = local.runtime_apis["deploy-hook"].clone();
     let mut cmd = Command::new(bin);
     cmd.env_clear()
@@ -62,6 +62,7 @@ fn spawn(local: &LocalAws, bin: &PathBuf) -> Child {
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
         .env("CODEHOOKS_HOOK_BASE_URL", "http://127.0.0.1:{port}")
+        .env("CODEHOOKS_HOOK_POLICY", policy)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -167,7 +168,7 @@ async fn main() {
     for _ in 0..cold_n {
         let id = seed(&healthy_stack);
         let t = Instant::now();
-        let mut child = spawn(&local, &bin);
+        let mut child = spawn(&local, &bin, "");
         let (_, decision) = invoke(&local, &id);
         cold.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(decision, "Succeeded");
@@ -177,7 +178,7 @@ async fn main() {
     }
 
     // Warm invocations of one process.
-    let mut child = spawn(&local, &bin);
+    let mut child = spawn(&local, &bin, "");
     let id = seed(&healthy_stack);
     invoke(&local, &id);
     let mut warm = Vec::new();
@@ -197,6 +198,16 @@ async fn main() {
     peak = peak.max(peak_kib(child.id()).unwrap_or(0));
     let _ = child.kill();
     let _ = child.wait();
+    let mut child = spawn(&local, &bin, r#"{"default": {"warmupMs": 0}}"#);
+    let mut failing_no_warmup = Vec::new();
+    for _ in 0..5 {
+        let id = seed(&broken_stack);
+        let (ms, decision) = invoke(&local, &id);
+        assert_eq!(decision, "Failed");
+        failing_no_warmup.push(ms);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 
     println!("healthy service, default checks (discovery, target health, 30 probes of /):");
     println!(
@@ -209,8 +220,12 @@ async fn main() {
     );
     println!("service answering 500 (Failed, alert published):");
     println!(
-        "  warm, invocation -> status reported           {}",
+        "  default 10 s warm-up, invocation -> status     {}",
         stats(failing)
+    );
+    println!(
+        "  warmupMs 0, invocation -> status               {}",
+        stats(failing_no_warmup)
     );
     println!(
         "peak RSS (VmHWM) of the function process: {:.1} MiB",

@@ -186,6 +186,7 @@ async fn every_failure_event_gives_the_expected_alert() {
         "FAILURE deployment shop/shop-prod d-7K2P9QX4B in eu-west-1"
     );
     assert_eq!(attr(m, "source"), "codedeploy");
+    assert_eq!(attr(m, "deploymentId"), "d-7K2P9QX4B");
     let d = doc(m);
     let desc = d["content"]["description"].as_str().unwrap();
     assert!(desc.contains("HOOK_EXECUTION_FAILURE: The AfterAllowTestTraffic hook codehooks-deploy-hook reported Failed"), "{desc}");
@@ -385,6 +386,46 @@ async fn stopped_builds_and_recovered_notices_are_options() {
     assert_eq!(
         got[0]["Subject"],
         "RECOVERED pipeline shop-release in eu-west-1"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_request_builds_are_left_to_pr_comments_unless_asked() {
+    let w = world().await;
+    let f = w.function(&[]);
+    let ev = event("build-alerts-codebuild-pull-request-failed.json");
+    let r = f.invoke(&ev, 10_000);
+    assert_eq!(ok(&r)["outcome"], "ignored");
+    assert!(
+        r.response["reason"]
+            .as_str()
+            .unwrap()
+            .contains("pull request #12 in shop-api")
+    );
+    assert!(w.received().await.is_empty());
+    drop(f);
+    let f = w.function(&[("CODEHOOKS_ALERTS_PULL_REQUESTS", "true")]);
+    assert_eq!(ok(&f.invoke(&ev, 10_000))["outcome"], "published");
+    let got = w.received().await;
+    assert_eq!(
+        got[0]["Subject"],
+        "FAILED build shop-api-pr #58 (PR #12 feature/checkout-retries@4c3a9e0) in eu-west-1"
+    );
+    let d = doc(&got[0]);
+    assert_eq!(
+        d["metadata"]["threadId"],
+        "codecommit/shop-api/pull-requests/12"
+    );
+    assert_eq!(
+        d["metadata"]["additionalContext"]["links"]["Pull request"],
+        "https://eu-west-1.console.aws.amazon.com/codesuite/codecommit/repositories/shop-api/pull-requests/12/details?region=eu-west-1"
+    );
+    assert!(
+        !got[0]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("b7c6d5e4f3a29180"),
+        "no other build variable"
     );
 }
 

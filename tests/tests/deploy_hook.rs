@@ -19,7 +19,7 @@ const NAME: &str = "deploy-hook";
 fn policy() -> String {
     json!({
         "default": {
-            "requests": 20, "concurrency": 4, "timeoutMs": 1000, "warmupMs": 0, "maxP95Ms": 250,
+            "requests": 20, "concurrency": 4, "timeoutMs": 2000, "warmupMs": 0, "maxP95Ms": 600,
             "targetHealthWaitMs": 1500, "targetHealthPollMs": 200, "maxConsecutiveFailures": 5
         },
         "hooks": {"AfterAllowTraffic": {"requests": 5}},
@@ -27,7 +27,8 @@ fn policy() -> String {
             "warm": {"default": {"warmupMs": 6000}},
             "body": {"default": {"bodyContains": "\"status\":\"ok\""}},
             "versioned": {"default": {"version": {"header": "X-App-Version", "expected": "{taskDefinition}"}}},
-            "deadline": {"default": {"timeoutMs": 5000, "maxP95Ms": 10000, "requests": 50}}
+            "deadline": {"default": {"timeoutMs": 5000, "maxP95Ms": 10000, "requests": 50}},
+            "paths": {"default": {"paths": ["/", "/ready"], "requests": 10}}
         }
     })
     .to_string()
@@ -201,9 +202,13 @@ async fn the_green_service_decides_the_status_and_failures_carry_evidence() {
         inv.response["probes"][0]["attempted"].as_u64().unwrap() < 20,
         "stopped as soon as it could not pass"
     );
+    // Delivered again: the status stays, and no second alert goes out.
+    let again = f.invoke(&payload("d-ERRORS500", "hook-exec-1"), 30_000);
+    assert!(again.is_ok(), "{again:?}");
+    assert_eq!(again.response["reported"], "alreadyCompleted");
 
     // Slow: p95 over the limit.
-    let green = Service::start(Mode::Slow(Duration::from_millis(400)), NEW_VERSION);
+    let green = Service::start(Mode::Slow(Duration::from_millis(1000)), NEW_VERSION);
     let inv = scenario(&w, &f, "d-SLOWSLOW1", "shop", green.port, "slow").await;
     assert_decision(&inv, "Failed", &f);
     assert!(
@@ -280,10 +285,8 @@ async fn the_green_service_decides_the_status_and_failures_carry_evidence() {
         "d-NOTLISTEN",
         "d-BODYMISM1",
     ] {
-        assert!(
-            subjects.iter().any(|s| s.contains(id)),
-            "{id} alert missing: {subjects:?}"
-        );
+        let n = subjects.iter().filter(|s| s.contains(id)).count();
+        assert_eq!(n, 1, "one alert for {id}: {subjects:?}");
     }
     assert!(
         !subjects
@@ -494,6 +497,58 @@ async fn discovery_finds_the_hook_the_listener_and_refuses_blue() {
         green.hits(),
         g0,
         "no probe when the targets are not healthy"
+    );
+
+    // Several paths are checked in turn.
+    let stack = w.stack(spec("paths", green.port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment("d-TWOPATHS1", "paths", "AfterAllowTestTraffic"),
+    );
+    let inv = f.invoke(&payload("d-TWOPATHS1", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Succeeded", &f);
+    let urls: Vec<&str> = inv.response["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            format!("http://127.0.0.1:{}/", green.port),
+            format!("http://127.0.0.1:{}/ready", green.port)
+        ]
+    );
+
+    // A deployment group without a test listener cannot be checked through it, and says so.
+    let stack = w.stack(spec("notest", green.port, blue.port)).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment("d-NOTESTLS1", "no-test-route", "AfterAllowTestTraffic"),
+    );
+    let mut info = stack.load_balancer_info();
+    info["targetGroupPairInfoList"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("testTrafficRoute");
+    w.local.emulator().seed(&json!({"region": REGION, "codedeploy": {"deploymentGroups": [{
+        "applicationName": "shop", "deploymentGroupName": "no-test-route", "computePlatform": "ECS",
+        "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        "loadBalancerInfo": info
+    }]}}));
+    let inv = f.invoke(&payload("d-NOTESTLS1", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Failed", &f);
+    assert_eq!(failed_checks(&inv), ["discovery"]);
+    assert!(
+        inv.response["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no test listener"),
+        "{:#}",
+        inv.response
     );
 
     // Neither a hook in progress: the status is still reported (Failed) and says why.

@@ -260,6 +260,22 @@ async fn a_one_commit_change_on_a_long_history_transfers_little() {
     assert_mirrored(&s.server, REPO, &REPLICAS);
     let pushes = s.server.pushes();
     assert_eq!(pushes.len(), 2, "{pushes:?}");
+    // Per replica, one advertisement serves both the listing and the push.
+    for region in REPLICAS {
+        let adverts: Vec<Value> = s
+            .server
+            .requests()
+            .into_iter()
+            .filter(|q| {
+                q["region"] == region && q["service"] == "info/refs?service=git-receive-pack"
+            })
+            .collect();
+        assert_eq!(
+            adverts.iter().filter(|q| q["status"] == 200).count(),
+            1,
+            "{adverts:?}"
+        );
+    }
     for (region, _, bytes) in &pushes {
         assert!(
             *bytes < 4096,
@@ -284,7 +300,8 @@ async fn a_one_commit_change_on_a_long_history_transfers_little() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_that_moved_meanwhile_is_planned_again() {
     let s = setup(&REPLICAS);
-    let f = start(&s, &[]);
+    // One ref change per push, so a change plan spans several connections.
+    let f = start(&s, &[("CODEHOOKS_MAX_REFS_PER_PUSH", "1")]);
     let w = &s.work;
     let a = w.commit("a.txt", "a\n");
     w.push("main:main");
@@ -293,7 +310,8 @@ async fn a_replica_that_moved_meanwhile_is_planned_again() {
         &reference_event("repo-replicator-reference-created.json", REPO, "m-1"),
     );
 
-    // Someone writes to the eu-west-2 replica between the function's listing and its push.
+    // Someone writes to the eu-west-2 replica after the function listed it, before the
+    // connection of its second push advertises the refs: push negotiation sees it.
     let stray = w.commit("stray.txt", "not from the source\n");
     git(
         &w.dir,
@@ -306,9 +324,10 @@ async fn a_replica_that_moved_meanwhile_is_planned_again() {
     );
     w.git(&["reset", "--quiet", "--hard", &a]);
     let b = w.commit("b.txt", "b\n");
+    w.git(&["tag", "t2"]);
     w.push("+main:main");
-    s.server
-        .hook("eu-west-2", REPO, 2, "refs/heads/main", &stray);
+    w.push("refs/tags/t2:refs/tags/t2");
+    s.server.hook("eu-west-2", REPO, 2, "refs/tags/t2", &stray);
     let r = invoke_ok(
         &f,
         &reference_event("repo-replicator-reference-updated.json", REPO, "m-2"),
@@ -614,7 +633,12 @@ async fn replicates_over_https_and_refuses_an_unknown_certificate() {
     let f = local.function("repo-replicator", SOURCE, &base);
     let r = f.invoke(&event, 60_000);
     assert_eq!(r.status, "error", "{r:?}");
-    assert!(server.requests().is_empty());
+    let msg = r.error_message.unwrap_or_default();
+    assert!(
+        msg.contains("certificate") || msg.contains("SSL") || msg.contains("TLS"),
+        "{msg}"
+    );
+    assert!(refs(&server.repo("eu-west-2", REPO)).is_empty());
     drop(f);
 
     // Trusted (as Lambda's CA bundle trusts CodeCommit's): replicated over TLS.

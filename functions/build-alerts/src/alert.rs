@@ -314,14 +314,19 @@ impl Alert {
             let s = cut(&one_line(s), 256);
             if s.is_empty() { "-".to_owned() } else { s }
         };
-        vec![
+        let mut attrs = vec![
             ("source", v(self.source)),
             ("name", v(&self.name)),
             ("state", v(&self.state)),
             ("severity", v(self.severity.as_str())),
             ("region", v(&self.region)),
             ("account", v(&self.account)),
-        ]
+        ];
+        // The deploy hook's own evidence about a deployment carries the same attribute.
+        if self.source == "codedeploy" && self.reference.starts_with("d-") {
+            attrs.push(("deploymentId", v(&self.reference)));
+        }
+        attrs
     }
 
     /// Everything one `Publish` sends, cut until the message fits [`MESSAGE_LIMIT`].
@@ -481,7 +486,9 @@ mod tests {
     #[test]
     fn chat_descriptions_stay_short_and_keep_their_links() {
         let mut a = sample();
-        a.reasons = (0..50).map(|i| format!("reason {i} {}", "z".repeat(1400))).collect();
+        a.reasons = (0..50)
+            .map(|i| format!("reason {i} {}", "z".repeat(1400)))
+            .collect();
         let c = a.chatbot(16_000);
         let d = c["content"]["description"].as_str().unwrap();
         assert!(d.chars().count() <= DESCRIPTION_MAX + 1, "{}", d.len());

@@ -47,6 +47,34 @@ pub struct Info {
     pub logs: Option<Logs>,
     #[serde(default)]
     pub phases: Vec<Phase>,
+    #[serde(default)]
+    pub environment: Option<Environment>,
+}
+
+/// The build environment: only the variables that tie a build to a pull request are read
+/// (other values may be secrets and never reach an alert).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Environment {
+    #[serde(default)]
+    pub environment_variables: Vec<EnvironmentVariable>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EnvironmentVariable {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub value: Option<Value>,
+}
+
+/// The pull request a validation build (started by pr-comments) checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    pub id: String,
+    pub repository: String,
+    pub source_reference: Option<String>,
+    pub source_commit: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -119,6 +147,35 @@ impl BuildDetail {
             .as_deref()
             .and_then(|i| i.strip_prefix("codepipeline/"))
             .filter(|p| !p.is_empty())
+    }
+
+    /// The pull request of a validation build: the build carries `CODEHOOKS_PR_ID` and
+    /// `CODEHOOKS_PR_REPOSITORY` (set by pr-comments when it starts the build).
+    pub fn pull_request(&self) -> Option<PullRequest> {
+        let vars = &self
+            .additional_information
+            .environment
+            .as_ref()?
+            .environment_variables;
+        let get = |name: &str| {
+            vars.iter()
+                .find(|v| v.name == name)
+                .and_then(|v| v.value.as_ref())
+                .and_then(|v| match v {
+                    Value::String(s) => Some(s.trim().to_owned()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+        };
+        let id = get("CODEHOOKS_PR_ID").filter(|i| is_name(i, 1, 20, ""))?;
+        let repository = get("CODEHOOKS_PR_REPOSITORY").filter(|r| is_name(r, 1, 100, "-_."))?;
+        Some(PullRequest {
+            id,
+            repository,
+            source_reference: get("CODEHOOKS_PR_SOURCE_REFERENCE")
+                .map(|r| cut(&one_line(r.strip_prefix("refs/heads/").unwrap_or(&r)), 200)),
+            source_commit: get("CODEHOOKS_PR_SOURCE_COMMIT").map(|c| cut(&one_line(&c), 64)),
+        })
     }
 
     pub fn build_number(&self) -> Option<u64> {
@@ -304,7 +361,14 @@ pub fn links(d: &BuildDetail, run: &Origin) -> Vec<(String, String)> {
 pub fn alert(d: &BuildDetail, run: &Origin) -> Alert {
     let status = one_line(&d.build_status);
     let number = d.build_number();
-    let version = d.version();
+    let version = match d.pull_request() {
+        Some(pr) => Some(match (&pr.source_reference, pr.source_commit.as_deref()) {
+            (Some(r), Some(c)) => format!("PR #{} {r}@{}", pr.id, short_commit(c)),
+            (Some(r), None) => format!("PR #{} {r}", pr.id),
+            (None, _) => format!("PR #{}", pr.id),
+        }),
+        None => d.version(),
+    };
     let mut reference = number.map(|n| format!("#{n}")).unwrap_or_default();
     if let Some(v) = &version {
         if !reference.is_empty() {
@@ -394,9 +458,38 @@ pub fn alert(d: &BuildDetail, run: &Origin) -> Alert {
             one_line(p)
         ));
     }
-    let thread_id = match d.pipeline() {
-        Some(p) => format!("codepipeline/{p}"),
-        None => format!("codebuild/{}", d.project_name),
+    let pr = d.pull_request();
+    let mut links = links(d, run);
+    if let Some(pr) = &pr {
+        facts.insert(
+            1,
+            (
+                "Pull request".to_owned(),
+                format!("#{} in {}", pr.id, pr.repository),
+            ),
+        );
+        if let Some(r) = &pr.source_reference {
+            facts.insert(2, ("Pull request branch".to_owned(), r.clone()));
+        }
+        links.push((
+            "Pull request".to_owned(),
+            format!(
+                "https://{}/codesuite/codecommit/repositories/{}/pull-requests/{}/details?region={}",
+                text::console_host(&run.region),
+                pct(&pr.repository),
+                pct(&pr.id),
+                run.region
+            ),
+        ));
+        next_steps.push(format!(
+            "The pull request's author sees this build on pull request #{}.",
+            pr.id
+        ));
+    }
+    let thread_id = match (d.pipeline(), &pr) {
+        (Some(p), _) => format!("codepipeline/{p}"),
+        (None, Some(pr)) => format!("codecommit/{}/pull-requests/{}", pr.repository, pr.id),
+        (None, None) => format!("codebuild/{}", d.project_name),
     };
     Alert {
         source: "codebuild",
@@ -415,7 +508,7 @@ pub fn alert(d: &BuildDetail, run: &Origin) -> Alert {
         reasons: d.reasons(),
         facts,
         sections: vec![("Phases".to_owned(), phase_table(d))],
-        links: links(d, run),
+        links,
         next_steps,
         thread_id,
         resources: vec![format!(
@@ -470,7 +563,13 @@ pub fn camel(s: &str) -> String {
 }
 
 /// What this event asks for.
-pub fn plan(detail: &BuildDetail, stopped: bool) -> Run {
+pub fn plan(detail: &BuildDetail, stopped: bool, pull_requests: bool) -> Run {
+    if !pull_requests && let Some(pr) = detail.pull_request() {
+        return Run::Ignore(format!(
+            "a validation build of pull request #{} in {}: pr-comments reports it on the pull request (CODEHOOKS_ALERTS_PULL_REQUESTS)",
+            pr.id, pr.repository
+        ));
+    }
     match detail.build_status.as_str() {
         "STOPPED" if !stopped => {
             Run::Ignore("alerts on stopped builds are off (CODEHOOKS_ALERTS_STOPPED)".into())
@@ -566,6 +665,37 @@ mod tests {
     }
 
     #[test]
+    fn pull_request_builds_are_told_apart() {
+        let mut d = detail();
+        d.additional_information.initiator = Some("codehooks-PrCommentsRole/pr-comments".into());
+        d.additional_information.environment = serde_json::from_value(json!({
+            "environment-variables": [
+                {"name": "DB_PASSWORD", "type": "PLAINTEXT", "value": "hunter2"},
+                {"name": "CODEHOOKS_PR_ID", "type": "PLAINTEXT", "value": "7"},
+                {"name": "CODEHOOKS_PR_REPOSITORY", "type": "PLAINTEXT", "value": "shop-api"},
+                {"name": "CODEHOOKS_PR_SOURCE_REFERENCE", "type": "PLAINTEXT", "value": "refs/heads/feature/login"},
+                {"name": "CODEHOOKS_PR_SOURCE_COMMIT", "type": "PLAINTEXT", "value": "4c3a9e0f1b2d5c6e7f8091a2b3c4d5e6f7a8b9c0"}
+            ]
+        }))
+        .unwrap();
+        let pr = d.pull_request().unwrap();
+        assert_eq!((pr.id.as_str(), pr.repository.as_str()), ("7", "shop-api"));
+        assert!(matches!(plan(&d, false, false), Run::Ignore(r) if r.contains("pull request #7")));
+        assert_eq!(plan(&d, false, true), Run::Failure);
+        let a = alert(&d, &origin());
+        assert_eq!(
+            a.subject(),
+            "FAILED build my-app #142 (PR #7 feature/login@4c3a9e0) in eu-west-1"
+        );
+        assert_eq!(a.thread_id, "codecommit/shop-api/pull-requests/7");
+        let all = format!("{:?}", a.render());
+        assert!(
+            !all.contains("hunter2"),
+            "no environment value reaches an alert"
+        );
+    }
+
+    #[test]
     fn falls_back_to_the_current_phase_context() {
         let mut d = detail();
         d.additional_information.phases.clear();
@@ -586,14 +716,14 @@ mod tests {
     #[test]
     fn plans_by_status() {
         let mut d = detail();
-        assert_eq!(plan(&d, false), Run::Failure);
+        assert_eq!(plan(&d, false, false), Run::Failure);
         d.build_status = "STOPPED".into();
-        assert!(matches!(plan(&d, false), Run::Ignore(_)));
-        assert_eq!(plan(&d, true), Run::Failure);
+        assert!(matches!(plan(&d, false, false), Run::Ignore(_)));
+        assert_eq!(plan(&d, true, false), Run::Failure);
         d.build_status = "SUCCEEDED".into();
-        assert_eq!(plan(&d, false), Run::Success);
+        assert_eq!(plan(&d, false, false), Run::Success);
         d.build_status = "IN_PROGRESS".into();
-        assert!(matches!(plan(&d, false), Run::Ignore(_)));
+        assert!(matches!(plan(&d, false, false), Run::Ignore(_)));
         assert_eq!(camel("TIMED_OUT"), "TimedOut");
     }
 }

@@ -64,6 +64,9 @@ pub struct Config {
     pub table: Option<String>,
     /// `CODEHOOKS_ALERTS_STOPPED`: alert on builds someone stopped (default false).
     pub stopped: bool,
+    /// `CODEHOOKS_ALERTS_PULL_REQUESTS`: alert on pull request validation builds too (default
+    /// false: pr-comments reports them on the pull request).
+    pub pull_requests: bool,
     /// `CODEHOOKS_ALERTS_RECOVERED`: send a notice when something that failed works again.
     pub recovered: bool,
     /// `CODEHOOKS_ALERTS_DEDUP_TTL_HOURS`: how long an alert is remembered (default 48).
@@ -93,6 +96,7 @@ impl Config {
             );
         }
         let stopped = env.bool_or("CODEHOOKS_ALERTS_STOPPED", false);
+        let pull_requests = env.bool_or("CODEHOOKS_ALERTS_PULL_REQUESTS", false);
         let recovered = env.bool_or("CODEHOOKS_ALERTS_RECOVERED", false);
         if recovered && table.is_none() {
             env.problem(
@@ -113,6 +117,7 @@ impl Config {
             topic_arn,
             table,
             stopped,
+            pull_requests,
             recovered,
             dedup_ttl,
             state_ttl,
@@ -278,10 +283,11 @@ impl App {
     }
 
     async fn build(&self, run: &Origin, d: codebuild::BuildDetail) -> Result<Value> {
-        // Builds a pipeline started take part in the pipeline's state, not the project's.
-        let state_key = (d.pipeline().is_none())
+        // Builds a pipeline started take part in the pipeline's state, not the project's;
+        // pull request builds in none.
+        let state_key = (d.pipeline().is_none() && d.pull_request().is_none())
             .then(|| format!("codebuild/{}/{}", run.region, d.project_name));
-        match codebuild::plan(&d, self.config.stopped) {
+        match codebuild::plan(&d, self.config.stopped, self.config.pull_requests) {
             Run::Ignore(reason) => Ok(ignored(&reason)),
             Run::Failure => {
                 let key = codehooks::idempotency::key(

@@ -289,6 +289,77 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn elbv2_throttling_and_5xx_are_retried_by_the_client() {
+        let throttled = r#"<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>"#;
+        let rule = mock!(Client::describe_target_health)
+            .sequence()
+            .http_status(400, Some(throttled.to_owned()))
+            .http_status(503, None)
+            .output(|| output(vec![desc("a", TargetHealthStateEnum::Healthy, None)]))
+            .build();
+        let client = mock_client!(
+            aws_sdk_elasticloadbalancingv2,
+            RuleMode::MatchAny,
+            [&rule],
+            |b| {
+                b.retry_config(
+                    aws_smithy_types::retry::RetryConfig::standard()
+                        .with_max_attempts(3)
+                        .with_initial_backoff(Duration::from_millis(1)),
+                )
+            }
+        );
+        let until = Instant::now() + Duration::from_secs(10);
+        let r = wait_healthy(
+            &client,
+            "green",
+            "arn:tg",
+            1,
+            Duration::from_millis(10),
+            until,
+        )
+        .await
+        .unwrap();
+        assert!(r.passed);
+        assert_eq!(rule.num_calls(), 3, "two failed attempts, then the answer");
+
+        // Past the attempts, the error names the operation and is retryable.
+        let always = mock!(Client::describe_target_health)
+            .sequence()
+            .http_status(503, None)
+            .repeatedly()
+            .build();
+        let client = mock_client!(
+            aws_sdk_elasticloadbalancingv2,
+            RuleMode::MatchAny,
+            [&always],
+            |b| {
+                b.retry_config(
+                    aws_smithy_types::retry::RetryConfig::standard()
+                        .with_max_attempts(2)
+                        .with_initial_backoff(Duration::from_millis(1)),
+                )
+            }
+        );
+        let e = wait_healthy(
+            &client,
+            "green",
+            "arn:tg",
+            1,
+            Duration::from_millis(10),
+            until,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("DescribeTargetHealth failed"),
+            "{e}"
+        );
+        assert!(e.is_retryable());
+        assert_eq!(always.num_calls(), 2);
+    }
+
+    #[tokio::test]
     async fn draining_or_timeout_reasons() {
         let snap = Snapshot::of(&[
             desc(

@@ -190,7 +190,8 @@ impl App {
             Err(e) => format!("error: {e}"),
         };
         self.log_and_measure(&ev);
-        if ev.alert_worthy() && reported.is_ok() {
+        // Only the invocation that set the status alerts: a repeated one changes nothing.
+        if ev.alert_worthy() && matches!(reported, Ok("reported")) {
             self.publish(&ev, deadline).await;
         }
         match reported {

@@ -3,7 +3,8 @@
 //! (`tests/localaws/git_server.py`, which checks SigV4 git passwords like CodeCommit).
 //!
 //! Run: `cargo run --release -p repo-replicator --example replication_bench -- 1000 5000 20000`
-//! (history sizes in commits; default 20000). Needs `git` and `python3`.
+//! (history sizes in commits; default 20000). Each figure is the median of
+//! `CODEHOOKS_BENCH_RUNS` runs (default 5). Needs `git` and `python3`.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -204,13 +205,31 @@ fn main() {
             &["push", "--quiet", src.to_str().unwrap(), "main:main"],
         );
 
-        let mut measure = |label: &str, f: &mut dyn FnMut()| {
-            git(&dst, &["update-ref", "refs/heads/main", &before]);
-            http("POST", &format!("{server}/_git/reset"));
-            let t = Instant::now();
-            f();
-            let secs = t.elapsed().as_secs_f64();
+        let runs: usize = std::env::var("CODEHOOKS_BENCH_RUNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5);
+        // `prepare` runs untimed before each run; the replica is set back before each.
+        let mut measure = |label: &str, prepare: &mut dyn FnMut(), f: &mut dyn FnMut()| {
+            // The median of `runs` runs.
+            let mut times = Vec::new();
+            for _ in 0..runs.max(1) {
+                prepare();
+                git(&dst, &["update-ref", "refs/heads/main", &before]);
+                http("POST", &format!("{server}/_git/reset"));
+                let t = Instant::now();
+                f();
+                times.push(t.elapsed().as_secs_f64());
+            }
+            times.sort_by(f64::total_cmp);
+            let secs = times[times.len() / 2];
             let (fetched, pushed) = traffic(&server);
+            if std::env::var_os("CODEHOOKS_BENCH_TRACE").is_some() {
+                eprintln!(
+                    "{label}: {}",
+                    http("GET", &format!("{server}/_git/requests"))
+                );
+            }
             assert_eq!(
                 git(&dst, &["rev-parse", "main"]),
                 git(&src, &["rev-parse", "main"]),
@@ -225,20 +244,33 @@ fn main() {
                 ("pushed", pushed.to_string()),
             ]));
         };
-        measure("replicator, warm cache", &mut || {
-            let cache = gitsync::open_cache(&warm_dir).unwrap();
+        // Each warm run starts from a copy of the cache as it was before the new commit.
+        let warm_run = root.join(format!("cache-warm-run-{n}"));
+        let mut copy_warm = || {
+            let _ = std::fs::remove_dir_all(&warm_run);
+            let ok = Command::new("cp")
+                .arg("-a")
+                .arg(&warm_dir)
+                .arg(&warm_run)
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(ok, "cp -a failed");
+        };
+        measure("replicator, warm cache", &mut copy_warm, &mut || {
+            let cache = gitsync::open_cache(&warm_run).unwrap();
             gitsync::fetch_source(&cache, &target("us-east-1", &repo), &keys).unwrap();
             gitsync::sync_replica(&cache, &target("eu-west-2", &repo), &keys, limits).unwrap();
         });
         let cold_dir = root.join(format!("cache-cold-{n}"));
-        measure("replicator, cold cache", &mut || {
+        measure("replicator, cold cache", &mut || {}, &mut || {
             let _ = std::fs::remove_dir_all(&cold_dir);
             let cache = gitsync::open_cache(&cold_dir).unwrap();
             gitsync::fetch_source(&cache, &target("us-east-1", &repo), &keys).unwrap();
             gitsync::sync_replica(&cache, &target("eu-west-2", &repo), &keys, limits).unwrap();
         });
         let mirror_dir: PathBuf = root.join(format!("mirror-{n}"));
-        measure("clone --mirror+push --mirror", &mut || {
+        measure("clone --mirror+push --mirror", &mut || {}, &mut || {
             let _ = std::fs::remove_dir_all(&mirror_dir);
             let url = |region: &str| {
                 let t = target(region, &repo);

@@ -212,6 +212,14 @@ fn remote_refs(
             None,
         )
         .map_err(|e| classify(&format!("cannot reach {}", target.describe()), &e))?;
+    advertised(&conn, target)
+}
+
+/// The mirrored refs of a connection's advertisement.
+fn advertised(
+    conn: &git2::RemoteConnection<'_, '_, '_>,
+    target: &GitTarget,
+) -> Result<BTreeMap<String, Oid>, GitFailure> {
     let heads = conn.list().map_err(|e| {
         classify(
             &format!("cannot list the refs of {}", target.describe()),
@@ -290,7 +298,20 @@ pub fn sync_replica(
     let mut stats = ReplicaStats::default();
     let source = local_refs(cache)?;
     'attempt: loop {
-        let replica = remote_refs(cache, target, keys)?;
+        // One connection lists the replica and carries the first push: a round trip (and a
+        // TLS handshake) fewer per replica. Later batches connect again.
+        let asked = Cell::new(0);
+        let mut listing = cache
+            .remote_anonymous(&target.url())
+            .map_err(|e| classify("cannot set up the replica remote", &e))?;
+        let mut conn = listing
+            .connect_auth(
+                Direction::Push,
+                Some(signed_callbacks(keys, target, &asked)),
+                None,
+            )
+            .map_err(|e| classify(&format!("cannot reach {}", target.describe()), &e))?;
+        let replica = advertised(&conn, target)?;
         if source.is_empty() && !replica.is_empty() {
             return Err(GitFailure::Failed(format!(
                 "the source has no branches or tags; refusing to delete every ref of {}",
@@ -298,8 +319,16 @@ pub fn sync_replica(
             )));
         }
         let changes = plan(&source, &replica);
-        for batch in changes.chunks(limits.max_refs_per_push.max(1)) {
-            match push_batch(cache, target, keys, batch, &mut stats)? {
+        for (i, batch) in changes.chunks(limits.max_refs_per_push.max(1)).enumerate() {
+            let outcome = if i == 0 {
+                push_batch(cache, conn.remote(), target, keys, batch, &mut stats)?
+            } else {
+                let mut remote = cache
+                    .remote_anonymous(&target.url())
+                    .map_err(|e| classify("cannot set up the replica remote", &e))?;
+                push_batch(cache, &mut remote, target, keys, batch, &mut stats)?
+            };
+            match outcome {
                 BatchOutcome::Done => {}
                 BatchOutcome::Moved(why) => {
                     if stats.cas_retries >= limits.cas_retries {
@@ -332,6 +361,7 @@ fn oid_or_none(oid: Oid) -> Option<Oid> {
 
 fn push_batch(
     cache: &Repository,
+    remote: &mut git2::Remote<'_>,
     target: &GitTarget,
     keys: &AwsKeys,
     batch: &[RefChange],
@@ -385,9 +415,6 @@ fn push_batch(
         });
         let mut po = PushOptions::new();
         po.remote_callbacks(cb);
-        let mut remote = cache
-            .remote_anonymous(&target.url())
-            .map_err(|e| classify("cannot set up the replica remote", &e))?;
         let result = remote.push(&specs, Some(&mut po));
         if let Some(why) = moved.borrow().clone() {
             return Ok(BatchOutcome::Moved(why));

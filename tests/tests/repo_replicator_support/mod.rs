@@ -62,6 +62,26 @@ impl GitServer {
         emulator: Option<&str>,
         host_template: Option<&str>,
     ) -> Self {
+        Self::start_opts(root, emulator, host_template, false)
+    }
+
+    /// As [`GitServer::start`], serving HTTPS with a fresh self-signed certificate for
+    /// 127.0.0.1 (see [`GitServer::certificate`]).
+    pub fn start_tls(root: &Path, emulator: Option<&str>) -> Self {
+        Self::start_opts(root, emulator, None, true)
+    }
+
+    /// The certificate of a server started with [`GitServer::start_tls`] (PEM), for `SSL_CERT_FILE`.
+    pub fn certificate(&self) -> PathBuf {
+        self.root.join("tls/cert.pem")
+    }
+
+    fn start_opts(
+        root: &Path,
+        emulator: Option<&str>,
+        host_template: Option<&str>,
+        tls: bool,
+    ) -> Self {
         let mut cmd = Command::new(codehooks_tests::python());
         cmd.arg(codehooks_tests::repo_root().join("tests/localaws/git_server.py"))
             .arg("--root")
@@ -75,6 +95,31 @@ impl GitServer {
         }
         if let Some(h) = host_template {
             cmd.arg("--host-template").arg(h);
+        }
+        if tls {
+            let dir = root.join("tls");
+            std::fs::create_dir_all(&dir).expect("tls dir");
+            let status = Command::new("openssl")
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                ])
+                .args([
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1",
+                ])
+                .arg("-keyout")
+                .arg(dir.join("key.pem"))
+                .arg("-out")
+                .arg(dir.join("cert.pem"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("openssl");
+            assert!(status.success(), "openssl req failed");
+            cmd.arg("--tls-cert").arg(dir.join("cert.pem"));
+            cmd.arg("--tls-key").arg(dir.join("key.pem"));
         }
         let mut child = cmd
             .stdin(Stdio::piped())
