@@ -665,3 +665,39 @@ async fn email_subscribers_get_plain_text_and_json_subscribers_the_chatbot_docum
         "no build environment in alerts"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_that_overlaps_a_running_one_is_retried_later() {
+    let w = world().await;
+    let f = w.function(&[]);
+    let ev = event("build-alerts-codebuild-failed.json");
+    // Another invocation claimed this alert a moment ago and is still publishing it.
+    let key = codehooks::idempotency::key(
+        "build-alerts/build",
+        &[
+            ev["detail"]["build-id"].as_str().unwrap(),
+            ev["detail"]["build-status"].as_str().unwrap(),
+        ],
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let s = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_owned());
+    let n = |v: u64| aws_sdk_dynamodb::types::AttributeValue::N(v.to_string());
+    aws_sdk_dynamodb::Client::new(&w.sdk)
+        .put_item()
+        .table_name(TABLE)
+        .item("pk", s(&format!("once#{key}")))
+        .item("status", s("pending"))
+        .item("token", s("someone-else"))
+        .item("leaseUntil", n(now + 60))
+        .item("expiresAt", n(now + 86_400))
+        .send()
+        .await
+        .unwrap();
+    let r = f.invoke(&ev, 10_000);
+    assert_eq!(r.status, "error", "{r:?}");
+    assert_eq!(r.error_type.as_deref(), Some("Transient"), "{r:?}");
+    assert!(w.received().await.is_empty(), "nothing published twice");
+}

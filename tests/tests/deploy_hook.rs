@@ -113,6 +113,69 @@ fn deployment<'a>(id: &'a str, group: &'a str, running: &'a str) -> DeploymentSp
     }
 }
 
+/// A Network Load Balancer with TCP listeners and target groups, in moto.
+async fn nlb_stack(w: &World, test_port: u16, prod_port: u16) -> Stack {
+    use elbv2::types::{
+        Action, ActionTypeEnum, LoadBalancerTypeEnum, ProtocolEnum, TargetTypeEnum,
+    };
+    let lb = w
+        .elb
+        .create_load_balancer()
+        .name("tcp-nlb")
+        .set_subnets(Some(w.subnets.clone()))
+        .r#type(LoadBalancerTypeEnum::Network)
+        .send()
+        .await
+        .expect("CreateLoadBalancer");
+    let lb = &lb.load_balancers()[0];
+    let mut tgs = Vec::new();
+    for color in ["blue", "green"] {
+        let tg = w
+            .elb
+            .create_target_group()
+            .name(format!("tcp-{color}"))
+            .protocol(ProtocolEnum::Tcp)
+            .port(8080)
+            .vpc_id(lb.vpc_id().unwrap_or_default())
+            .target_type(TargetTypeEnum::Ip)
+            .send()
+            .await
+            .expect("CreateTargetGroup");
+        tgs.push(tg.target_groups()[0].target_group_arn().unwrap().to_owned());
+    }
+    let mut listeners = Vec::new();
+    for (port, tg) in [(prod_port, &tgs[0]), (test_port, &tgs[1])] {
+        let l = w
+            .elb
+            .create_listener()
+            .load_balancer_arn(lb.load_balancer_arn().unwrap())
+            .protocol(ProtocolEnum::Tcp)
+            .port(i32::from(port))
+            .default_actions(
+                Action::builder()
+                    .r#type(ActionTypeEnum::Forward)
+                    .target_group_arn(tg)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("CreateListener");
+        listeners.push(l.listeners()[0].listener_arn().unwrap().to_owned());
+    }
+    Stack {
+        name: "tcp".into(),
+        blue_tg: "tcp-blue".into(),
+        green_tg: "tcp-green".into(),
+        blue_tg_arn: tgs[0].clone(),
+        green_tg_arn: tgs[1].clone(),
+        prod_listener: listeners[0].clone(),
+        test_listener: listeners[1].clone(),
+        dns_name: lb.dns_name().unwrap_or_default().to_owned(),
+        prod_port,
+        test_port,
+    }
+}
+
 fn clear_faults(local: &LocalAws) {
     let (status, _) = codehooks_tests::http::request(
         "DELETE",
@@ -547,6 +610,25 @@ async fn discovery_finds_the_hook_the_listener_and_refuses_blue() {
             .as_str()
             .unwrap()
             .contains("no test listener"),
+        "{:#}",
+        inv.response
+    );
+
+    // A Network Load Balancer cannot carry the HTTP checks: the hook says so instead of guessing.
+    let stack = nlb_stack(&w, green.port, blue.port).await;
+    seed_deployment(
+        &w.local,
+        &stack,
+        deployment("d-NETWORKLB", "shop", "AfterAllowTestTraffic"),
+    );
+    let inv = f.invoke(&payload("d-NETWORKLB", "hook-exec-1"), 30_000);
+    assert_decision(&inv, "Failed", &f);
+    assert_eq!(failed_checks(&inv), ["discovery"]);
+    assert!(
+        inv.response["summary"]
+            .as_str()
+            .unwrap()
+            .contains("network load balancer"),
         "{:#}",
         inv.response
     );
