@@ -14,10 +14,14 @@ const NAME: &str = "deploy-hook";
 
 fn line(inv: &codehooks_tests::Invocation) -> String {
     let r = &inv.response;
+    let reported = match r["reported"].as_str() {
+        Some("reported") => "reported to CodeDeploy",
+        Some("alreadyCompleted") => "CodeDeploy already had it",
+        _ => "not reported",
+    };
     let mut out = format!(
-        "decision {} (reported to CodeDeploy: {}), {} ms\n{}",
+        "{} ({reported}) after {} ms\n{}",
         r["decision"].as_str().unwrap_or("?"),
-        r["reported"].as_str().unwrap_or("?"),
         r["durationMs"],
         r["summary"].as_str().unwrap_or(""),
     );
@@ -92,14 +96,13 @@ pub async fn run() -> Result<(), String> {
         stack.prod_port, stack.test_port
     );
     println!(
-        "  both services are real HTTP servers on 127.0.0.1. The hook is configured with nothing but a path and"
+        "  Both are real HTTP servers on 127.0.0.1. The hook is told only the path to probe (/health)"
     );
     println!(
-        "  a version assertion (the X-App-Version header must name the deployment's task definition)."
+        "  and that X-App-Version names the revision; it discovers everything else from the deployment."
     );
 
     let policy = json!({"default": {
-        "warmupMs": 1000, "requests": 20,
         "version": {"header": "X-App-Version", "expected": "{taskDefinition}"}
     }})
     .to_string();

@@ -713,3 +713,40 @@ async fn invalid_configuration_stops_start_up_naming_the_variable() {
         assert!(logs.contains(var), "{var} not named: {logs}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_pull_request_stops_its_running_build_and_a_late_created_event_starts_nothing() {
+    let rig = Rig::start("feature/login", &[("CODEHOOKS_PR_APPROVAL", "on")]).await;
+    let created = rig.pr_event("pr-comments-pull-request-created.json");
+    rig.invoke(&created);
+    // Merged: the documented merge event (also seen spelled "CodeCommit PullRequest State Change").
+    let mut merged = rig.pr_event("pr-comments-pull-request-merged.json");
+    merged["detail-type"] = json!("CodeCommit PullRequest State Change");
+    merged["detail"]["pullRequestStatus"] = json!("Closed");
+    let out = rig.invoke(&merged);
+    assert_eq!(out["action"], "closed", "{out}");
+    assert_eq!(rig.builds()[0]["buildStatus"], "STOPPED");
+    // The pull request is closed now; a redelivered "created" event starts nothing.
+    rig.dev
+        .update_pull_request_status()
+        .pull_request_id(&rig.pr_id)
+        .pull_request_status(aws_sdk_codecommit::types::PullRequestStatusEnum::Closed)
+        .send()
+        .await
+        .expect("close");
+    let mut late = created.clone();
+    late["id"] = json!("late-created");
+    let out = rig.invoke(&late);
+    assert_eq!(out["reason"], "pull request is closed", "{out}");
+    assert_eq!(rig.builds().len(), 1);
+    // The stopped build's event edits the comment and never touches approval.
+    let n = rig.requests("UpdatePullRequestApprovalState").len();
+    let out = rig.invoke(&rig.build_event("pr-comments-build-failed.json", &rig.builds()[0]));
+    assert_eq!(out["action"], "superseded", "{out}");
+    assert_eq!(rig.requests("UpdatePullRequestApprovalState").len(), n);
+    assert!(
+        rig.comments()[0]
+            .content
+            .contains("pull request was closed")
+    );
+}

@@ -176,7 +176,7 @@ impl App {
             ));
             ev.error
                 .get_or_insert_with(|| "ran out of time before the checks finished".into());
-            ev.infrastructure_error = true;
+            ev.infrastructure.push("deadline".into());
         }
         ev.decide(&self.settings);
         ev.duration_ms = started.elapsed().as_millis() as u64;
@@ -217,7 +217,7 @@ impl App {
                     ev.checks
                         .push(CheckResult::new("discovery", false, None, e.to_string()));
                     ev.error = Some(e.to_string());
-                    ev.infrastructure_error = true;
+                    ev.infrastructure.push("discovery".into());
                     return;
                 }
             };
@@ -299,7 +299,7 @@ impl App {
                     ev.checks
                         .push(CheckResult::new("targetHealth", false, None, e.to_string()));
                     ev.error = Some(e.to_string());
-                    ev.infrastructure_error = true;
+                    ev.infrastructure.push("targetHealth".into());
                     return;
                 }
             }
@@ -354,7 +354,7 @@ impl App {
                 ev.checks
                     .push(CheckResult::new("endpoint", false, None, msg.clone()));
                 ev.error = Some(msg);
-                ev.infrastructure_error = true;
+                ev.infrastructure.push("endpoint".into());
                 return;
             }
         };
@@ -716,7 +716,8 @@ pub struct Evidence {
     pub notes: Vec<String>,
     pub error: Option<String>,
     #[serde(skip)]
-    pub infrastructure_error: bool,
+    /// Failed checks that failed because the hook could not check (not a verdict on green).
+    pub infrastructure: Vec<String>,
     pub duration_ms: u64,
 }
 
@@ -747,7 +748,7 @@ impl Evidence {
             target_type: None,
             notes: Vec::new(),
             error: None,
-            infrastructure_error: false,
+            infrastructure: Vec::new(),
             duration_ms: 0,
         }
     }
@@ -774,6 +775,16 @@ impl Evidence {
         out
     }
 
+    /// Whether every failed check failed for want of a check (AWS errors, time running out)
+    /// rather than because green failed it: only then does fail-open pass the hook.
+    fn could_not_check(&self) -> bool {
+        !self.failed_checks.is_empty()
+            && self
+                .failed_checks
+                .iter()
+                .all(|c| c == "deadline" || self.infrastructure.contains(c))
+    }
+
     /// Sets the decision from the checks and the settings.
     fn decide(&mut self, s: &Settings) {
         self.failed_checks = self.failed_checks();
@@ -784,7 +795,7 @@ impl Evidence {
             self.dry_run = true;
             self.would_fail = true;
             Decision::Succeeded
-        } else if s.fail_open && self.infrastructure_error {
+        } else if s.fail_open && self.could_not_check() {
             self.fail_open = true;
             self.would_fail = true;
             Decision::Succeeded
@@ -1065,10 +1076,32 @@ mod tests {
         assert_eq!(ev3.decision, Decision::Failed);
         let mut ev4 = Evidence::new(&p);
         ev4.error = Some("GetDeployment failed".into());
-        ev4.infrastructure_error = true;
+        ev4.checks.push(CheckResult::new(
+            "discovery",
+            false,
+            None,
+            "GetDeployment failed",
+        ));
+        ev4.infrastructure.push("discovery".into());
         ev4.decide(&open);
         assert_eq!(ev4.decision, Decision::Succeeded);
         assert!(ev4.fail_open);
         assert!(ev4.subject().len() <= 100);
+        // Out of time, but green had already failed a check: still Failed.
+        let mut ev5 = ev.clone();
+        ev5.checks
+            .push(CheckResult::new("deadline", false, None, "out of time"));
+        ev5.decide(&open);
+        assert_eq!(ev5.decision, Decision::Failed);
+        // Only out of time: fail-open passes it.
+        let mut ev6 = Evidence::new(&p);
+        ev6.checks.push(CheckResult::new(
+            "deadline",
+            false,
+            Some("/"),
+            "out of time",
+        ));
+        ev6.decide(&open);
+        assert_eq!(ev6.decision, Decision::Succeeded);
     }
 }
