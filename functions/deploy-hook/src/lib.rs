@@ -715,8 +715,8 @@ pub struct Evidence {
     pub target_type: Option<String>,
     pub notes: Vec<String>,
     pub error: Option<String>,
-    #[serde(skip)]
     /// Failed checks that failed because the hook could not check (not a verdict on green).
+    #[serde(skip)]
     pub infrastructure: Vec<String>,
     pub duration_ms: u64,
 }
