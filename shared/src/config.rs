@@ -208,11 +208,7 @@ impl<'a> Env<'a> {
 
     /// A whole number within `range`.
     pub fn u64_in(&mut self, name: &str, default: u64, range: RangeInclusive<u64>) -> u64 {
-        let what = format!(
-            "a whole number from {} to {}",
-            range.start(),
-            range.end()
-        );
+        let what = format!("a whole number from {} to {}", range.start(), range.end());
         let value = self.parse_or(name, default, &what);
         if range.contains(&value) {
             value
@@ -223,7 +219,12 @@ impl<'a> Env<'a> {
     }
 
     /// A duration given in milliseconds, within `range` (milliseconds).
-    pub fn millis_in(&mut self, name: &str, default_ms: u64, range: RangeInclusive<u64>) -> Duration {
+    pub fn millis_in(
+        &mut self,
+        name: &str,
+        default_ms: u64,
+        range: RangeInclusive<u64>,
+    ) -> Duration {
         Duration::from_millis(self.u64_in(name, default_ms, range))
     }
 
@@ -241,7 +242,12 @@ impl<'a> Env<'a> {
     }
 
     /// One of a fixed set of words (compared case-insensitively; returned as listed).
-    pub fn one_of(&mut self, name: &str, default: &'static str, allowed: &[&'static str]) -> &'static str {
+    pub fn one_of(
+        &mut self,
+        name: &str,
+        default: &'static str,
+        allowed: &[&'static str],
+    ) -> &'static str {
         match self.optional(name) {
             None => default,
             Some(raw) => match allowed.iter().find(|a| a.eq_ignore_ascii_case(&raw)) {
@@ -356,7 +362,10 @@ mod tests {
         assert_eq!(env.u64_in("N", 1, 1..=100), 42);
         assert!(env.bool_or("B", false));
         assert_eq!(env.list("L"), ["a", "b", "c"]);
-        assert_eq!(env.arn("ARN", "sns"), "arn:aws:sns:eu-west-1:123456789012:t");
+        assert_eq!(
+            env.arn("ARN", "sns"),
+            "arn:aws:sns:eu-west-1:123456789012:t"
+        );
         assert_eq!(env.one_of("W", "Text", &["Text", "JSON"]), "JSON");
         assert_eq!(env.string_or("MISSING", "dflt"), "dflt");
         assert!(env.finish().is_ok());
@@ -379,8 +388,14 @@ mod tests {
         let names: Vec<_> = err.problems.iter().map(|p| p.variable.as_str()).collect();
         assert_eq!(names, ["N", "R", "B", "ARN", "MUST"]);
         let text = err.to_string();
-        assert!(text.contains("N must be a whole number from 1 to 100, got \"twelve\""), "{text}");
-        assert!(text.contains("R must be a whole number from 1 to 100, got 500"), "{text}");
+        assert!(
+            text.contains("N must be a whole number from 1 to 100, got \"twelve\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("R must be a whole number from 1 to 100, got 500"),
+            "{text}"
+        );
         assert!(text.contains("B must be true or false"), "{text}");
         assert!(text.contains("ARN must be an ARN of sns"), "{text}");
         assert!(text.contains("MUST is required but is not set"), "{text}");

@@ -156,8 +156,14 @@ mod tests {
         assert_eq!(aws["Timestamp"], 1_700_000_000_000u64);
         let cwm = &aws["CloudWatchMetrics"][0];
         assert_eq!(cwm["Namespace"], "codehooks");
-        assert_eq!(cwm["Dimensions"], serde_json::json!([["Function", "Decision"]]));
-        assert_eq!(cwm["Metrics"][0], serde_json::json!({"Name": "DurationMs", "Unit": "Milliseconds"}));
+        assert_eq!(
+            cwm["Dimensions"],
+            serde_json::json!([["Function", "Decision"]])
+        );
+        assert_eq!(
+            cwm["Metrics"][0],
+            serde_json::json!({"Name": "DurationMs", "Unit": "Milliseconds"})
+        );
         assert_eq!(cwm["Metrics"][2]["Unit"], "Percent");
         // Every declared metric and dimension has its value at the root.
         for d in cwm["Metrics"].as_array().unwrap() {
@@ -174,7 +180,13 @@ mod tests {
         assert!(v.get("A").is_none());
         assert_eq!(v["B"], 2.0);
         assert_eq!(v["Function"], "g");
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]

@@ -183,7 +183,10 @@ mod tests {
 
     #[test]
     fn classifies_aws_errors() {
-        let throttled = Error::aws("GetDeployment", service_error("ThrottlingException", "slow down"));
+        let throttled = Error::aws(
+            "GetDeployment",
+            service_error("ThrottlingException", "slow down"),
+        );
         assert!(throttled.is_retryable());
         assert_eq!(throttled.kind(), "AwsError");
         assert_eq!(throttled.aws_code(), Some("ThrottlingException"));
@@ -192,10 +195,16 @@ mod tests {
             "GetDeployment failed: ThrottlingException: slow down"
         );
 
-        let denied = Error::aws("Publish", service_error("AuthorizationError", "not allowed"));
+        let denied = Error::aws(
+            "Publish",
+            service_error("AuthorizationError", "not allowed"),
+        );
         assert!(!denied.is_retryable());
 
-        let no_answer = Error::aws("Publish", FakeServiceError(ErrorMetadata::builder().build()));
+        let no_answer = Error::aws(
+            "Publish",
+            FakeServiceError(ErrorMetadata::builder().build()),
+        );
         assert!(no_answer.is_retryable());
         assert_eq!(no_answer.aws_code(), Some("NoServiceResponse"));
     }
@@ -206,7 +215,10 @@ mod tests {
         assert!(!e.is_retryable());
         let d: lambda_runtime::Diagnostic = e.into();
         assert_eq!(d.error_type, "BadInput");
-        assert_eq!(d.error_message, "bad input: detail.pullRequestId is missing");
+        assert_eq!(
+            d.error_message,
+            "bad input: detail.pullRequestId is missing"
+        );
     }
 
     #[test]

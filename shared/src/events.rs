@@ -37,7 +37,9 @@ impl EventBridgeEvent<Value> {
     /// Reads the envelope of an EventBridge event.
     pub fn parse(payload: Value) -> Result<Self, Error> {
         serde_json::from_value(payload).map_err(|e| {
-            Error::bad_input(format!("not an EventBridge event (id, detail-type, source and detail are required): {e}"))
+            Error::bad_input(format!(
+                "not an EventBridge event (id, detail-type, source and detail are required): {e}"
+            ))
         })
     }
 
@@ -92,13 +94,22 @@ mod tests {
     fn rejects_what_does_not_fit_with_a_clear_error() {
         let err = EventBridgeEvent::parse(json!({"hello": "world"})).unwrap_err();
         assert_eq!(err.kind(), "BadInput");
-        assert!(err.to_string().contains("not an EventBridge event"), "{err}");
+        assert!(
+            err.to_string().contains("not an EventBridge event"),
+            "{err}"
+        );
 
         let mut bad = event();
         bad["detail"] = json!({"build-status": 3});
-        let err = EventBridgeEvent::parse(bad).unwrap().detail_as::<BuildDetail>().unwrap_err();
+        let err = EventBridgeEvent::parse(bad)
+            .unwrap()
+            .detail_as::<BuildDetail>()
+            .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("CodeBuild Build State Change"), "{text}");
-        assert!(text.contains("build-status") || text.contains("invalid type"), "{text}");
+        assert!(
+            text.contains("build-status") || text.contains("invalid type"),
+            "{text}"
+        );
     }
 }

@@ -47,7 +47,10 @@ mod tests {
         let a = key("scope", &["ab", "c"]);
         assert_eq!(a, key("scope", &["ab", "c"]));
         assert_eq!(a.len(), 64);
-        assert!(a.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(
+            a.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
         assert_ne!(a, key("scope", &["a", "bc"]));
         assert_ne!(a, key("other", &["ab", "c"]));
         assert_ne!(event_key("x", "1"), event_key("y", "1"));

@@ -51,7 +51,11 @@ pub fn settings_from_env() -> (LogFormat, LevelFilter) {
 }
 
 /// A subscriber writing to `writer`; `init` installs one writing to stdout.
-pub fn subscriber<W>(format: LogFormat, level: LevelFilter, writer: W) -> Box<dyn Subscriber + Send + Sync>
+pub fn subscriber<W>(
+    format: LogFormat,
+    level: LevelFilter,
+    writer: W,
+) -> Box<dyn Subscriber + Send + Sync>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
@@ -164,7 +168,10 @@ mod tests {
         let text = out.text();
         assert!(!text.contains(secret), "secret leaked: {text}");
         assert_eq!(text.lines().count(), 2, "debug line filtered out: {text}");
-        assert!(text.lines().all(|l| l.contains("requestId=\"req-1234\"")), "{text}");
+        assert!(
+            text.lines().all(|l| l.contains("requestId=\"req-1234\"")),
+            "{text}"
+        );
     }
 
     #[test]

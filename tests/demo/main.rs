@@ -13,7 +13,10 @@ type Section = fn() -> Pin<Box<dyn Future<Output = Result<(), String>>>>;
 
 fn heading(title: &str) {
     println!();
-    println!("━━ {title} {}", "━".repeat(70usize.saturating_sub(title.chars().count())));
+    println!(
+        "━━ {title} {}",
+        "━".repeat(70usize.saturating_sub(title.chars().count()))
+    );
 }
 
 /// Prints an indented block of text.
@@ -56,7 +59,9 @@ async fn main() {
 /// Starts `name`'s binary under a local Runtime API and shows that it answers (for functions
 /// whose own demo is not written yet).
 pub async fn scaffold(name: &str) -> Result<(), String> {
-    let local = codehooks_tests::LocalAws::builder().runtime_api(name).start();
+    let local = codehooks_tests::LocalAws::builder()
+        .runtime_api(name)
+        .start();
     let f = local.function(name, "us-east-1", &[]);
     let answer = f.invoke(&serde_json::json!({"demo": true}), 3000);
     println!(

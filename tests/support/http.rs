@@ -48,7 +48,9 @@ pub fn request(method: &str, url: &str, body: Option<&[u8]>) -> (u16, Vec<u8>) {
         if let Some((k, v)) = line.split_once(':') {
             if k.eq_ignore_ascii_case("content-length") {
                 length = v.trim().parse().ok();
-            } else if k.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked") {
+            } else if k.eq_ignore_ascii_case("transfer-encoding")
+                && v.to_ascii_lowercase().contains("chunked")
+            {
                 chunked = true;
             }
         }

@@ -110,8 +110,12 @@ impl LocalAwsBuilder {
         BufReader::new(stdout)
             .read_line(&mut line)
             .expect("read serve.py's endpoints");
-        let v: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("serve.py did not start (is moto installed in {}?): {e}: {line:?}", python().display()));
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+            panic!(
+                "serve.py did not start (is moto installed in {}?): {e}: {line:?}",
+                python().display()
+            )
+        });
         let runtime_apis = v["runtime_apis"]
             .as_object()
             .map(|m| {
@@ -170,7 +174,9 @@ impl LocalAws {
     }
 
     pub fn emulator_url(&self) -> &str {
-        self.emulator.as_deref().expect("the emulator was not started")
+        self.emulator
+            .as_deref()
+            .expect("the emulator was not started")
     }
 
     /// The emulator's control API.
@@ -193,14 +199,30 @@ impl LocalAws {
             ("AWS_DEFAULT_REGION".to_owned(), region.to_owned()),
             ("AWS_ACCESS_KEY_ID".to_owned(), ACCESS_KEY.to_owned()),
             ("AWS_SECRET_ACCESS_KEY".to_owned(), SECRET_KEY.to_owned()),
-            ("AWS_SESSION_TOKEN".to_owned(), "codehooks-test-session".to_owned()),
+            (
+                "AWS_SESSION_TOKEN".to_owned(),
+                "codehooks-test-session".to_owned(),
+            ),
             ("AWS_MAX_ATTEMPTS".to_owned(), "3".to_owned()),
             ("CODEHOOKS_AWS_RETRY_BACKOFF_MS".to_owned(), "20".to_owned()),
-            ("CODEHOOKS_AWS_CONNECT_TIMEOUT_MS".to_owned(), "1000".to_owned()),
-            ("CODEHOOKS_AWS_READ_TIMEOUT_MS".to_owned(), "5000".to_owned()),
+            (
+                "CODEHOOKS_AWS_CONNECT_TIMEOUT_MS".to_owned(),
+                "1000".to_owned(),
+            ),
+            (
+                "CODEHOOKS_AWS_READ_TIMEOUT_MS".to_owned(),
+                "5000".to_owned(),
+            ),
         ];
         if let Some(m) = &self.moto {
-            for svc in ["SNS", "SQS", "ELASTIC_LOAD_BALANCING_V2", "EC2", "DYNAMODB", "STS"] {
+            for svc in [
+                "SNS",
+                "SQS",
+                "ELASTIC_LOAD_BALANCING_V2",
+                "EC2",
+                "DYNAMODB",
+                "STS",
+            ] {
                 env.push((format!("AWS_ENDPOINT_URL_{svc}"), m.clone()));
             }
         }
@@ -239,7 +261,13 @@ pub async fn sdk_config_as(endpoint: &str, region: &str, access_key: &str) -> Sd
     codehooks::aws::loader(&test_aws_options())
         .region(Region::new(region.to_owned()))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(access_key, SECRET_KEY, None, None, "codehooks-tests"))
+        .credentials_provider(Credentials::new(
+            access_key,
+            SECRET_KEY,
+            None,
+            None,
+            "codehooks-tests",
+        ))
         .load()
         .await
 }
@@ -341,8 +369,14 @@ impl Function {
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
         let logs = Arc::new(Mutex::new(String::new()));
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -449,7 +483,10 @@ pub async fn subscribe_queue(config: &SdkConfig, topic_arn: &str, queue_name: &s
         .expect("GetQueueAttributes");
     let arn = attrs
         .attributes
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
         .expect("queue arn");
     sns.subscribe()
         .topic_arn(topic_arn)

@@ -7,7 +7,6 @@ use std::time::Duration;
 use codehooks::Error;
 use codehooks_tests::{LocalAws, drain_queue, subscribe_queue};
 
-
 const REGION: &str = "us-east-1";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,7 +130,12 @@ async fn standard_retries_ride_out_throttling_and_5xx() {
 
 #[test]
 fn every_function_refuses_to_start_on_invalid_configuration() {
-    let names = ["pr-comments", "build-alerts", "repo-replicator", "deploy-hook"];
+    let names = [
+        "pr-comments",
+        "build-alerts",
+        "repo-replicator",
+        "deploy-hook",
+    ];
     let mut builder = LocalAws::builder();
     for n in names {
         builder = builder.runtime_api(n);
@@ -146,14 +150,16 @@ fn every_function_refuses_to_start_on_invalid_configuration() {
         let logs = f.logs();
         assert!(
             logs.contains("AWS_MAX_ATTEMPTS must be a whole number from 1 to 10, got \\\"zero\\\"")
-                || logs.contains("AWS_MAX_ATTEMPTS must be a whole number from 1 to 10, got \"zero\""),
+                || logs
+                    .contains("AWS_MAX_ATTEMPTS must be a whole number from 1 to 10, got \"zero\""),
             "{name} did not name the variable: {logs}"
         );
         // The failure is also reported as structured JSON.
         assert!(
-            logs.lines().any(|l| serde_json::from_str::<serde_json::Value>(l)
-                .map(|v| v["level"] == "ERROR")
-                .unwrap_or(false)),
+            logs.lines()
+                .any(|l| serde_json::from_str::<serde_json::Value>(l)
+                    .map(|v| v["level"] == "ERROR")
+                    .unwrap_or(false)),
             "{name}: no JSON error line: {logs}"
         );
     }
