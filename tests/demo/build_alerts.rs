@@ -4,7 +4,9 @@
 //! build works again. Each alert is printed as its subscribers read it: the e-mail (subject and
 //! plain-text body) and the chat notification AWS Chatbot shows.
 
-use codehooks_tests::{Function, LocalAws, drain_queue, event, subscribe_queue};
+use codehooks_tests::{
+    Function, LocalAws, drain_queue, event, idempotency_table, topic_with_queue,
+};
 use serde_json::{Value, json};
 
 const REGION: &str = "eu-west-1";
@@ -117,39 +119,8 @@ pub async fn run() -> Result<(), String> {
         .start();
     local.emulator().seed(&seed());
     let sdk = local.sdk_config(local.moto_url(), REGION).await;
-    let topic = aws_sdk_sns::Client::new(&sdk)
-        .create_topic()
-        .name("codehooks-alerts")
-        .send()
-        .await
-        .map_err(|e| format!("CreateTopic: {e}"))?
-        .topic_arn
-        .unwrap_or_default();
-    let queue = subscribe_queue(&sdk, &topic, "chat-subscriber").await;
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    ddb.create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .send()
-        .await
-        .map_err(|e| format!("CreateTable: {e}"))?;
+    let (topic, queue) = topic_with_queue(&sdk, "codehooks-alerts", "chat-subscriber").await;
+    idempotency_table(&sdk, TABLE).await;
     let f = local.function(
         "build-alerts",
         REGION,

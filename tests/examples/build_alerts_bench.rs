@@ -128,39 +128,9 @@ async fn run(profile: &str, size: u64, cold_n: usize, warm_n: usize) {
     seed["codedeploy"]["deployments"] = json!(deployments);
     local.emulator().seed(&seed);
     let sdk = local.sdk_config(local.moto_url(), REGION).await;
-    let topic = aws_sdk_sns::Client::new(&sdk)
-        .create_topic()
-        .name("codehooks-alerts")
-        .send()
-        .await
-        .expect("CreateTopic")
-        .topic_arn
-        .expect("arn");
-    codehooks_tests::subscribe_queue(&sdk, &topic, "bench").await;
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    aws_sdk_dynamodb::Client::new(&sdk)
-        .create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("def"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .send()
-        .await
-        .expect("CreateTable");
+    let (topic, _queue) =
+        codehooks_tests::topic_with_queue(&sdk, "codehooks-alerts", "bench").await;
+    codehooks_tests::idempotency_table(&sdk, TABLE).await;
     let env = [
         ("CODEHOOKS_ALERT_TOPIC_ARN", topic.as_str()),
         ("CODEHOOKS_ALERTS_TABLE", TABLE),

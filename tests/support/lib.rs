@@ -498,6 +498,56 @@ pub async fn subscribe_queue(config: &SdkConfig, topic_arn: &str, queue_name: &s
     url
 }
 
+/// Creates the SNS topic `topic_name` with a new SQS queue `queue_name` subscribed to it, and
+/// returns (topic ARN, queue URL): what a subscriber receives is then read with [`drain_queue`].
+pub async fn topic_with_queue(
+    config: &SdkConfig,
+    topic_name: &str,
+    queue_name: &str,
+) -> (String, String) {
+    let topic = aws_sdk_sns::Client::new(config)
+        .create_topic()
+        .name(topic_name)
+        .send()
+        .await
+        .expect("CreateTopic")
+        .topic_arn
+        .expect("topic arn");
+    let queue = subscribe_queue(config, &topic, queue_name).await;
+    (topic, queue)
+}
+
+/// Creates a DynamoDB table shaped as the template's idempotency table (on-demand, string hash
+/// key `pk`), and returns a client for it.
+pub async fn idempotency_table(config: &SdkConfig, name: &str) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let key = codehooks::dedup::KEY_ATTRIBUTE;
+    let ddb = aws_sdk_dynamodb::Client::new(config);
+    ddb.create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(key)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute definition"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(key)
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key schema"),
+        )
+        .send()
+        .await
+        .expect("CreateTable");
+    ddb
+}
+
 /// Every SNS envelope waiting in the queue (parsed), removing them.
 pub async fn drain_queue(config: &SdkConfig, queue_url: &str) -> Vec<Value> {
     let sqs = aws_sdk_sqs::Client::new(config);

@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+use codehooks_tests::{
+    Function, LocalAws, drain_queue, event, idempotency_table, subscribe_queue, topic_with_queue,
 };
-use codehooks_tests::{Function, LocalAws, drain_queue, event, subscribe_queue};
 use serde_json::{Value, json};
 
 const REGION: &str = "eu-west-1";
@@ -35,37 +34,8 @@ async fn world() -> World {
         .start();
     local.emulator().seed(&seed());
     let sdk = local.sdk_config(local.moto_url(), REGION).await;
-    let sns = aws_sdk_sns::Client::new(&sdk);
-    let topic = sns
-        .create_topic()
-        .name("codehooks-alerts")
-        .send()
-        .await
-        .expect("CreateTopic")
-        .topic_arn
-        .expect("topic arn");
-    let queue = subscribe_queue(&sdk, &topic, "alerts-subscriber").await;
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    ddb.create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("CreateTable");
+    let (topic, queue) = topic_with_queue(&sdk, "codehooks-alerts", "alerts-subscriber").await;
+    idempotency_table(&sdk, TABLE).await;
     World {
         local,
         sdk,

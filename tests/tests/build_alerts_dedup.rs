@@ -6,38 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use codehooks::Error;
 use codehooks::dedup::{Claim, KEY_ATTRIBUTE, Once, State, Store, TTL_ATTRIBUTE};
 use codehooks_tests::LocalAws;
 
 async fn table(local: &LocalAws, name: &str) -> aws_sdk_dynamodb::Client {
     let sdk = local.sdk_config(local.moto_url(), "eu-west-1").await;
-    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
-    ddb.create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(KEY_ATTRIBUTE)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(KEY_ATTRIBUTE)
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("CreateTable");
-    ddb
+    codehooks_tests::idempotency_table(&sdk, name).await
 }
 
 async fn item(

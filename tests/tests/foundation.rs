@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use codehooks::Error;
-use codehooks_tests::{LocalAws, drain_queue, subscribe_queue};
+use codehooks_tests::{LocalAws, drain_queue, topic_with_queue};
 
 const REGION: &str = "us-east-1";
 
@@ -13,16 +13,8 @@ const REGION: &str = "us-east-1";
 async fn shared_loader_reaches_moto_sns_and_reads_back_through_sqs() {
     let local = LocalAws::builder().moto().start();
     let sdk = local.sdk_config(local.moto_url(), REGION).await;
+    let (topic, queue) = topic_with_queue(&sdk, "codehooks-alerts", "alerts-readback").await;
     let sns = aws_sdk_sns::Client::new(&sdk);
-    let topic = sns
-        .create_topic()
-        .name("codehooks-alerts")
-        .send()
-        .await
-        .expect("CreateTopic")
-        .topic_arn
-        .expect("topic arn");
-    let queue = subscribe_queue(&sdk, &topic, "alerts-readback").await;
     sns.publish()
         .topic_arn(&topic)
         .subject("FAILED build app #1")
