@@ -378,7 +378,22 @@ async fn the_green_service_decides_the_status_and_failures_carry_evidence() {
             .unwrap()
             .contains("HTTP 500")
     );
-    assert_eq!(errors["MessageAttributes"]["decision"]["Value"], "Failed");
+    // The attributes build-alerts' alerts carry, so one filter policy serves both, and the hook's own.
+    let attrs = &errors["MessageAttributes"];
+    for (name, value) in [
+        ("source", "deploy-hook"),
+        ("name", "shop/shop"),
+        ("state", "Failed"),
+        ("severity", "error"),
+        ("region", REGION),
+        ("account", "123456789012"),
+        ("decision", "Failed"),
+        ("deploymentId", "d-ERRORS500"),
+        ("hook", "AfterAllowTestTraffic"),
+    ] {
+        assert_eq!(attrs[name]["Type"], "String", "{name}: {attrs:#}");
+        assert_eq!(attrs[name]["Value"], value, "{name}: {attrs:#}");
+    }
 
     // One structured summary line and one EMF record per decision.
     let logs = f.logs();
@@ -764,7 +779,7 @@ async fn it_reports_before_the_deadline_retries_and_ignores_duplicates() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sample_event_end_to_end_dry_run_fail_open_and_startup_validation() {
+async fn sample_event_end_to_end_dry_run_and_fail_open() {
     let w = World::start().await;
     let green = Service::start(Mode::Healthy, NEW_VERSION);
     let blue = Service::start(Mode::Healthy, OLD_VERSION);
@@ -809,12 +824,19 @@ async fn sample_event_end_to_end_dry_run_fail_open_and_startup_validation() {
         "Succeeded"
     );
     let messages = codehooks_tests::drain_queue(&w.sdk, &queue).await;
-    assert!(
-        messages.iter().any(|m| m["Subject"]
-            .as_str()
-            .is_some_and(|s| s.starts_with("[dry run]") && s.contains("d-DRYRUN001"))),
-        "{messages:?}"
-    );
+    let alert = messages
+        .iter()
+        .find(|m| {
+            m["Subject"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("[dry run]") && s.contains("d-DRYRUN001"))
+        })
+        .unwrap_or_else(|| panic!("no dry-run alert: {messages:?}"));
+    let attrs = &alert["MessageAttributes"];
+    assert_eq!(attrs["source"]["Value"], "deploy-hook", "{attrs:#}");
+    assert_eq!(attrs["state"]["Value"], "DryRunFailed", "{attrs:#}");
+    assert_eq!(attrs["severity"]["Value"], "warning", "{attrs:#}");
+    assert_eq!(attrs["decision"]["Value"], "Succeeded", "{attrs:#}");
     drop(dry);
 
     // Fail open: an AWS outage passes the hook, but a failing service still fails it.
@@ -841,28 +863,147 @@ async fn sample_event_end_to_end_dry_run_fail_open_and_startup_validation() {
     let inv = open.invoke(&payload("d-FAILOPEN2", "hook-exec-1"), 30_000);
     assert_decision(&inv, "Failed", &open);
     drop(open);
+}
 
-    // A wrong configuration stops the function at start-up, naming the variable.
-    let mut bad = w.local.function(
-        NAME,
-        REGION,
-        &[
-            (
-                "CODEHOOKS_HOOK_POLICY",
-                r#"{"hooks": {"AfterAllowTestTraffic": {"minSuccessRate": 5}}}"#,
-            ),
-            ("CODEHOOKS_HOOK_BASE_URL", "ftp://nowhere"),
-        ],
-    );
+/// Waits until the function's logs contain `needle`.
+fn wait_for_log(f: &Function, needle: &str, timeout: Duration) -> bool {
+    let end = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < end {
+        if f.logs().contains(needle) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_configuration_keeps_serving_and_reports_failed() {
+    let w = World::start().await;
+    let em = w.local.emulator();
+    let queue = codehooks_tests::subscribe_queue(&w.sdk, &w.topic, "deploy-alerts-q3").await;
+    let green = Service::start(Mode::Healthy, NEW_VERSION);
+    let blue = Service::start(Mode::Healthy, OLD_VERSION);
+    let stack = w.stack(spec("badconfig", green.port, blue.port)).await;
+    for id in ["d-BADPOLICY", "d-BADRETRY1"] {
+        seed_deployment(
+            &w.local,
+            &stack,
+            deployment(id, "shop", "AfterAllowTestTraffic"),
+        );
+    }
+
+    // A wrong policy, with dry run and fail-open asked for: neither is trusted.
+    let mut f = w.function(&[
+        (
+            "CODEHOOKS_HOOK_POLICY",
+            r#"{"hooks": {"AfterAllowTestTraffic": {"minSuccessRate": 5}}}"#,
+        ),
+        ("CODEHOOKS_HOOK_BASE_URL", "ftp://nowhere"),
+        ("CODEHOOKS_HOOK_DRY_RUN", "true"),
+        ("CODEHOOKS_HOOK_FAIL_OPEN", "true"),
+    ]);
     assert!(
-        bad.wait_exit(Duration::from_secs(10)).is_some(),
+        wait_for_log(&f, "CODEHOOKS_HOOK_POLICY", Duration::from_secs(10)),
         "{}",
-        bad.logs()
+        f.logs()
     );
-    let logs = bad.logs();
-    assert!(
-        logs.contains("CODEHOOKS_HOOK_POLICY") && logs.contains("minSuccessRate"),
-        "{logs}"
-    );
+    let logs = f.logs();
+    assert!(logs.contains("minSuccessRate"), "{logs}");
     assert!(logs.contains("CODEHOOKS_HOOK_BASE_URL"), "{logs}");
+    assert!(
+        f.wait_exit(Duration::from_millis(500)).is_none(),
+        "the function exited: {}",
+        f.logs()
+    );
+
+    // Not a hook payload: still BadInput, and no call at all.
+    let before = em.requests(None).len();
+    let inv = f.invoke(&json!({"source": "aws.codedeploy"}), 5_000);
+    assert_eq!(inv.status, "error", "{inv:?}");
+    assert_eq!(inv.error_type.as_deref(), Some("BadInput"), "{inv:?}");
+    assert_eq!(em.requests(None).len(), before);
+
+    // A hook: reported Failed at once, and the invocation fails with the Config error.
+    let inv = f.invoke(&payload("d-BADPOLICY", "hook-exec-1"), 10_000);
+    assert_eq!(inv.status, "error", "{inv:?}\n{}", f.logs());
+    assert_eq!(inv.error_type.as_deref(), Some("Config"), "{inv:?}");
+    let message = inv.error_message.clone().unwrap_or_default();
+    assert!(
+        message.contains("CODEHOOKS_HOOK_POLICY") && message.contains("minSuccessRate"),
+        "{message}"
+    );
+    assert_eq!(
+        hook_status(&w.local, "d-BADPOLICY", "hook-exec-1"),
+        "Failed"
+    );
+    assert_eq!(green.hits() + blue.hits(), 0, "nothing was probed");
+    assert!(
+        em.requests(Some("GetDeployment")).is_empty(),
+        "nothing but the report is called"
+    );
+
+    // Delivered again: the status stays, the error is the same, and the function keeps running.
+    let again = f.invoke(&payload("d-BADPOLICY", "hook-exec-1"), 10_000);
+    assert_eq!(again.error_type.as_deref(), Some("Config"), "{again:?}");
+    assert_eq!(
+        hook_status(&w.local, "d-BADPOLICY", "hook-exec-1"),
+        "Failed"
+    );
+    assert!(f.exited().is_none(), "{}", f.logs());
+    let logs = f.logs();
+    assert_eq!(
+        logs.lines()
+            .filter(|l| l.contains("start-up: invalid configuration"))
+            .count(),
+        1,
+        "logged once at start-up: {logs}"
+    );
+
+    // Why the deployment rolled back goes to the alert topic, once.
+    let messages = codehooks_tests::drain_queue(&w.sdk, &queue).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let evidence: Value = serde_json::from_str(messages[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(evidence["failedChecks"], json!(["configuration"]));
+    assert!(
+        evidence["summary"]
+            .as_str()
+            .unwrap()
+            .contains("CODEHOOKS_HOOK_POLICY"),
+        "{evidence:#}"
+    );
+    let attrs = &messages[0]["MessageAttributes"];
+    for (name, value) in [
+        ("source", "deploy-hook"),
+        ("state", "Failed"),
+        ("severity", "error"),
+        ("region", REGION),
+        ("account", "123456789012"),
+        ("decision", "Failed"),
+        ("deploymentId", "d-BADPOLICY"),
+    ] {
+        assert_eq!(attrs[name]["Value"], value, "{name}: {attrs:#}");
+    }
+    drop(f);
+
+    // The AWS options themselves are wrong: the shared defaults report.
+    let mut f = w.function(&[("AWS_MAX_ATTEMPTS", "zero")]);
+    assert!(
+        wait_for_log(&f, "AWS_MAX_ATTEMPTS", Duration::from_secs(10)),
+        "{}",
+        f.logs()
+    );
+    assert!(f.wait_exit(Duration::from_millis(300)).is_none());
+    let inv = f.invoke(&payload("d-BADRETRY1", "hook-exec-1"), 10_000);
+    assert_eq!(inv.error_type.as_deref(), Some("Config"), "{inv:?}");
+    assert!(
+        inv.error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("AWS_MAX_ATTEMPTS")),
+        "{inv:?}"
+    );
+    assert_eq!(
+        hook_status(&w.local, "d-BADRETRY1", "hook-exec-1"),
+        "Failed"
+    );
 }

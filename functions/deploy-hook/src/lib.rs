@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_codedeploy::types::LifecycleEventStatus;
+use codehooks::aws::AwsOptions;
 use codehooks::config::{Common, ConfigError, Env};
 use codehooks::emf::{Metrics, Unit};
 use codehooks::{Error, Result};
@@ -115,6 +116,72 @@ pub fn parse_base_url(template: &str, port: u16) -> Result<(String, String, u16)
     Ok((scheme, host, port))
 }
 
+/// What the Lambda runtime loop serves: the hook itself, or, when the configuration is invalid,
+/// a hook that can only report `Failed`.
+///
+/// A hook whose process exits at start-up never reports, and CodeDeploy then waits an hour for a
+/// status. So an invalid configuration is logged once, naming the variable and why, and the
+/// function still starts: each invocation with a hook payload reports `Failed` (never
+/// `Succeeded`: dry run and fail-open are settings too, and a wrong configuration cannot be
+/// trusted to ask for them; rolling back is the safe side) and returns the `Config` error.
+#[derive(Debug)]
+pub struct Service {
+    pub app: App,
+    /// What is wrong with the configuration, when something is.
+    pub config_error: Option<ConfigError>,
+}
+
+impl Service {
+    /// Reads the configuration from the process environment and builds the clients.
+    pub async fn from_env() -> Service {
+        Self::from_lookup(|name| std::env::var(name).ok()).await
+    }
+
+    /// Reads the configuration through `lookup` (the process environment, or a fixed set of
+    /// variables in tests) and builds the clients.
+    pub async fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Service {
+        let mut env = Env::from_fn(&lookup);
+        let common = Common::read(&mut env);
+        let mut settings = Settings::read(&mut env);
+        let problem = match env.finish() {
+            Ok(()) => {
+                let sdk = codehooks::aws::load(&common.aws).await;
+                return Service {
+                    app: App::with_config(common, settings, &sdk),
+                    config_error: None,
+                };
+            }
+            Err(problem) => problem,
+        };
+        tracing::error!(
+            error = %problem,
+            "start-up: invalid configuration; every lifecycle hook will be reported Failed until it is corrected"
+        );
+        // The retry and timeout settings may be what is wrong: then the shared defaults report.
+        let mut aws_env = Env::from_fn(&lookup);
+        let configured = AwsOptions::read(&mut aws_env);
+        let aws = match aws_env.finish() {
+            Ok(()) => configured,
+            Err(_) => AwsOptions::default(),
+        };
+        settings.dry_run = false;
+        settings.fail_open = false;
+        let sdk = codehooks::aws::load(&aws).await;
+        Service {
+            app: App::with_config(Common { aws, ..common }, settings, &sdk),
+            config_error: Some(problem),
+        }
+    }
+
+    /// Handles one invocation.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value> {
+        match &self.config_error {
+            None => self.app.handle(event).await,
+            Some(problem) => self.app.refuse(event, problem).await,
+        }
+    }
+}
+
 /// The function's configuration and clients, built once per execution environment.
 #[derive(Debug)]
 pub struct App {
@@ -162,6 +229,7 @@ impl App {
         );
 
         let mut ev = Evidence::new(&payload);
+        self.locate(&mut ev, &event.context);
         let finished =
             tokio::time::timeout_at(budget_end, self.evaluate(&payload, &mut ev, budget_end)).await;
         if finished.is_err() {
@@ -200,6 +268,62 @@ impl App {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The degraded handler of an invalid configuration: reports `Failed` for a hook payload
+    /// (without checking anything, whatever dry run or fail-open say), publishes why, and returns
+    /// the `Config` error that names the variable. Anything else is `BadInput`, with no call.
+    pub async fn refuse(&self, event: LambdaEvent<Value>, problem: &ConfigError) -> Result<Value> {
+        let started = Instant::now();
+        let payload = HookPayload::parse(&event.payload)?;
+        let deadline = deadline_instant(event.context.deadline);
+        let mut ev = Evidence::new(&payload);
+        self.locate(&mut ev, &event.context);
+        ev.checks.push(CheckResult::new(
+            "configuration",
+            false,
+            None,
+            format!("nothing was checked: the function's {problem}"),
+        ));
+        ev.error = Some(problem.to_string());
+        ev.decide(&Settings {
+            dry_run: false,
+            fail_open: false,
+            ..self.settings.clone()
+        });
+        ev.duration_ms = started.elapsed().as_millis() as u64;
+        let report_by = deadline
+            .checked_sub(Duration::from_millis(100))
+            .unwrap_or(deadline);
+        let reported = self.report(&payload, Decision::Failed, report_by).await;
+        ev.reported = match &reported {
+            Ok(r) => (*r).to_owned(),
+            Err(e) => format!("error: {e}"),
+        };
+        self.log_and_measure(&ev);
+        if matches!(reported, Ok("reported")) {
+            self.publish(&ev, deadline).await;
+        }
+        Err(Error::Config(problem.clone()))
+    }
+
+    /// The region and account the alert names: the clients' region, the function's account.
+    fn locate(&self, ev: &mut Evidence, context: &lambda_runtime::Context) {
+        let arn: Vec<&str> = context.invoked_function_arn.split(':').collect();
+        let part = |i: usize| {
+            arn.get(i)
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        ev.region = self
+            .clients
+            .codedeploy
+            .config()
+            .region()
+            .map(|r| r.as_ref().to_owned())
+            .or_else(|| part(3));
+        ev.account = part(4).filter(|a| a.bytes().all(|b| b.is_ascii_digit()));
     }
 
     async fn evaluate(&self, payload: &HookPayload, ev: &mut Evidence, until: Instant) {
@@ -440,24 +564,18 @@ impl App {
                 return;
             }
         };
-        let attr = |v: &str| {
-            aws_sdk_sns::types::MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(v)
-                .build()
-        };
         let mut req = self
             .sns
             .publish()
             .topic_arn(topic)
             .subject(subject)
             .message(message);
-        for (k, v) in [
-            ("decision", ev.decision.as_str()),
-            ("deploymentId", ev.deployment_id.as_str()),
-            ("hook", ev.hook.as_deref().unwrap_or("unknown")),
-        ] {
-            if let Ok(a) = attr(v) {
+        for (k, v) in ev.attributes() {
+            if let Ok(a) = aws_sdk_sns::types::MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(v)
+                .build()
+            {
                 req = req.message_attributes(k, a);
             }
         }
@@ -715,6 +833,12 @@ pub struct Evidence {
     pub target_type: Option<String>,
     pub notes: Vec<String>,
     pub error: Option<String>,
+    /// The region of the deployment (the function's), for the alert's attributes.
+    #[serde(skip)]
+    pub region: Option<String>,
+    /// The account of the deployment (the function's), when the invocation names it.
+    #[serde(skip)]
+    pub account: Option<String>,
     /// Failed checks that failed because the hook could not check (not a verdict on green).
     #[serde(skip)]
     pub infrastructure: Vec<String>,
@@ -748,6 +872,8 @@ impl Evidence {
             target_type: None,
             notes: Vec::new(),
             error: None,
+            region: None,
+            account: None,
             infrastructure: Vec::new(),
             duration_ms: 0,
         }
@@ -840,6 +966,65 @@ impl Evidence {
         self.decision == Decision::Failed || self.would_fail
     }
 
+    /// The alert's `state` attribute: what was reported, and in which mode.
+    fn state(&self) -> &'static str {
+        match (self.decision, self.would_fail) {
+            (Decision::Failed, _) => "Failed",
+            (Decision::Succeeded, true) if self.dry_run => "DryRunFailed",
+            (Decision::Succeeded, true) => "FailOpenSucceeded",
+            (Decision::Succeeded, false) => "Succeeded",
+        }
+    }
+
+    /// The alert's `severity` attribute: `error` when the deployment rolls back, `warning` when a
+    /// failure was let through (dry run, fail-open).
+    fn severity(&self) -> &'static str {
+        if self.decision == Decision::Failed {
+            "error"
+        } else if self.would_fail {
+            "warning"
+        } else {
+            "info"
+        }
+    }
+
+    /// The alert's SNS message attributes. The first six carry the names and meanings of
+    /// build-alerts' attributes (`source`, `name`, `state`, `severity`, `region`, `account`) so
+    /// one subscription filter policy serves both; `decision`, `deploymentId` and `hook` are the
+    /// hook's own. `name` and `account` are left out when unknown; no value is empty.
+    fn attributes(&self) -> Vec<(&'static str, String)> {
+        let name = match (&self.application, &self.deployment_group) {
+            (Some(a), Some(g)) => Some(format!("{a}/{g}")),
+            _ => None,
+        };
+        let attrs = [
+            ("source", Some(NAME.to_owned())),
+            ("name", name),
+            ("state", Some(self.state().to_owned())),
+            ("severity", Some(self.severity().to_owned())),
+            ("region", self.region.clone()),
+            ("account", self.account.clone()),
+            ("decision", Some(self.decision.as_str().to_owned())),
+            ("deploymentId", Some(self.deployment_id.clone())),
+            (
+                "hook",
+                Some(self.hook.clone().unwrap_or_else(|| "unknown".into())),
+            ),
+        ];
+        attrs
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let v: String = v?
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .take(256)
+                    .collect();
+                let v = v.trim();
+                (!v.is_empty()).then(|| (k, v.to_owned()))
+            })
+            .collect()
+    }
+
     fn subject(&self) -> String {
         let prefix = if self.dry_run && self.would_fail {
             "[dry run] "
@@ -851,12 +1036,20 @@ impl Evidence {
         } else {
             "would have failed"
         };
-        let s = format!(
-            "{prefix}codehooks: {} {what}: {} {}",
-            self.deployment_id,
-            self.deployment_group.as_deref().unwrap_or(""),
-            self.hook.as_deref().unwrap_or("")
-        );
+        let about: Vec<&str> = [self.deployment_group.as_deref(), self.hook.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect();
+        let s = if about.is_empty() {
+            format!("{prefix}codehooks: {} {what}", self.deployment_id)
+        } else {
+            format!(
+                "{prefix}codehooks: {} {what}: {}",
+                self.deployment_id,
+                about.join(" ")
+            )
+        };
         // SNS subjects: ASCII, no line breaks, at most 100 characters.
         s.chars()
             .map(|c| {
@@ -1103,5 +1296,146 @@ mod tests {
         ));
         ev6.decide(&open);
         assert_eq!(ev6.decision, Decision::Succeeded);
+    }
+
+    fn attrs(ev: &Evidence) -> Vec<(&'static str, String)> {
+        ev.attributes()
+    }
+
+    #[test]
+    fn alert_attributes_match_build_alerts_and_keep_the_hooks_own() {
+        let p = HookPayload {
+            deployment_id: "d-ATTRS0001".into(),
+            hook_execution_id: "x".into(),
+        };
+        let base = settings_from_pairs([]).unwrap();
+        let mut ev = Evidence::new(&p);
+        ev.application = Some("shop".into());
+        ev.deployment_group = Some("shop-prod".into());
+        ev.hook = Some("AfterAllowTestTraffic".into());
+        ev.region = Some("eu-west-1".into());
+        ev.account = Some("123456789012".into());
+        ev.checks
+            .push(CheckResult::new("successRate", false, Some("/"), "1 of 10"));
+        ev.decide(&base);
+        let to = |v: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
+            v.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+        };
+        assert_eq!(
+            attrs(&ev),
+            to(&[
+                ("source", "deploy-hook"),
+                ("name", "shop/shop-prod"),
+                ("state", "Failed"),
+                ("severity", "error"),
+                ("region", "eu-west-1"),
+                ("account", "123456789012"),
+                ("decision", "Failed"),
+                ("deploymentId", "d-ATTRS0001"),
+                ("hook", "AfterAllowTestTraffic"),
+            ])
+        );
+        // SNS takes at most 10 attributes per message.
+        assert!(attrs(&ev).len() <= 10);
+
+        let mut dry = ev.clone();
+        dry.decide(&Settings {
+            dry_run: true,
+            ..base.clone()
+        });
+        let a = attrs(&dry);
+        assert!(a.contains(&("state", "DryRunFailed".into())), "{a:?}");
+        assert!(a.contains(&("severity", "warning".into())), "{a:?}");
+        assert!(a.contains(&("decision", "Succeeded".into())), "{a:?}");
+
+        let mut open = Evidence::new(&p);
+        open.error = Some("GetDeployment failed".into());
+        open.checks.push(CheckResult::new(
+            "discovery",
+            false,
+            None,
+            "GetDeployment failed",
+        ));
+        open.infrastructure.push("discovery".into());
+        open.decide(&Settings {
+            fail_open: true,
+            ..base.clone()
+        });
+        let a = attrs(&open);
+        assert!(a.contains(&("state", "FailOpenSucceeded".into())), "{a:?}");
+        assert!(a.contains(&("severity", "warning".into())), "{a:?}");
+        // Unknown application, group and account: no `name`, no `account`, nothing empty.
+        let keys: Vec<&str> = a.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            [
+                "source",
+                "state",
+                "severity",
+                "decision",
+                "deploymentId",
+                "hook"
+            ]
+        );
+        assert!(a.iter().all(|(_, v)| !v.is_empty()));
+        assert_eq!(open.subject(), "codehooks: d-ATTRS0001 would have failed");
+    }
+
+    #[tokio::test]
+    async fn an_invalid_configuration_still_serves_and_reports_failed() {
+        use aws_sdk_codedeploy::operation::put_lifecycle_event_hook_execution_status::PutLifecycleEventHookExecutionStatusOutput;
+        use aws_smithy_mocks::{mock, mock_client};
+
+        let Service { app, config_error } = Service::from_lookup(|name| match name {
+            "AWS_MAX_ATTEMPTS" => Some("zero".into()),
+            "CODEHOOKS_HOOK_DRY_RUN" => Some("true".into()),
+            "CODEHOOKS_HOOK_FAIL_OPEN" => Some("true".into()),
+            _ => None,
+        })
+        .await;
+        let problem = config_error.expect("a configuration error");
+        assert_eq!(problem.problems[0].variable, "AWS_MAX_ATTEMPTS");
+        // The wrong AWS options give way to the defaults; dry run and fail-open are not trusted.
+        assert_eq!(app.common.aws, AwsOptions::default());
+        assert!(!app.settings.dry_run && !app.settings.fail_open);
+
+        let put = mock!(aws_sdk_codedeploy::Client::put_lifecycle_event_hook_execution_status)
+            .match_requests(|r| {
+                r.deployment_id() == Some("d-CONFIG001")
+                    && r.lifecycle_event_hook_execution_id() == Some("exec-1")
+                    && r.status() == Some(&LifecycleEventStatus::Failed)
+            })
+            .then_output(|| PutLifecycleEventHookExecutionStatusOutput::builder().build());
+        let service = Service {
+            app: App {
+                clients: Clients {
+                    codedeploy: mock_client!(aws_sdk_codedeploy, [&put]),
+                    elb: app.clients.elb.clone(),
+                },
+                ..app
+            },
+            config_error: Some(problem),
+        };
+        let mut context = lambda_runtime::Context::default();
+        context.invoked_function_arn =
+            "arn:aws:lambda:us-east-1:123456789012:function:CodeDeployHook_x".into();
+
+        let bad = service
+            .handle(LambdaEvent::new(json!({"hello": 1}), context.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(bad.kind(), "BadInput");
+        assert_eq!(put.num_calls(), 0);
+
+        let err = service
+            .handle(LambdaEvent::new(
+                json!({"DeploymentId": "d-CONFIG001", "LifecycleEventHookExecutionId": "exec-1"}),
+                context,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "Config");
+        assert!(err.to_string().contains("AWS_MAX_ATTEMPTS"), "{err}");
+        assert_eq!(put.num_calls(), 1);
     }
 }

@@ -3,8 +3,7 @@ use lambda_runtime::{run, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     codehooks::logging::init();
-    let app = deploy_hook::App::from_env().await.inspect_err(|e| {
-        tracing::error!(error = %e, "start-up failed");
-    })?;
-    run(service_fn(|event| app.handle(event))).await
+    // An invalid configuration is logged here and still serves: every hook is reported Failed.
+    let service = deploy_hook::Service::from_env().await;
+    run(service_fn(|event| service.handle(event))).await
 }
