@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo build -p pr-comments --release
-//! cargo run -p pr-comments --example bench -- [path/to/pr-comments] [rounds]
+//! cargo bench -p pr-comments --bench latency -- [path/to/pr-comments] [rounds]
 //! ```
 //!
 //! The binary defaults to `target/release/pr-comments` (else `target/debug/pr-comments`).
@@ -101,7 +101,11 @@ impl Samples {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` appends `--bench` to the arguments.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let binary = args.first().map(PathBuf::from).unwrap_or_else(|| {
         let release = root().join("target/release/pr-comments");
         if release.exists() {

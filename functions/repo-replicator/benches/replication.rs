@@ -2,7 +2,7 @@
 //! versus `git clone --mirror` + `git push --mirror`, all against the same local git server
 //! (`tests/localaws/git_server.py`, which checks SigV4 git passwords like CodeCommit).
 //!
-//! Run: `cargo run --release -p repo-replicator --example replication_bench -- 1000 5000 20000`
+//! Run: `cargo bench -p repo-replicator --bench replication -- 1000 5000 20000`
 //! (history sizes in commits; default 20000). Each figure is the median of
 //! `CODEHOOKS_BENCH_RUNS` runs (default 5). Needs `git` and `python3`.
 

@@ -3,7 +3,7 @@
 //! emulator (CodePipeline, CodeDeploy).
 //!
 //!     cargo build -p build-alerts --release
-//!     cargo run -p codehooks-tests --example build_alerts_bench -- [--debug] [--cold N] [--warm N]
+//!     cargo bench -p codehooks-tests --bench build_alerts -- [--debug] [--cold N] [--warm N]
 //!
 //! By default it measures `target/release/build-alerts` (the shipped profile); `--debug` uses
 //! `target/debug/build-alerts`. Latencies are the Runtime API's view of one invocation (event

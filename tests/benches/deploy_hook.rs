@@ -4,7 +4,7 @@
 //! CodeDeploy from the emulator, ELBv2 from moto, a real HTTP service on 127.0.0.1.
 //!
 //!     cargo build -p deploy-hook --release
-//!     cargo run -p codehooks-tests --example deploy_hook_bench -- [--debug] [--cold N] [--warm N]
+//!     cargo bench -p codehooks-tests --bench deploy_hook -- [--debug] [--cold N] [--warm N]
 //!
 //! By default it measures `target/release/deploy-hook` (the shipped profile). A status is
 //! reported before the invocation answers, so the invocation's end bounds the status time.

@@ -1,0 +1,91 @@
+//! Unit tests of `config.rs`.
+
+use super::*;
+
+fn read(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::from_env(Env::from_pairs(pairs.iter().map(|(k, v)| (*k, *v))))
+}
+
+#[test]
+fn reads_a_full_configuration() {
+    let cfg = read(&[
+        ("CODEHOOKS_PR_REPOSITORIES", "app, infra"),
+        ("CODEHOOKS_PR_BUILD_PROJECT", "pr-validate"),
+        ("CODEHOOKS_PR_APPROVAL", "on"),
+        ("CODEHOOKS_PR_STOP_SUPERSEDED", "false"),
+        (
+            "CODEHOOKS_PR_AUTHOR_ARN",
+            "arn:aws:iam::123456789012:role/service/codehooks-pr",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(cfg.repositories, ["app", "infra"]);
+    assert!(cfg.watches("app") && !cfg.watches("other"));
+    assert_eq!(cfg.project, "pr-validate");
+    assert!(cfg.approval);
+    assert!(!cfg.stop_superseded);
+    assert_eq!(
+        cfg.author,
+        Some(Author::Role {
+            account: "123456789012".into(),
+            name: "codehooks-pr".into()
+        })
+    );
+}
+
+#[test]
+fn defaults_and_wildcard() {
+    let cfg = read(&[
+        ("CODEHOOKS_PR_BUILD_PROJECT", "pr-validate"),
+        ("CODEHOOKS_PR_REPOSITORIES", "*"),
+    ])
+    .unwrap();
+    assert!(cfg.repositories.is_empty());
+    assert!(cfg.watches("anything"));
+    assert!(!cfg.approval);
+    assert!(cfg.stop_superseded);
+    assert_eq!(cfg.author, None);
+    assert_eq!(cfg.recent_builds, 100);
+}
+
+#[test]
+fn names_each_wrong_variable() {
+    let err = read(&[
+        ("CODEHOOKS_PR_REPOSITORIES", "ok,bad name"),
+        ("CODEHOOKS_PR_APPROVAL", "perhaps"),
+        ("CODEHOOKS_PR_AUTHOR_ARN", "someone"),
+    ])
+    .unwrap_err();
+    let names: Vec<&str> = err.problems.iter().map(|p| p.variable.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "CODEHOOKS_PR_REPOSITORIES",
+            "CODEHOOKS_PR_BUILD_PROJECT",
+            "CODEHOOKS_PR_APPROVAL",
+            "CODEHOOKS_PR_AUTHOR_ARN"
+        ]
+    );
+    let err = read(&[("CODEHOOKS_PR_BUILD_PROJECT", "-x y")]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("CODEHOOKS_PR_BUILD_PROJECT must be a CodeBuild project name")
+    );
+}
+
+#[test]
+fn authors_match_any_session_of_their_role() {
+    let role = Author::parse("arn:aws:iam::123456789012:role/path/to/pr-role").unwrap();
+    assert!(role.matches("arn:aws:sts::123456789012:assumed-role/pr-role/pr-comments"));
+    assert!(role.matches("arn:aws:sts::123456789012:assumed-role/pr-role/other-session"));
+    assert!(!role.matches("arn:aws:sts::210987654321:assumed-role/pr-role/pr-comments"));
+    assert!(!role.matches("arn:aws:sts::123456789012:assumed-role/pr-role-2/x"));
+    assert!(!role.matches("arn:aws:iam::123456789012:user/pr-role"));
+    let session = Author::parse("arn:aws:sts::123456789012:assumed-role/pr-role/abc").unwrap();
+    assert_eq!(session, role);
+    let user = Author::parse("arn:aws:iam::123456789012:user/bot").unwrap();
+    assert!(user.matches("arn:aws:iam::123456789012:user/bot"));
+    assert!(!user.matches("arn:aws:iam::123456789012:user/bot2"));
+    assert_eq!(Author::parse("arn:aws:s3:::bucket"), None);
+    assert_eq!(Author::parse("arn:aws:iam::123456789012:role/"), None);
+}

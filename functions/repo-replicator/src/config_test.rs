@@ -1,0 +1,113 @@
+//! Unit tests of `config.rs`.
+
+use super::*;
+
+fn base() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("AWS_REGION", "us-east-1"),
+        ("CODEHOOKS_REPLICA_REGIONS", "eu-west-2, ap-southeast-2"),
+        ("CODEHOOKS_REPOSITORIES", "app,infra"),
+    ]
+}
+
+fn read(
+    pairs: Vec<(&'static str, &'static str)>,
+) -> Result<Config, codehooks::config::ConfigError> {
+    let mut env = Env::from_pairs(pairs);
+    let c = Config::read(&mut env);
+    env.finish().map(|_| c)
+}
+
+#[test]
+fn reads_a_valid_configuration() {
+    let c = read(base()).unwrap();
+    assert_eq!(c.source_region, "us-east-1");
+    assert_eq!(c.replica_regions, ["eu-west-2", "ap-southeast-2"]);
+    assert!(c.selects("app") && !c.selects("other"));
+    assert_eq!(c.limits.max_refs_per_push, 4000);
+    let t = c.target("eu-west-2", "app");
+    assert_eq!(
+        t.url(),
+        "https://git-codecommit.eu-west-2.amazonaws.com/v1/repos/app"
+    );
+    assert_eq!(
+        c.host("cn-north-1"),
+        "git-codecommit.cn-north-1.amazonaws.com.cn"
+    );
+}
+
+#[test]
+fn all_with_exclusions_mappings_and_endpoints() {
+    let mut p = base();
+    p.retain(|(k, _)| *k != "CODEHOOKS_REPOSITORIES");
+    p.extend([
+        ("CODEHOOKS_REPOSITORIES", "*"),
+        ("CODEHOOKS_EXCLUDE_REPOSITORIES", "scratch"),
+        ("CODEHOOKS_REPLICA_NAMES", r#"{"app":"app-dr"}"#),
+        (
+            "CODEHOOKS_GIT_HOST",
+            "git-codecommit-fips.{region}.amazonaws.com",
+        ),
+        (
+            "CODEHOOKS_GIT_HOSTS",
+            r#"{"eu-west-2":"vpce-1-a.git-codecommit.eu-west-2.vpce.amazonaws.com"}"#,
+        ),
+        (
+            "CODEHOOKS_GIT_CONNECT_URL",
+            "http://127.0.0.1:8080/{region}",
+        ),
+    ]);
+    let c = read(p).unwrap();
+    assert!(c.selects("anything") && !c.selects("scratch"));
+    assert_eq!(c.replica_name("app"), "app-dr");
+    assert_eq!(c.replica_name("infra"), "infra");
+    let t = c.target("eu-west-2", "app-dr");
+    assert_eq!(
+        t.signed_host,
+        "vpce-1-a.git-codecommit.eu-west-2.vpce.amazonaws.com"
+    );
+    assert_eq!(t.url(), "http://127.0.0.1:8080/eu-west-2/v1/repos/app-dr");
+    assert_eq!(
+        c.host("us-west-2"),
+        "git-codecommit-fips.us-west-2.amazonaws.com"
+    );
+}
+
+#[test]
+fn names_every_wrong_variable() {
+    let err = read(vec![
+        ("AWS_REGION", "us-east-1"),
+        ("CODEHOOKS_REPLICA_REGIONS", "us-east-1,mars"),
+        ("CODEHOOKS_REPOSITORIES", "ok,bad/name"),
+        ("CODEHOOKS_CACHE_DIR", "relative"),
+        ("CODEHOOKS_MAX_REFS_PER_PUSH", "5000"),
+        ("CODEHOOKS_GIT_CONNECT_URL", "ftp://x"),
+    ])
+    .unwrap_err();
+    let text = err.to_string();
+    for needle in [
+        "CODEHOOKS_REPLICA_REGIONS must not include the source region us-east-1",
+        "CODEHOOKS_REPLICA_REGIONS must list region names",
+        "CODEHOOKS_REPOSITORIES \"bad/name\" is not a CodeCommit repository name",
+        "CODEHOOKS_CACHE_DIR must be an absolute path",
+        "CODEHOOKS_MAX_REFS_PER_PUSH must be a whole number from 1 to 4000",
+        "CODEHOOKS_GIT_CONNECT_URL must start with",
+    ] {
+        assert!(text.contains(needle), "{needle} not in {text}");
+    }
+    let err = read(vec![("AWS_REGION", "us-east-1")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("CODEHOOKS_REPLICA_REGIONS") && err.contains("CODEHOOKS_REPOSITORIES"),
+        "{err}"
+    );
+}
+
+#[test]
+fn repository_names_follow_codecommit_rules() {
+    assert!(valid_repository_name("my-repo_1.x"));
+    assert!(!valid_repository_name("a.git"));
+    assert!(!valid_repository_name("a/b"));
+    assert!(!valid_repository_name(&"x".repeat(101)));
+}
