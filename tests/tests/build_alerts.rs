@@ -671,3 +671,49 @@ async fn a_delivery_that_overlaps_a_running_one_is_retried_later() {
     assert_eq!(r.error_type.as_deref(), Some("Transient"), "{r:?}");
     assert!(w.received().await.is_empty(), "nothing published twice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_action_past_the_first_page_of_action_runs_is_still_found() {
+    let w = world().await;
+    // 150 earlier action runs (retries, many stages) push the execution's real runs onto the
+    // second page of ListActionExecutions (100 per page).
+    let mut details: Vec<Value> = (0..150)
+        .map(|i| {
+            json!({
+                "stageName": format!("Stage{i}"),
+                "actionName": "Check",
+                "status": "Succeeded",
+                "input": {"actionTypeId": {"category": "Test", "owner": "AWS", "provider": "CodeBuild", "version": "1"}}
+            })
+        })
+        .collect();
+    let original = seed()["codepipeline"]["actionExecutions"][EXEC_STACK].clone();
+    details.extend(original.as_array().cloned().unwrap_or_default());
+    w.local.emulator().seed(&json!({
+        "region": REGION,
+        "codepipeline": {"actionExecutions": {EXEC_STACK: details}}
+    }));
+    let f = w.function(&[]);
+    let r = f.invoke(
+        &event("build-alerts-codepipeline-action-failed.json"),
+        10_000,
+    );
+    assert_eq!(ok(&r)["outcome"], "published", "{}", f.logs());
+    let got = w.received().await;
+    assert_eq!(got.len(), 1);
+    let d = doc(&got[0]);
+    let reasons = d["metadata"]["additionalContext"]["reasons"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        reasons
+            .first()
+            .and_then(Value::as_str)
+            .is_some_and(|r| r.starts_with("JobFailed: Resource handler returned message")),
+        "{reasons:?}"
+    );
+    let calls = w.local.emulator().requests(Some("ListActionExecutions"));
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls[1].to_string().contains("nextToken"), "{calls:?}");
+}

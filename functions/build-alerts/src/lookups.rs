@@ -9,48 +9,64 @@ use codehooks::{Error, Result};
 use crate::codedeploy::DeploymentFacts;
 use crate::codepipeline::{ActionRun, ExecutionFacts};
 
-/// The failed and other action runs of one pipeline execution (first 100).
+/// At most this many pages of `ListActionExecutions` (100 action runs each) are read for one
+/// alert: a pipeline execution with more action runs than that is explained by its first 1,000.
+const MAX_ACTION_PAGES: usize = 10;
+
+/// The failed and other action runs of one pipeline execution (up to 1,000, in pages of 100).
 pub async fn action_runs(
     client: &aws_sdk_codepipeline::Client,
     pipeline: &str,
     execution_id: &str,
 ) -> Result<Vec<ActionRun>> {
-    let out = client
-        .list_action_executions()
-        .pipeline_name(pipeline)
-        .filter(
-            ActionExecutionFilter::builder()
-                .pipeline_execution_id(execution_id)
-                .build(),
-        )
-        .max_results(100)
-        .send()
-        .await
-        .map_err(|e| Error::aws("ListActionExecutions", e))?;
-    Ok(out
-        .action_execution_details
-        .unwrap_or_default()
-        .into_iter()
-        .map(|d| {
-            let result = d.output.and_then(|o| o.execution_result);
-            let error = result.as_ref().and_then(|r| r.error_details.clone());
-            ActionRun {
-                stage: d.stage_name.unwrap_or_default(),
-                action: d.action_name.unwrap_or_default(),
-                status: d.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                provider: d.input.and_then(|i| i.action_type_id).map(|t| t.provider),
-                summary: result
-                    .as_ref()
-                    .and_then(|r| r.external_execution_summary.clone()),
-                error_code: error.as_ref().and_then(|e| e.code.clone()),
-                error_message: error.and_then(|e| e.message),
-                external_url: result
-                    .as_ref()
-                    .and_then(|r| r.external_execution_url.clone()),
-                external_id: result.and_then(|r| r.external_execution_id),
-            }
-        })
-        .collect())
+    let mut runs = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_ACTION_PAGES {
+        let out = client
+            .list_action_executions()
+            .pipeline_name(pipeline)
+            .filter(
+                ActionExecutionFilter::builder()
+                    .pipeline_execution_id(execution_id)
+                    .build(),
+            )
+            .max_results(100)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| Error::aws("ListActionExecutions", e))?;
+        runs.extend(
+            out.action_execution_details
+                .unwrap_or_default()
+                .into_iter()
+                .map(action_run),
+        );
+        match out.next_token {
+            Some(next) if !next.is_empty() => token = Some(next),
+            _ => break,
+        }
+    }
+    Ok(runs)
+}
+
+fn action_run(d: aws_sdk_codepipeline::types::ActionExecutionDetail) -> ActionRun {
+    let result = d.output.and_then(|o| o.execution_result);
+    let error = result.as_ref().and_then(|r| r.error_details.clone());
+    ActionRun {
+        stage: d.stage_name.unwrap_or_default(),
+        action: d.action_name.unwrap_or_default(),
+        status: d.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        provider: d.input.and_then(|i| i.action_type_id).map(|t| t.provider),
+        summary: result
+            .as_ref()
+            .and_then(|r| r.external_execution_summary.clone()),
+        error_code: error.as_ref().and_then(|e| e.code.clone()),
+        error_message: error.and_then(|e| e.message),
+        external_url: result
+            .as_ref()
+            .and_then(|r| r.external_execution_url.clone()),
+        external_id: result.and_then(|r| r.external_execution_id),
+    }
 }
 
 /// The trigger, status summary and source revisions of a pipeline execution.

@@ -106,7 +106,9 @@ async fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    let binary = args.first().map(PathBuf::from).unwrap_or_else(|| {
+    // `cargo bench` runs this from the package's folder: a relative path is taken from the
+    // workspace root, where the command was given.
+    let binary = args.first().map(|p| root().join(p)).unwrap_or_else(|| {
         let release = root().join("target/release/pr-comments");
         if release.exists() {
             release
