@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use codehooks_tests::{ACCOUNT, Function, LocalAws, event, sdk_config_as};
+use codehooks_tests::{Function, LocalAws, event, sdk_config_as};
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
@@ -613,13 +613,15 @@ async fn foreign_builds_repositories_and_projects_are_ignored() {
         rig.invoke(&other_repo)["reason"],
         "repository is not configured"
     );
-    let comment_event = json!({
-        "version": "0", "id": "c1", "detail-type": "CodeCommit Comment on Pull Request",
-        "source": "aws.codecommit", "account": ACCOUNT, "time": "2026-11-20T09:15:16Z", "region": REGION,
-        "resources": [format!("arn:aws:codecommit:{REGION}:{ACCOUNT}:{REPO}")],
-        "detail": {"event": "commentOnPullRequestCreated", "callerUserArn": FUNCTION_CALLER,
-                   "pullRequestId": rig.pr_id, "repositoryName": REPO, "commentId": "x"}
-    });
+    // Comment events (the sample from events/): a person's comment needs nothing, and the
+    // function's own comments never feed back into it.
+    let mut comment_event = event("pr-comments-comment-on-pull-request.json");
+    comment_event["detail"]["pullRequestId"] = json!(rig.pr_id);
+    assert_eq!(
+        rig.invoke(&comment_event)["reason"],
+        "comment events need no action"
+    );
+    comment_event["detail"]["callerUserArn"] = json!(FUNCTION_CALLER);
     assert_eq!(
         rig.invoke(&comment_event)["reason"],
         "comment event caused by pr-comments itself"
