@@ -12,20 +12,12 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use codehooks_tests::bench::{self, arg};
 use codehooks_tests::{LocalAws, event, repo_root};
 use serde_json::{Value, json};
 
 const REGION: &str = "eu-west-1";
 const TABLE: &str = "codehooks-alerts";
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// The peak resident set (VmHWM, KiB) of our child process named `build-alerts`.
 fn peak_kib() -> Option<u64> {
@@ -41,12 +33,11 @@ fn peak_kib() -> Option<u64> {
             .unwrap_or("");
         let ppid = stat[close + 1..].split_whitespace().nth(1).unwrap_or("");
         if comm == "build-alerts" && ppid == me {
-            let status = std::fs::read_to_string(entry.path().join("status")).ok()?;
-            return status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok());
+            return entry
+                .file_name()
+                .to_str()
+                .and_then(|pid| pid.parse().ok())
+                .and_then(bench::peak_kib);
         }
     }
     None

@@ -21,6 +21,7 @@ use aws_credential_types::Credentials;
 use codehooks::aws::AwsOptions;
 use serde_json::{Value, json};
 
+pub mod bench;
 pub mod http;
 
 /// The account id moto and the emulator use.
