@@ -97,31 +97,13 @@ async fn main() {
     let healthy_stack = Stack::create(
         &elb,
         &subnets,
-        StackSpec {
-            name: "bench",
-            prod_port: blue.port,
-            test_port: green.port,
-            prod_to: Color::Blue,
-            test_to: Color::Green,
-            green_targets: 2,
-            weighted: false,
-            https: false,
-        },
+        StackSpec::new("bench", blue.port, green.port),
     )
     .await;
     let broken_stack = Stack::create(
         &elb,
         &subnets,
-        StackSpec {
-            name: "broken",
-            prod_port: blue.port,
-            test_port: broken.port,
-            prod_to: Color::Blue,
-            test_to: Color::Green,
-            green_targets: 2,
-            weighted: false,
-            https: false,
-        },
+        StackSpec::new("broken", blue.port, broken.port),
     )
     .await;
     let mut n = 0;

@@ -79,16 +79,7 @@ pub async fn run() -> Result<(), String> {
     let stack = Stack::create(
         &elb,
         &subnets,
-        StackSpec {
-            name: "shop",
-            prod_port: blue.port,
-            test_port: green.port,
-            prod_to: Color::Blue,
-            test_to: Color::Green,
-            green_targets: 2,
-            weighted: false,
-            https: false,
-        },
+        StackSpec::new("shop", blue.port, green.port),
     )
     .await;
     println!(
@@ -196,14 +187,8 @@ pub async fn run() -> Result<(), String> {
         &elb,
         &subnets,
         StackSpec {
-            name: "cart",
-            prod_port: blue.port,
-            test_port: broken.port,
-            prod_to: Color::Blue,
-            test_to: Color::Green,
-            green_targets: 2,
             weighted: true,
-            https: false,
+            ..StackSpec::new("cart", blue.port, broken.port)
         },
     )
     .await;

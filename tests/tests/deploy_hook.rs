@@ -87,17 +87,9 @@ impl World {
     }
 }
 
+/// The usual stack; the test port comes first here, as the tests name green before blue.
 fn spec(name: &str, test_port: u16, prod_port: u16) -> StackSpec<'_> {
-    StackSpec {
-        name,
-        prod_port,
-        test_port,
-        prod_to: Color::Blue,
-        test_to: Color::Green,
-        green_targets: 2,
-        weighted: false,
-        https: false,
-    }
+    StackSpec::new(name, prod_port, test_port)
 }
 
 fn deployment<'a>(id: &'a str, group: &'a str, running: &'a str) -> DeploymentSpec<'a> {
@@ -422,7 +414,6 @@ async fn discovery_finds_the_hook_the_listener_and_refuses_blue() {
         .stack(StackSpec {
             prod_to: Color::Green,
             weighted: true,
-            https: false,
             ..spec("shifted", blue.port, green.port)
         })
         .await;

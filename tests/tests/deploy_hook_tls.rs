@@ -185,14 +185,8 @@ async fn https_listeners_are_probed_with_the_configured_name_and_verified() {
             &elb,
             &subnets,
             StackSpec {
-                name: &id.to_lowercase(),
-                prod_port: blue.port,
-                test_port: tls.port,
-                prod_to: Color::Blue,
-                test_to: Color::Green,
-                green_targets: 2,
-                weighted: false,
                 https: true,
+                ..StackSpec::new(&id.to_lowercase(), blue.port, tls.port)
             },
         )
         .await;
@@ -242,14 +236,8 @@ async fn https_listeners_are_probed_with_the_configured_name_and_verified() {
         &elb,
         &subnets,
         StackSpec {
-            name: "untrusted",
-            prod_port: blue.port,
-            test_port: tls.port,
-            prod_to: Color::Blue,
-            test_to: Color::Green,
-            green_targets: 2,
-            weighted: false,
             https: true,
+            ..StackSpec::new("untrusted", blue.port, tls.port)
         },
     )
     .await;

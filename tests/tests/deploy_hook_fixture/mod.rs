@@ -216,6 +216,23 @@ pub struct StackSpec<'a> {
     pub https: bool,
 }
 
+impl<'a> StackSpec<'a> {
+    /// The usual shape: production listener to blue, test listener to green, two green
+    /// targets, plain forwards over HTTP.
+    pub fn new(name: &'a str, prod_port: u16, test_port: u16) -> Self {
+        StackSpec {
+            name,
+            prod_port,
+            test_port,
+            prod_to: Color::Blue,
+            test_to: Color::Green,
+            green_targets: 2,
+            weighted: false,
+            https: false,
+        }
+    }
+}
+
 impl Stack {
     pub async fn create(elb: &elbv2::Client, subnets: &[String], spec: StackSpec<'_>) -> Stack {
         let lb = elb
