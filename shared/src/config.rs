@@ -271,7 +271,7 @@ impl<'a> Env<'a> {
             self.problem(
                 name,
                 format!(
-                    "must be an ARN of {service} (arn:aws:{service}:<region>:<account>:...), got {}",
+                    "must be an ARN of {service} (arn:<partition>:{service}:<region>:<account>:...), got {}",
                     quote(&value)
                 ),
             );
@@ -319,33 +319,7 @@ impl<'a> Env<'a> {
     }
 }
 
-/// Whether `value` looks like `arn:<partition>:<service>:<region>:<account>:<resource>`.
-pub fn is_arn_of(value: &str, service: &str) -> bool {
-    let parts: Vec<&str> = value.splitn(6, ':').collect();
-    parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == service
-        && !parts[5].is_empty()
-}
-
-/// Settings shared by every function.
-#[derive(Debug, Clone)]
-pub struct Common {
-    /// Namespace of the CloudWatch metrics the function emits.
-    pub metrics_namespace: String,
-    /// How the AWS clients retry and time out.
-    pub aws: crate::aws::AwsOptions,
-}
-
-impl Common {
-    pub fn read(env: &mut Env<'_>) -> Self {
-        Self {
-            metrics_namespace: env.string_or("CODEHOOKS_METRICS_NAMESPACE", "codehooks"),
-            aws: crate::aws::AwsOptions::read(env),
-        }
-    }
-}
+pub use crate::arn::is_arn_of;
 
 #[cfg(test)]
 #[path = "config_test.rs"]

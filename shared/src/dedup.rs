@@ -96,16 +96,10 @@ impl fmt::Debug for Store {
     }
 }
 
+pub use crate::once::{Claim as ClaimOf, Once, State};
+
 /// The answer of [`Store::claim`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// This caller holds the claim: act, then [`Store::complete`] or [`Store::release`].
-    Claimed(Lease),
-    /// The work was done already.
-    Done,
-    /// Another caller holds a claim whose lease has not ended.
-    Busy,
-}
+pub type Claim = ClaimOf<Lease>;
 
 /// A held claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,28 +113,6 @@ impl Lease {
     pub fn key(&self) -> &str {
         self.key.strip_prefix("once#").unwrap_or(&self.key)
     }
-}
-
-/// What [`Store::once`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Once<T> {
-    /// The work ran and succeeded, and was recorded as done.
-    Ran(T),
-    /// The work had been done before; nothing ran.
-    AlreadyDone,
-    /// Another caller is doing it now; nothing ran.
-    Busy,
-}
-
-/// A last known state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct State {
-    /// The state, for example `FAILED` or `SUCCEEDED`.
-    pub state: String,
-    /// When the event that set it happened (RFC 3339 as EventBridge writes it, compared as text).
-    pub at: String,
-    /// Anything the caller wants to keep with it (for example what failed).
-    pub detail: Option<String>,
 }
 
 fn system_clock() -> u64 {
@@ -352,38 +324,13 @@ impl Store {
         }
     }
 
-    /// Runs `work` once for `key`: claim, run, then complete on success or release on failure
-    /// (the work's error is returned; a failing release is logged, the lease then ends it).
-    /// A failing `complete` after successful work is logged and not returned: the work must
-    /// not be repeated by a retry of the whole invocation.
+    /// Runs `work` once for `key`: [`crate::once::once`] on this store.
     pub async fn once<T, F, Fut>(&self, key: &str, work: F) -> Result<Once<T>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let lease = match self.claim(key).await? {
-            Claim::Claimed(lease) => lease,
-            Claim::Done => return Ok(Once::AlreadyDone),
-            Claim::Busy => return Ok(Once::Busy),
-        };
-        match work().await {
-            Ok(value) => {
-                match self.complete(&lease).await {
-                    Ok(true) => {}
-                    Ok(false) => tracing::warn!(key, "the claim was lost before it was completed"),
-                    Err(e) => {
-                        tracing::warn!(key, error = %e, "the work is done but could not be recorded as done")
-                    }
-                }
-                Ok(Once::Ran(value))
-            }
-            Err(err) => {
-                if let Err(e) = self.release(&lease).await {
-                    tracing::warn!(key, error = %e, "could not release the claim; it ends with its lease");
-                }
-                Err(err)
-            }
-        }
+        crate::once::once(self, key, work).await
     }
 
     /// The last known state of `key`, if one is recorded and not expired.
@@ -443,6 +390,31 @@ impl Store {
             }
             Err(e) => Err(Error::aws("PutItem", e)),
         }
+    }
+}
+
+/// The DynamoDB adapter of the once-only store port.
+impl crate::once::OnceOnlyStore for Store {
+    type Lease = Lease;
+
+    async fn claim(&self, key: &str) -> Result<Claim> {
+        Store::claim(self, key).await
+    }
+
+    async fn complete(&self, lease: &Lease) -> Result<bool> {
+        Store::complete(self, lease).await
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<()> {
+        Store::release(self, lease).await
+    }
+
+    async fn state(&self, key: &str) -> Result<Option<State>> {
+        Store::state(self, key).await
+    }
+
+    async fn record_state(&self, key: &str, state: &State, keep: Duration) -> Result<bool> {
+        Store::record_state(self, key, state, keep).await
     }
 }
 

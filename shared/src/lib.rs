@@ -1,13 +1,22 @@
-//! `codehooks`: what the four codehooks Lambda functions share.
+//! `codehooks`: what the four codehooks Lambda functions share (docs/architecture.md).
 //!
+//! - [`harness`]: the start-up and invocation loop every `main.rs` hands its function to;
 //! - [`config`]: environment variables read and validated once at start-up;
 //! - [`aws`]: the AWS SDK configuration (retries, timeouts, endpoint overrides);
 //! - [`logging`]: structured logs with the request id on every line;
 //! - [`error`]: bad input versus transient faults;
+//! - [`arn`]: partitions, ARNs, service hosts and console links;
+//! - [`names`]: validated regions, accounts, repository names and commit ids;
+//! - [`text`]: one-line fields, cuts with markers, SNS-safe subjects;
+//! - [`alert`]: the alert model, its renderer and the alert publisher port;
+//! - [`once`]: the once-only store port (its DynamoDB adapter is `dedup`, feature `dynamodb`);
+//! - [`prbuild`]: the pull-request build link and the CodeBuild build event;
 //! - [`idempotency`]: deterministic client tokens;
 //! - [`emf`]: CloudWatch Embedded Metric Format records;
 //! - [`events`]: the EventBridge envelope.
 
+pub mod alert;
+pub mod arn;
 pub mod aws;
 pub mod config;
 #[cfg(feature = "dynamodb")]
@@ -15,7 +24,12 @@ pub mod dedup;
 pub mod emf;
 pub mod error;
 pub mod events;
+pub mod harness;
 pub mod idempotency;
 pub mod logging;
+pub mod names;
+pub mod once;
+pub mod prbuild;
+pub mod text;
 
 pub use error::{Error, Result};

@@ -229,8 +229,10 @@ pub async fn run() -> Result<(), String> {
     let Some(alert) = alerts.first() else {
         return Err("no alert reached the topic".into());
     };
-    let body: Value =
+    // The chat document SNS delivers to queues; its `metadata.additionalContext` carries the evidence.
+    let doc: Value =
         serde_json::from_str(alert["Message"].as_str().unwrap_or("{}")).unwrap_or(Value::Null);
+    let body = &doc["metadata"]["additionalContext"];
     let brief = json!({
         "summary": body["summary"],
         "failedChecks": body["failedChecks"],

@@ -232,3 +232,93 @@ async fn last_known_state_ignores_older_events() {
             .unwrap()
     );
 }
+
+/// One script of claims, completions, releases and states, run through the
+/// `codehooks::once::OnceOnlyStore` port; returns what each step answered.
+async fn once_script<S: codehooks::once::OnceOnlyStore>(
+    store: &S,
+    advance: impl Fn(u64),
+) -> Vec<String> {
+    use codehooks::once::{self as port, Claim as C, Once as O, State as St};
+    let mut log = Vec::new();
+    let ran = port::once(store, "p-1", || async { Ok(1) }).await.unwrap();
+    log.push(format!("{:?}", ran == O::Ran(1)));
+    let again = port::once(store, "p-1", || async { Ok(2) }).await.unwrap();
+    log.push(format!("{:?}", again == O::AlreadyDone));
+    let failed = port::once(store, "p-2", || async {
+        Err::<(), _>(Error::transient("x"))
+    })
+    .await;
+    log.push(format!("{}", failed.is_err()));
+    let retried = port::once(store, "p-2", || async { Ok(()) }).await.unwrap();
+    log.push(format!("{:?}", retried == O::Ran(())));
+    let first = match store.claim("p-3").await.unwrap() {
+        C::Claimed(l) => l,
+        _ => panic!("the first claim must win"),
+    };
+    log.push(format!(
+        "busy {}",
+        matches!(store.claim("p-3").await.unwrap(), C::Busy)
+    ));
+    advance(301);
+    let second = match store.claim("p-3").await.unwrap() {
+        C::Claimed(l) => l,
+        _ => panic!("an abandoned claim is taken over after its lease"),
+    };
+    log.push(format!("lost {}", store.complete(&first).await.unwrap()));
+    log.push(format!("won {}", store.complete(&second).await.unwrap()));
+    let keep = Duration::from_secs(86_400);
+    let st = |s: &str, at: &str| St {
+        state: s.into(),
+        at: at.into(),
+        detail: None,
+    };
+    let newer = st("SUCCEEDED", "2026-11-23T02:00:00Z");
+    log.push(format!(
+        "{}",
+        store.record_state("s", &newer, keep).await.unwrap()
+    ));
+    let older = st("FAILED", "2026-11-23T01:00:00Z");
+    log.push(format!(
+        "{}",
+        store.record_state("s", &older, keep).await.unwrap()
+    ));
+    log.push(format!(
+        "{:?}",
+        store.state("s").await.unwrap().map(|s| s.state)
+    ));
+    log
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_once_only_port_behaves_the_same_on_dynamodb_and_in_memory() {
+    let local = LocalAws::builder().moto().start();
+    let ddb = table(&local, "dedup-port").await;
+    let now = Arc::new(AtomicU64::new(1_800_000_000));
+    let clock = Arc::clone(&now);
+    let store = Store::new(ddb, "dedup-port")
+        .with_lease(Duration::from_secs(300))
+        .with_clock(move || clock.load(Ordering::SeqCst));
+    let on_dynamodb = once_script(&store, |s| {
+        now.fetch_add(s, Ordering::SeqCst);
+    })
+    .await;
+    let memory = codehooks::once::MemoryOnceStore::new().with_lease(Duration::from_secs(300));
+    let in_memory = once_script(&memory, |s| memory.advance(Duration::from_secs(s))).await;
+    assert_eq!(on_dynamodb, in_memory);
+    assert_eq!(
+        in_memory,
+        [
+            "true",
+            "true",
+            "true",
+            "true",
+            "busy true",
+            "lost false",
+            "won true",
+            "true",
+            "false",
+            "Some(\"SUCCEEDED\")"
+        ]
+    );
+}

@@ -188,6 +188,14 @@ fn failed_checks(inv: &Invocation) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The evidence an alert carries: the `metadata.additionalContext` of the chat document SNS delivers to
+/// queues (e-mail gets the plain-text `default` body).
+fn alert_evidence(message: &Value) -> Value {
+    let doc: Value = serde_json::from_str(message["Message"].as_str().unwrap_or("{}"))
+        .unwrap_or_else(|e| panic!("the alert is not JSON ({e}): {message:#}"));
+    doc["metadata"]["additionalContext"].clone()
+}
+
 fn assert_decision(inv: &Invocation, decision: &str, f: &Function) {
     assert!(inv.is_ok(), "invocation {inv:?}\nlogs:\n{}", f.logs());
     assert_eq!(inv.response["decision"], decision, "{:#}", inv.response);
@@ -356,7 +364,7 @@ async fn the_green_service_decides_the_status_and_failures_carry_evidence() {
                 .is_some_and(|s| s.contains("d-ERRORS500"))
         })
         .unwrap();
-    let evidence: Value = serde_json::from_str(errors["Message"].as_str().unwrap()).unwrap();
+    let evidence = alert_evidence(errors);
     assert_eq!(evidence["failedChecks"][0], "successRate");
     assert!(
         evidence["url"]
@@ -399,6 +407,53 @@ async fn the_green_service_decides_the_status_and_failures_carry_evidence() {
     assert!(
         logs.contains("\"CloudWatchMetrics\"") && logs.contains("\"LatencyP95\""),
         "{logs}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_deployment_group_name_still_gets_its_rollback_alert() {
+    let w = World::start().await;
+    let queue = codehooks_tests::subscribe_queue(&w.sdk, &w.topic, "deploy-alerts-long").await;
+    let f = w.function(&[]);
+    // The longest name CodeDeploy accepts (100 characters): with the application, the alert's
+    // name is 105 characters, and the subject used to be cut to exactly 100, which SNS refuses.
+    let group: String = format!("shop-{}", "very-long-group-".repeat(7))
+        .chars()
+        .take(100)
+        .collect();
+    assert_eq!(group.len(), 100);
+    let green = Service::start(Mode::Status(500), NEW_VERSION);
+    let inv = scenario(&w, &f, "d-LONGGRP01", &group, green.port, "longgroup").await;
+    assert_decision(&inv, "Failed", &f);
+    assert_eq!(
+        inv.response["deploymentGroup"],
+        group.as_str(),
+        "{:#}",
+        inv.response
+    );
+
+    // SNS accepted the alert: its subject is under 100 characters and still names the deployment.
+    let messages = codehooks_tests::drain_queue(&w.sdk, &queue).await;
+    assert_eq!(messages.len(), 1, "{messages:?}\nlogs:\n{}", f.logs());
+    let subject = messages[0]["Subject"].as_str().unwrap_or_default();
+    assert!(subject.chars().count() < 100, "{subject}");
+    assert!(subject.contains("d-LONGGRP01"), "{subject}");
+    let attrs = &messages[0]["MessageAttributes"];
+    assert_eq!(attrs["deploymentId"]["Value"], "d-LONGGRP01", "{attrs:#}");
+    assert_eq!(attrs["state"]["Value"], "Failed", "{attrs:#}");
+    let evidence = alert_evidence(&messages[0]);
+    assert_eq!(evidence["failedChecks"][0], "successRate", "{evidence:#}");
+    assert_eq!(evidence["deploymentGroup"], group.as_str());
+    assert!(
+        evidence["links"]["Deployment"]
+            .as_str()
+            .is_some_and(|l| l.contains("codedeploy/deployments/d-LONGGRP01")),
+        "{evidence:#}"
+    );
+    assert!(
+        !f.logs().contains("cannot publish the alert"),
+        "{}",
+        f.logs()
     );
 }
 
@@ -954,7 +1009,7 @@ async fn an_invalid_configuration_keeps_serving_and_reports_failed() {
     // Why the deployment rolled back goes to the alert topic, once.
     let messages = codehooks_tests::drain_queue(&w.sdk, &queue).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
-    let evidence: Value = serde_json::from_str(messages[0]["Message"].as_str().unwrap()).unwrap();
+    let evidence = alert_evidence(&messages[0]);
     assert_eq!(evidence["failedChecks"], json!(["configuration"]));
     assert!(
         evidence["summary"]

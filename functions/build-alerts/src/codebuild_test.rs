@@ -40,20 +40,20 @@ fn detail() -> BuildDetail {
 #[test]
 fn reads_the_failure() {
     let d = detail();
-    d.validate().unwrap();
+    validate(&d).unwrap();
     assert_eq!(d.build_uuid(), "0b3f8a4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b");
-    assert_eq!(d.pipeline(), Some("web-release"));
+    assert_eq!(pipeline(&d), Some("web-release"));
     assert_eq!(d.build_number(), Some(142));
-    assert_eq!(d.version().as_deref(), Some("main@abc1234"));
+    assert_eq!(version(&d).as_deref(), Some("main@abc1234"));
     assert_eq!(
-        d.failed_phase().unwrap().phase_type.as_deref(),
+        failed_phase(&d).unwrap().phase_type.as_deref(),
         Some("BUILD")
     );
     assert_eq!(
-        d.reasons(),
+        reasons(&d),
         ["COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 1"]
     );
-    assert_eq!(d.duration_secs(), Some(192));
+    assert_eq!(d.duration_seconds(), Some(192));
 }
 
 #[test]
@@ -87,12 +87,17 @@ fn pull_request_builds_are_told_apart() {
                 {"name": "CODEHOOKS_PR_ID", "type": "PLAINTEXT", "value": "7"},
                 {"name": "CODEHOOKS_PR_REPOSITORY", "type": "PLAINTEXT", "value": "shop-api"},
                 {"name": "CODEHOOKS_PR_SOURCE_REFERENCE", "type": "PLAINTEXT", "value": "refs/heads/feature/login"},
-                {"name": "CODEHOOKS_PR_SOURCE_COMMIT", "type": "PLAINTEXT", "value": "4c3a9e0f1b2d5c6e7f8091a2b3c4d5e6f7a8b9c0"}
+                {"name": "CODEHOOKS_PR_SOURCE_COMMIT", "type": "PLAINTEXT", "value": "4c3a9e0f1b2d5c6e7f8091a2b3c4d5e6f7a8b9c0"},
+                {"name": "CODEHOOKS_PR_DESTINATION_COMMIT", "type": "PLAINTEXT", "value": "0123456789abcdef0123456789abcdef01234567"},
+                {"name": "CODEHOOKS_PR_REVISION_ID", "type": "PLAINTEXT", "value": "rev-1"}
             ]
         }))
         .unwrap();
-    let pr = d.pull_request().unwrap();
-    assert_eq!((pr.id.as_str(), pr.repository.as_str()), ("7", "shop-api"));
+    let pr = pull_request(&d).unwrap();
+    assert_eq!(
+        (pr.pull_request_id.as_str(), pr.repository.as_str()),
+        ("7", "shop-api")
+    );
     assert!(matches!(plan(&d, false, false), Run::Ignore(r) if r.contains("pull request #7")));
     assert_eq!(plan(&d, false, true), Run::Failure);
     let a = alert(&d, &origin());
@@ -113,17 +118,17 @@ fn falls_back_to_the_current_phase_context() {
     let mut d = detail();
     d.additional_information.phases.clear();
     d.current_phase_context = Some("[CLIENT_ERROR: repository not found]".into());
-    assert_eq!(d.reasons(), ["CLIENT_ERROR: repository not found"]);
+    assert_eq!(reasons(&d), ["CLIENT_ERROR: repository not found"]);
 }
 
 #[test]
 fn rejects_forged_names() {
     let mut d = detail();
     d.project_name = "my app/../x".into();
-    assert_eq!(d.validate().unwrap_err().kind(), "BadInput");
+    assert_eq!(validate(&d).unwrap_err().kind(), "BadInput");
     let mut d = detail();
     d.build_id = "arn:aws:codebuild:eu-west-1:123456789012:build/other:1".into();
-    assert_eq!(d.validate().unwrap_err().kind(), "BadInput");
+    assert_eq!(validate(&d).unwrap_err().kind(), "BadInput");
 }
 
 #[test]
@@ -138,4 +143,67 @@ fn plans_by_status() {
     d.build_status = "IN_PROGRESS".into();
     assert!(matches!(plan(&d, false, false), Run::Ignore(_)));
     assert_eq!(camel("TIMED_OUT"), "TimedOut");
+}
+
+#[test]
+fn an_incomplete_pull_request_link_still_alerts() {
+    let mut d = detail();
+    d.additional_information.environment = serde_json::from_value(json!({
+        "environment-variables": [
+            {"name": "CODEHOOKS_PR_ID", "type": "PLAINTEXT", "value": "7"},
+            {"name": "CODEHOOKS_PR_REPOSITORY", "type": "PLAINTEXT", "value": "shop-api"}
+        ]
+    }))
+    .unwrap();
+    assert!(pull_request(&d).is_none());
+    assert_eq!(plan(&d, false, false), Run::Failure);
+}
+
+#[test]
+fn null_fields_are_absent() {
+    let d: BuildDetail = serde_json::from_value(json!({
+        "build-status": "FAILED",
+        "project-name": "my-app",
+        "build-id": "my-app:1",
+        "additional-information": {"phases": null, "build-number": "12", "environment": null}
+    }))
+    .unwrap();
+    assert_eq!(d.build_number(), Some(12));
+    assert!(failed_phase(&d).is_none() && pull_request(&d).is_none());
+    assert_eq!(
+        alert(&d, &origin()).subject(),
+        "FAILED build my-app #12 in eu-west-1"
+    );
+}
+
+#[test]
+fn china_and_govcloud_get_their_partition_and_console() {
+    for (region, partition, host) in [
+        ("cn-north-1", "aws-cn", "console.amazonaws.cn"),
+        (
+            "us-gov-west-1",
+            "aws-us-gov",
+            "console.amazonaws-us-gov.com",
+        ),
+    ] {
+        let run = Origin {
+            region: region.into(),
+            ..origin()
+        };
+        let a = alert(&detail(), &run);
+        assert!(
+            a.resources[0].starts_with(&format!(
+                "arn:{partition}:codebuild:{region}:123456789012:build/my-app:"
+            )),
+            "{}",
+            a.resources[0]
+        );
+        assert!(
+            a.links
+                .iter()
+                .all(|(_, u)| u.starts_with(&format!("https://{host}/"))),
+            "{:?}",
+            a.links
+        );
+    }
 }

@@ -4,10 +4,14 @@
 
 use serde::Deserialize;
 
-use crate::alert::{Alert, Severity};
-use crate::text::{self, cut, is_name, one_line, pct};
-use crate::{Origin, Run};
+use codehooks::alert::{Alert, Severity};
+use codehooks::arn::{Arn, console_host};
+use codehooks::names::is_name;
+use codehooks::text::{self, cut, one_line, pct};
 use codehooks::{Error, Result};
+
+use crate::history::DeploymentFacts;
+use crate::{Origin, Run, SENDER};
 
 pub const SOURCE: &str = "aws.codedeploy";
 pub const DETAIL_TYPE: &str = "CodeDeploy Deployment State-change Notification";
@@ -23,24 +27,6 @@ pub struct DeploymentDetail {
     pub deployment_group: String,
     #[serde(default)]
     pub instance_group_id: Option<String>,
-}
-
-/// What `GetDeployment` says (each field may be missing).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DeploymentFacts {
-    pub status: Option<String>,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    pub creator: Option<String>,
-    pub description: Option<String>,
-    pub compute_platform: Option<String>,
-    pub deployment_config: Option<String>,
-    pub revision: Option<String>,
-    pub rollback_deployment_id: Option<String>,
-    pub rollback_triggering_deployment_id: Option<String>,
-    pub rollback_message: Option<String>,
-    pub created: Option<String>,
-    pub duration_secs: Option<u64>,
 }
 
 impl DeploymentDetail {
@@ -84,7 +70,7 @@ impl DeploymentDetail {
     fn link(&self, run: &Origin, id: &str) -> String {
         format!(
             "https://{}/codesuite/codedeploy/deployments/{}?region={}",
-            text::console_host(&run.region),
+            console_host(&run.region),
             pct(id),
             run.region
         )
@@ -164,8 +150,8 @@ pub fn alert(
         links.push(("Rollback".to_owned(), d.link(run, r)));
     }
     Alert {
-        source: "codedeploy",
-        what: "deployment",
+        source: "codedeploy".to_owned(),
+        what: "deployment".to_owned(),
         name: d.name(),
         state: one_line(&d.state),
         severity: Severity::Error,
@@ -184,18 +170,27 @@ pub fn alert(
                 .to_owned()
         }],
         thread_id: format!("codedeploy/{}", d.name()),
-        resources: vec![format!(
-            "arn:aws:codedeploy:{}:{}:deploymentgroup:{}/{}",
-            run.region, run.account, d.application, d.deployment_group
-        )],
+        resources: vec![
+            Arn::new(
+                &run.region,
+                "codedeploy",
+                &run.account,
+                &format!("deploymentgroup:{}/{}", d.application, d.deployment_group),
+            )
+            .to_string(),
+        ],
         event_type: "CodeDeployDeploymentFailed".to_owned(),
         event_id: run.event_id.clone(),
         time: run.time.clone(),
+        sender: SENDER.to_owned(),
+        // The deploy hook's own evidence about a deployment carries the same attribute.
+        extra_attributes: vec![("deploymentId".to_owned(), d.deployment_id.clone())],
+        ..Alert::default()
     }
 }
 
 /// The notice that a deployment group deploys again after a failure.
-pub fn recovered(d: &DeploymentDetail, run: &Origin, last: &codehooks::dedup::State) -> Alert {
+pub fn recovered(d: &DeploymentDetail, run: &Origin, last: &codehooks::once::State) -> Alert {
     let mut a = alert(d, run, None, None);
     a.state = "RECOVERED".to_owned();
     a.severity = Severity::Info;

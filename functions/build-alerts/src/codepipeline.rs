@@ -13,10 +13,14 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::alert::{Alert, Severity};
-use crate::text::{self, cut, is_name, one_line, pct, short_commit};
-use crate::{Origin, Run};
+use codehooks::alert::{Alert, Severity};
+use codehooks::arn::{Arn, console_host};
+use codehooks::names::is_name;
+use codehooks::text::{cut, one_line, pct, short_commit};
 use codehooks::{Error, Result};
+
+use crate::history::{ActionRun, ExecutionFacts};
+use crate::{Origin, Run, SENDER};
 
 pub const SOURCE: &str = "aws.codepipeline";
 pub const ACTION_DETAIL_TYPE: &str = "CodePipeline Action Execution State Change";
@@ -81,31 +85,6 @@ pub struct PipelineDetail {
     pub pipeline_execution_attempt: Option<Value>,
 }
 
-/// What `ListActionExecutions` says about one action run.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ActionRun {
-    pub stage: String,
-    pub action: String,
-    pub status: String,
-    pub provider: Option<String>,
-    pub summary: Option<String>,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    pub external_url: Option<String>,
-    pub external_id: Option<String>,
-}
-
-/// What `GetPipelineExecution` says about the execution.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ExecutionFacts {
-    pub status: Option<String>,
-    pub status_summary: Option<String>,
-    pub trigger_type: Option<String>,
-    pub trigger_detail: Option<String>,
-    /// (action name, revision id, summary)
-    pub revisions: Vec<(String, String, Option<String>)>,
-}
-
 /// Everything the lookups found (each may be missing when a lookup failed).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Lookups {
@@ -165,7 +144,7 @@ impl PipelineDetail {
     pub fn execution_link(&self, run: &Origin) -> String {
         format!(
             "https://{}/codesuite/codepipeline/pipelines/{}/executions/{}/timeline?region={}",
-            text::console_host(&run.region),
+            console_host(&run.region),
             pct(&self.pipeline),
             pct(&self.execution_id),
             run.region
@@ -175,7 +154,7 @@ impl PipelineDetail {
     fn pipeline_link(&self, run: &Origin) -> String {
         format!(
             "https://{}/codesuite/codepipeline/pipelines/{}/view?region={}",
-            text::console_host(&run.region),
+            console_host(&run.region),
             pct(&self.pipeline),
             run.region
         )
@@ -346,8 +325,8 @@ pub fn action_alert(d: &PipelineDetail, run: &Origin, l: &Lookups) -> Alert {
         None => format!("{stage}/{action}"),
     };
     Alert {
-        source: "codepipeline",
-        what: "pipeline",
+        source: "codepipeline".to_owned(),
+        what: "pipeline".to_owned(),
         name: d.pipeline.clone(),
         state: one_line(&d.state),
         severity: Severity::Error,
@@ -363,13 +342,14 @@ pub fn action_alert(d: &PipelineDetail, run: &Origin, l: &Lookups) -> Alert {
             "Open the execution, fix the cause, then retry stage {stage}."
         )],
         thread_id: format!("codepipeline/{}", d.pipeline),
-        resources: vec![format!(
-            "arn:aws:codepipeline:{}:{}:{}",
-            run.region, run.account, d.pipeline
-        )],
+        resources: vec![
+            Arn::new(&run.region, "codepipeline", &run.account, &d.pipeline).to_string(),
+        ],
         event_type: "CodePipelineActionFailed".to_owned(),
         event_id: run.event_id.clone(),
         time: run.time.clone(),
+        sender: SENDER.to_owned(),
+        ..Alert::default()
     }
 }
 
@@ -396,8 +376,8 @@ pub fn pipeline_alert(d: &PipelineDetail, run: &Origin, l: &Lookups) -> Alert {
         );
     }
     Alert {
-        source: "codepipeline",
-        what: "pipeline",
+        source: "codepipeline".to_owned(),
+        what: "pipeline".to_owned(),
         name: d.pipeline.clone(),
         state: one_line(&d.state),
         severity: Severity::Error,
@@ -419,18 +399,19 @@ pub fn pipeline_alert(d: &PipelineDetail, run: &Origin, l: &Lookups) -> Alert {
         ],
         next_steps: vec!["Open the execution to see which stage stopped it.".to_owned()],
         thread_id: format!("codepipeline/{}", d.pipeline),
-        resources: vec![format!(
-            "arn:aws:codepipeline:{}:{}:{}",
-            run.region, run.account, d.pipeline
-        )],
+        resources: vec![
+            Arn::new(&run.region, "codepipeline", &run.account, &d.pipeline).to_string(),
+        ],
         event_type: "CodePipelineExecutionFailed".to_owned(),
         event_id: run.event_id.clone(),
         time: run.time.clone(),
+        sender: SENDER.to_owned(),
+        ..Alert::default()
     }
 }
 
 /// The notice that a pipeline runs through again after a failure.
-pub fn recovered(d: &PipelineDetail, run: &Origin, last: &codehooks::dedup::State) -> Alert {
+pub fn recovered(d: &PipelineDetail, run: &Origin, last: &codehooks::once::State) -> Alert {
     let l = Lookups::default();
     let mut a = pipeline_alert(d, run, &l);
     a.state = "RECOVERED".to_owned();

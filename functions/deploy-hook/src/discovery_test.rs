@@ -1,147 +1,123 @@
-//! Unit tests of `discovery.rs`.
+//! Unit tests of `discovery.rs`: what `fetch` calls through the twins, and when it stops.
 
 use super::*;
+use crate::facts::ComputePlatform;
+use crate::fixtures::*;
+use crate::plan::TargetType;
+use crate::twins::{MemoryDeployments, MemoryLoadBalancer};
 
-fn set(label: Option<&str>, status: &str, weight: f64, tg: &str) -> TaskSet {
-    TaskSet {
-        id: format!("ecs-svc/{tg}"),
-        desired_count: 2,
-        running_count: 2,
-        status: status.into(),
-        traffic_weight: weight,
-        target_group: Some(tg.into()),
-        label: label.map(str::to_owned),
-    }
+fn world(running: &str) -> (MemoryDeployments, MemoryLoadBalancer) {
+    let (d, l) = (MemoryDeployments::new(), MemoryLoadBalancer::new());
+    seed(&d, &l, "d-1", running, 2);
+    (d, l)
 }
 
-#[test]
-fn finds_green_by_label_then_by_weight() {
-    let labelled = [
-        set(Some("Blue"), "PRIMARY", 100.0, "blue"),
-        set(Some("Green"), "ACTIVE", 0.0, "green"),
-    ];
-    assert_eq!(
-        green_task_set(&labelled).unwrap().target_group.as_deref(),
-        Some("green")
-    );
-    let unlabelled = [
-        set(None, "PRIMARY", 100.0, "a"),
-        set(None, "ACTIVE", 0.0, "b"),
-    ];
-    assert_eq!(
-        green_task_set(&unlabelled).unwrap().target_group.as_deref(),
-        Some("b")
-    );
-    assert!(green_task_set(&[set(None, "PRIMARY", 100.0, "a")]).is_none());
+fn ops(calls: Vec<String>) -> Vec<String> {
+    calls
+        .into_iter()
+        .map(|c| c.split(' ').next().unwrap_or_default().to_owned())
+        .collect()
 }
 
-#[test]
-fn finds_the_running_hook() {
-    let events = [
-        ("BeforeInstall", "Succeeded"),
-        ("Install", "Succeeded"),
-        ("AfterInstall", "Succeeded"),
-        ("AllowTestTraffic", "Succeeded"),
-        ("AfterAllowTestTraffic", "InProgress"),
-        ("BeforeAllowTraffic", "Pending"),
-    ];
-    assert_eq!(running_hook(events), Some(Hook::AfterAllowTestTraffic));
-    assert_eq!(running_hook([("Install", "InProgress")]), None);
-    assert_eq!(running_hook([("AfterAllowTraffic", "Succeeded")]), None);
+#[tokio::test]
+async fn finds_the_plan_with_one_call_each() {
+    let (d, l) = world("AfterAllowTestTraffic");
+    let plan = discover(&d, &l, "d-1", |_| true).await.unwrap();
+    assert_eq!(plan.green.unwrap().arn, GREEN);
+    assert_eq!(plan.target_type, TargetType::Ecs);
+    assert_eq!(
+        ops(d.calls()),
+        [
+            "GetDeployment",
+            "ListDeploymentTargets",
+            "GetDeploymentGroup"
+        ]
+    );
+    assert_eq!(
+        ops(l.calls()),
+        [
+            "DescribeTargetGroups",
+            "DescribeListeners",
+            "DescribeLoadBalancers"
+        ]
+    );
+    assert!(l.calls()[2].ends_with(LB));
 }
 
-#[test]
-fn reads_the_task_definition_from_appspec() {
-    let yaml = "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: \"arn:aws:ecs:us-east-1:123456789012:task-definition/shop:42\"\n";
-    assert_eq!(task_definition_in(yaml).unwrap().0, "shop:42");
-    let json = r#"{"Resources":[{"TargetService":{"Properties":{"TaskDefinition":"arn:aws:ecs:eu-west-1:1:task-definition/web:7","LoadBalancerInfo":{}}}}]}"#;
-    assert_eq!(task_definition_in(json).unwrap().0, "web:7");
-    assert!(task_definition_in("TaskDefinition: <TASK_DEFINITION>").is_none());
+#[tokio::test]
+async fn a_hook_without_probes_reads_no_load_balancer() {
+    let (d, l) = world("AfterInstall");
+    let plan = discover(&d, &l, "d-1", |_| true).await.unwrap();
+    assert!(plan.listener.is_none());
+    assert!(!ops(l.calls()).contains(&"DescribeLoadBalancers".to_owned()));
 }
 
-#[test]
-fn reads_forward_actions() {
-    let simple = elb::Action::builder()
-        .r#type(elb::ActionTypeEnum::Forward)
-        .target_group_arn("arn:tg/green")
-        .build();
-    assert_eq!(
-        forwarded_target_groups(&[simple]).unwrap(),
-        ["arn:tg/green"]
-    );
-    let weighted = elb::Action::builder()
-        .r#type(elb::ActionTypeEnum::Forward)
-        .forward_config(
-            elb::ForwardActionConfig::builder()
-                .target_groups(
-                    elb::TargetGroupTuple::builder()
-                        .target_group_arn("arn:tg/blue")
-                        .weight(0)
-                        .build(),
-                )
-                .target_groups(
-                    elb::TargetGroupTuple::builder()
-                        .target_group_arn("arn:tg/green")
-                        .weight(100)
-                        .build(),
-                )
-                .build(),
-        )
-        .build();
-    assert_eq!(
-        forwarded_target_groups(&[weighted]).unwrap(),
-        ["arn:tg/green"]
-    );
-    let redirect = elb::Action::builder()
-        .r#type(elb::ActionTypeEnum::Redirect)
-        .build();
+#[tokio::test]
+async fn stops_reading_once_the_facts_rule_a_plan_out() {
+    // Another platform: nothing after GetDeployment.
+    let (d, l) = (MemoryDeployments::new(), MemoryLoadBalancer::new());
+    let mut f = facts("AfterAllowTestTraffic").deployment.unwrap();
+    f.platform = Some(ComputePlatform::Lambda);
+    d.add("d-2", f, vec![]);
+    let e = discover(&d, &l, "d-2", |_| true).await.unwrap_err();
+    assert!(e.to_string().contains("Lambda"), "{e}");
+    assert_eq!(ops(d.calls()), ["GetDeployment"]);
+    assert!(l.calls().is_empty());
+
+    // No hook in progress: no deployment group, no load balancer.
+    let (d, l) = world("Install");
+    assert!(matches!(
+        discover(&d, &l, "d-1", |_| true).await,
+        Err(DiscoveryError::Unsupported(_))
+    ));
+    assert_eq!(ops(d.calls()), ["GetDeployment", "ListDeploymentTargets"]);
+    assert!(l.calls().is_empty());
+}
+
+#[tokio::test]
+async fn aws_errors_end_discovery_as_aws_errors() {
+    let (d, l) = world("AfterAllowTestTraffic");
+    d.fail("ListDeploymentTargets", 1, true);
+    let e = discover(&d, &l, "d-1", |_| true).await.unwrap_err();
     assert!(
-        forwarded_target_groups(&[redirect])
-            .unwrap_err()
-            .contains("redirect")
+        matches!(&e, DiscoveryError::Aws(err) if err.to_string().contains("ListDeploymentTargets")),
+        "{e}"
     );
+
+    // An ECS deployment whose group cannot be read: the error, and no load balancer call.
+    let (d, l) = world("AfterAllowTestTraffic");
+    d.fail("GetDeploymentGroup", 1, false);
+    let e = discover(&d, &l, "d-1", |_| true).await.unwrap_err();
+    assert!(matches!(e, DiscoveryError::Aws(_)), "{e}");
+    assert!(l.calls().is_empty());
+
+    let (d, l) = world("AfterAllowTestTraffic");
+    l.fail("DescribeListeners", 1, false);
+    let e = discover(&d, &l, "d-1", |_| true).await.unwrap_err();
+    assert!(e.to_string().contains("DescribeListeners"), "{e}");
 }
 
-fn plan(forwards: &[&str]) -> Plan {
-    Plan {
-        deployment_id: "d-1".into(),
-        application: "a".into(),
-        deployment_group: "g".into(),
-        hook: Hook::AfterAllowTestTraffic,
-        target_type: "ECSTarget".into(),
-        target_id: "c:s".into(),
-        task_sets: vec![],
-        green: Some(TargetGroup {
-            name: "green".into(),
-            arn: "arn:tg/green".into(),
-        }),
-        blue: Some(TargetGroup {
-            name: "blue".into(),
-            arn: "arn:tg/blue".into(),
-        }),
-        desired_count: Some(2),
-        listener: Some(ListenerInfo {
-            role: ListenerRole::Test,
-            arn: "arn:listener/test".into(),
-            protocol: "HTTP".into(),
-            port: 8080,
-            load_balancer_dns: "lb".into(),
-            forwards_to: forwards.iter().map(|s| s.to_string()).collect(),
-        }),
-        task_definition: None,
-        notes: vec![],
-    }
-}
-
-#[test]
-fn refuses_a_listener_that_serves_blue() {
-    assert!(verify_listener(&plan(&["arn:tg/green"])).is_ok());
-    let e = verify_listener(&plan(&["arn:tg/blue"])).unwrap_err();
-    assert!(e.contains("refusing to pass a test of blue"), "{e}");
-    assert!(verify_listener(&plan(&["arn:tg/blue", "arn:tg/green"])).is_err());
+#[tokio::test]
+async fn a_cloudformation_deployment_falls_back_to_its_own_pair() {
+    let (d, l) = (MemoryDeployments::new(), MemoryLoadBalancer::new());
+    seed(&d, &l, "d-1", "AfterAllowTestTraffic", 2);
+    let mut f = facts("AfterAllowTestTraffic").deployment.unwrap();
+    f.deployment_group = "not-a-group".into();
+    f.traffic_pair = Some(pair());
+    d.add(
+        "d-3",
+        f,
+        vec![crate::facts::DeploymentTarget::CloudFormation {
+            target_id: "stack".into(),
+            lifecycle: lifecycle("AfterAllowTestTraffic"),
+        }],
+    );
+    let plan = discover(&d, &l, "d-3", |_| true).await.unwrap();
+    assert_eq!(plan.target_type, TargetType::CloudFormation);
+    assert_eq!(plan.green.unwrap().name, "green");
     assert!(
-        verify_listener(&plan(&[]))
-            .unwrap_err()
-            .contains("does not forward")
+        plan.notes
+            .iter()
+            .any(|n| n.contains("GetDeploymentGroup failed"))
     );
 }

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use aws_sdk_elasticloadbalancingv2::types::{
-    TargetHealthDescription, TargetHealthReasonEnum, TargetHealthStateEnum,
-};
-use codehooks::{Error, Result};
+use codehooks::Result;
 use serde::Serialize;
 use tokio::time::Instant;
+
+use crate::facts::TargetHealthFact;
+use crate::ports::LoadBalancer;
 
 /// Reasons that will not clear by waiting: the service answers, but wrongly or too slowly.
 const FAIL_FAST: [&str; 2] = ["Target.ResponseCodeMismatch", "Target.Timeout"];
@@ -33,34 +33,24 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn of(descriptions: &[TargetHealthDescription]) -> Snapshot {
+    pub fn of(targets: &[TargetHealthFact]) -> Snapshot {
         let mut healthy = 0;
         let mut unhealthy = Vec::new();
-        for d in descriptions {
-            let th = d.target_health();
-            let state = th.and_then(|t| t.state());
-            if state == Some(&TargetHealthStateEnum::Healthy) {
+        for t in targets {
+            if t.state.as_deref() == Some("healthy") {
                 healthy += 1;
                 continue;
             }
             unhealthy.push(UnhealthyTarget {
-                id: d
-                    .target()
-                    .and_then(|t| t.id())
-                    .unwrap_or_default()
-                    .to_owned(),
-                port: d.target().and_then(|t| t.port()),
-                state: state
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_else(|| "unknown".into()),
-                reason: th
-                    .and_then(|t| t.reason())
-                    .map(|r: &TargetHealthReasonEnum| r.as_str().to_owned()),
-                description: th.and_then(|t| t.description()).map(str::to_owned),
+                id: t.id.clone(),
+                port: t.port,
+                state: t.state.clone().unwrap_or_else(|| "unknown".into()),
+                reason: t.reason.clone(),
+                description: t.description.clone(),
             });
         }
         Snapshot {
-            registered: descriptions.len(),
+            registered: targets.len(),
             healthy,
             unhealthy,
         }
@@ -91,8 +81,8 @@ pub struct HealthResult {
 
 /// Waits until at least `required` targets of `target_group_arn` are healthy, at most until
 /// `until`; gives up at once on a fail-fast reason.
-pub async fn wait_healthy(
-    elb: &aws_sdk_elasticloadbalancingv2::Client,
+pub async fn wait_healthy<L: LoadBalancer>(
+    load_balancer: &L,
     target_group_name: &str,
     target_group_arn: &str,
     required: i64,
@@ -104,16 +94,10 @@ pub async fn wait_healthy(
     let mut polls = 0;
     loop {
         polls += 1;
-        let out = match elb
-            .describe_target_health()
-            .target_group_arn(target_group_arn)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e) => {
+        let targets = match load_balancer.target_health(target_group_arn).await {
+            Ok(targets) => targets,
+            Err(err) => {
                 // Past the client's own retries: poll again while the wait allows, if it may pass.
-                let err = Error::aws("DescribeTargetHealth", e);
                 if !err.is_retryable() || Instant::now() + poll > until {
                     return Err(err);
                 }
@@ -122,7 +106,7 @@ pub async fn wait_healthy(
                 continue;
             }
         };
-        let snap = Snapshot::of(out.target_health_descriptions());
+        let snap = Snapshot::of(&targets);
         let waited_ms = start.elapsed().as_millis() as u64;
         let result = |passed: bool, detail: String| HealthResult {
             passed,

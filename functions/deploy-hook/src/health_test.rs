@@ -1,224 +1,137 @@
-//! Unit tests of `health.rs`.
+//! Unit tests of `health.rs`, against the load balancer twin.
 
 use super::*;
-use aws_sdk_elasticloadbalancingv2::Client;
-use aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthOutput;
-use aws_sdk_elasticloadbalancingv2::types::{TargetDescription, TargetHealth};
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use crate::fixtures::targets;
+use crate::twins::MemoryLoadBalancer;
 
-fn desc(
-    id: &str,
-    state: TargetHealthStateEnum,
-    reason: Option<TargetHealthReasonEnum>,
-) -> TargetHealthDescription {
-    let mut th = TargetHealth::builder().state(state);
-    if let Some(r) = reason {
-        th = th
-            .reason(r)
-            .description("Health checks failed with these codes: [500]");
+const TG: &str = "arn:tg/green";
+
+fn twin(answers: Vec<Vec<TargetHealthFact>>) -> MemoryLoadBalancer {
+    let lb = MemoryLoadBalancer::new();
+    for a in answers {
+        lb.push_health(TG, a);
     }
-    TargetHealthDescription::builder()
-        .target(TargetDescription::builder().id(id).port(8080).build())
-        .target_health(th.build())
-        .build()
+    lb
 }
 
-fn output(d: Vec<TargetHealthDescription>) -> DescribeTargetHealthOutput {
-    DescribeTargetHealthOutput::builder()
-        .set_target_health_descriptions(Some(d))
-        .build()
+fn polls(lb: &MemoryLoadBalancer) -> usize {
+    lb.calls()
+        .iter()
+        .filter(|c| c.starts_with("DescribeTargetHealth"))
+        .count()
+}
+
+async fn wait(
+    lb: &MemoryLoadBalancer,
+    required: i64,
+    poll_ms: u64,
+    budget_ms: u64,
+) -> Result<HealthResult> {
+    let until = Instant::now() + Duration::from_millis(budget_ms);
+    wait_healthy(
+        lb,
+        "green",
+        TG,
+        required,
+        Duration::from_millis(poll_ms),
+        until,
+    )
+    .await
 }
 
 #[tokio::test]
 async fn fails_fast_on_response_code_mismatch_with_the_reason() {
-    let rule = mock!(Client::describe_target_health).then_output(|| {
-        output(vec![
-            desc("10.0.1.5", TargetHealthStateEnum::Healthy, None),
-            desc(
-                "10.0.1.6",
-                TargetHealthStateEnum::Unhealthy,
-                Some(TargetHealthReasonEnum::ResponseCodeMismatch),
-            ),
-        ])
-    });
-    let client = mock_client!(aws_sdk_elasticloadbalancingv2, [&rule]);
-    let until = Instant::now() + Duration::from_secs(60);
-    let r = wait_healthy(
-        &client,
-        "green",
-        "arn:tg",
-        2,
-        Duration::from_millis(10),
-        until,
-    )
-    .await
-    .unwrap();
+    let mut answer = targets(1, "healthy", None);
+    answer.extend(
+        targets(2, "unhealthy", Some("Target.ResponseCodeMismatch"))
+            .into_iter()
+            .skip(1),
+    );
+    let lb = twin(vec![answer]);
+    let r = wait(&lb, 2, 10, 60_000).await.unwrap();
     assert!(!r.passed);
     assert_eq!(r.polls, 1, "no waiting on a reason that will not clear");
+    assert_eq!(polls(&lb), 1);
     assert_eq!(
         r.unhealthy[0].reason.as_deref(),
         Some("Target.ResponseCodeMismatch")
     );
     assert!(
-        r.detail.contains("10.0.1.6") && r.detail.contains("[500]"),
+        r.detail.contains("10.0.1.1") && r.detail.contains("[500]"),
         "{}",
         r.detail
     );
 }
 
 #[tokio::test]
+async fn fails_fast_on_a_health_check_timeout() {
+    let lb = twin(vec![targets(2, "unhealthy", Some("Target.Timeout"))]);
+    let r = wait(&lb, 2, 10, 60_000).await.unwrap();
+    assert!(!r.passed);
+    assert_eq!(r.polls, 1);
+    assert!(r.detail.contains("Target.Timeout"), "{}", r.detail);
+}
+
+#[tokio::test]
 async fn waits_for_initial_targets_to_become_healthy() {
-    let rule = mock!(Client::describe_target_health)
-        .sequence()
-        .output(|| {
-            output(vec![
-                desc(
-                    "a",
-                    TargetHealthStateEnum::Initial,
-                    Some(TargetHealthReasonEnum::InitialHealthChecking),
-                ),
-                desc(
-                    "b",
-                    TargetHealthStateEnum::Initial,
-                    Some(TargetHealthReasonEnum::InitialHealthChecking),
-                ),
-            ])
-        })
-        .times(2)
-        .output(|| {
-            output(vec![
-                desc("a", TargetHealthStateEnum::Healthy, None),
-                desc("b", TargetHealthStateEnum::Healthy, None),
-            ])
-        })
-        .build();
-    let client = mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::MatchAny, [&rule]);
-    let until = Instant::now() + Duration::from_secs(60);
-    let r = wait_healthy(
-        &client,
-        "green",
-        "arn:tg",
-        2,
-        Duration::from_millis(10),
-        until,
-    )
-    .await
-    .unwrap();
+    let initial = targets(2, "initial", Some("Elb.InitialHealthChecking"));
+    let lb = twin(vec![initial.clone(), initial, targets(2, "healthy", None)]);
+    let r = wait(&lb, 2, 10, 60_000).await.unwrap();
     assert!(r.passed, "{r:?}");
     assert_eq!(r.polls, 3);
 }
 
 #[tokio::test]
 async fn gives_up_at_the_budget_when_too_few_targets_are_healthy() {
-    let rule = mock!(Client::describe_target_health)
-        .then_output(|| output(vec![desc("a", TargetHealthStateEnum::Healthy, None)]));
-    let client = mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::MatchAny, [&rule]);
-    let until = Instant::now() + Duration::from_millis(100);
-    let r = wait_healthy(
-        &client,
-        "green",
-        "arn:tg",
-        3,
-        Duration::from_millis(30),
-        until,
-    )
-    .await
-    .unwrap();
+    let lb = twin(vec![targets(1, "healthy", None)]);
+    let r = wait(&lb, 3, 30, 100).await.unwrap();
     assert!(!r.passed);
     assert!(r.detail.contains("only 1 of 3"), "{}", r.detail);
     assert!(r.waited_ms < 1000);
 }
 
 #[tokio::test]
-async fn elbv2_throttling_and_5xx_are_retried_by_the_client() {
-    let throttled = r#"<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>"#;
-    let rule = mock!(Client::describe_target_health)
-        .sequence()
-        .http_status(400, Some(throttled.to_owned()))
-        .http_status(503, None)
-        .output(|| output(vec![desc("a", TargetHealthStateEnum::Healthy, None)]))
-        .build();
-    let client = mock_client!(
-        aws_sdk_elasticloadbalancingv2,
-        RuleMode::MatchAny,
-        [&rule],
-        |b| {
-            b.retry_config(
-                aws_smithy_types::retry::RetryConfig::standard()
-                    .with_max_attempts(3)
-                    .with_initial_backoff(Duration::from_millis(1)),
-            )
-        }
-    );
-    let until = Instant::now() + Duration::from_secs(10);
-    let r = wait_healthy(
-        &client,
-        "green",
-        "arn:tg",
-        1,
-        Duration::from_millis(10),
-        until,
-    )
-    .await
-    .unwrap();
+async fn a_retryable_error_is_polled_again_within_the_wait() {
+    let lb = twin(vec![targets(1, "healthy", None)]);
+    lb.fail("DescribeTargetHealth", 2, true);
+    let r = wait(&lb, 1, 10, 10_000).await.unwrap();
     assert!(r.passed);
-    assert_eq!(rule.num_calls(), 3, "two failed attempts, then the answer");
+    assert_eq!(polls(&lb), 3, "two failed polls, then the answer");
 
-    // Past the attempts, the error names the operation and is retryable.
-    let always = mock!(Client::describe_target_health)
-        .sequence()
-        .http_status(503, None)
-        .repeatedly()
-        .build();
-    let client = mock_client!(
-        aws_sdk_elasticloadbalancingv2,
-        RuleMode::MatchAny,
-        [&always],
-        |b| {
-            b.retry_config(
-                aws_smithy_types::retry::RetryConfig::standard()
-                    .with_max_attempts(2)
-                    .with_initial_backoff(Duration::from_millis(1)),
-            )
-        }
-    );
-    let until = Instant::now() + Duration::from_millis(100);
-    let e = wait_healthy(
-        &client,
-        "green",
-        "arn:tg",
-        1,
-        Duration::from_millis(30),
-        until,
-    )
-    .await
-    .unwrap_err();
+    // Past the wait, the error names the operation and stays retryable.
+    let lb = twin(vec![targets(1, "healthy", None)]);
+    lb.fail("DescribeTargetHealth", 1_000, true);
+    let e = wait(&lb, 1, 30, 100).await.unwrap_err();
     assert!(
         e.to_string().starts_with("DescribeTargetHealth failed"),
         "{e}"
     );
     assert!(e.is_retryable());
     assert!(
-        always.num_calls() >= 4,
+        polls(&lb) >= 2,
         "polled again within the wait: {}",
-        always.num_calls()
+        polls(&lb)
     );
+
+    // One that cannot pass later ends the wait at once.
+    let lb = twin(vec![targets(1, "healthy", None)]);
+    lb.fail("DescribeTargetHealth", 1_000, false);
+    assert!(wait(&lb, 1, 10, 10_000).await.is_err());
+    assert_eq!(polls(&lb), 1);
 }
 
-#[tokio::test]
-async fn draining_or_timeout_reasons() {
-    let snap = Snapshot::of(&[
-        desc(
-            "a",
-            TargetHealthStateEnum::Draining,
-            Some(TargetHealthReasonEnum::DeregistrationInProgress),
-        ),
-        desc(
-            "b",
-            TargetHealthStateEnum::Unhealthy,
-            Some(TargetHealthReasonEnum::Timeout),
-        ),
-    ]);
+#[test]
+fn draining_or_timeout_reasons() {
+    let mut all = targets(1, "draining", Some("Target.DeregistrationInProgress"));
+    all.extend(
+        targets(1, "unhealthy", Some("Target.Timeout"))
+            .into_iter()
+            .map(|mut t| {
+                t.id = "b".into();
+                t
+            }),
+    );
+    let snap = Snapshot::of(&all);
     assert_eq!(snap.healthy, 0);
     assert_eq!(snap.fail_fast_reason().unwrap().id, "b");
 }

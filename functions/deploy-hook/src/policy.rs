@@ -16,129 +16,12 @@
 //! `deploymentGroups.<group>.default`, `deploymentGroups.<group>.hooks.<hook>`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Deserialize;
 
-/// The lifecycle events of an ECS blue/green deployment that run hooks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Hook {
-    BeforeInstall,
-    AfterInstall,
-    AfterAllowTestTraffic,
-    BeforeAllowTraffic,
-    AfterAllowTraffic,
-}
-
-impl Hook {
-    pub const ALL: [Hook; 5] = [
-        Hook::BeforeInstall,
-        Hook::AfterInstall,
-        Hook::AfterAllowTestTraffic,
-        Hook::BeforeAllowTraffic,
-        Hook::AfterAllowTraffic,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Hook::BeforeInstall => "BeforeInstall",
-            Hook::AfterInstall => "AfterInstall",
-            Hook::AfterAllowTestTraffic => "AfterAllowTestTraffic",
-            Hook::BeforeAllowTraffic => "BeforeAllowTraffic",
-            Hook::AfterAllowTraffic => "AfterAllowTraffic",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Hook> {
-        Hook::ALL.into_iter().find(|h| h.as_str() == name)
-    }
-
-    /// Which listener carries the traffic this hook checks (`None`: no HTTP probes possible).
-    pub fn listener(self) -> Option<ListenerRole> {
-        match self {
-            Hook::BeforeInstall | Hook::AfterInstall => None,
-            Hook::AfterAllowTestTraffic | Hook::BeforeAllowTraffic => Some(ListenerRole::Test),
-            Hook::AfterAllowTraffic => Some(ListenerRole::Production),
-        }
-    }
-
-    /// Whether the production traffic already moved to green when this hook runs.
-    pub fn after_traffic_shift(self) -> bool {
-        matches!(self, Hook::AfterAllowTraffic)
-    }
-}
-
-impl fmt::Display for Hook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The listener a hook's probes go through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ListenerRole {
-    Test,
-    Production,
-}
-
-impl ListenerRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ListenerRole::Test => "test",
-            ListenerRole::Production => "production",
-        }
-    }
-}
-
-/// A JSON field a response must have: `pointer` (RFC 6901) equal to `equals`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct JsonField {
-    pub pointer: String,
-    pub equals: Value,
-}
-
-/// The version assertion: a response must name the new revision, so an answer from blue fails.
-///
-/// `expected` may contain `{taskDefinition}` (`family:revision` of the deployment's task
-/// definition), `{taskDefinitionRevision}` or `{deploymentId}`. With `header`, the header's
-/// value must contain the token; without, the body must.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct VersionAssertion {
-    #[serde(default)]
-    pub header: Option<String>,
-    pub expected: String,
-}
-
-/// An override document: every field optional, unknown fields refused.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CheckOverride {
-    pub enabled: Option<bool>,
-    pub target_health: Option<bool>,
-    pub target_health_wait_ms: Option<u64>,
-    pub target_health_poll_ms: Option<u64>,
-    pub probes: Option<bool>,
-    pub paths: Option<Vec<String>>,
-    pub host_name: Option<String>,
-    pub requests: Option<u32>,
-    pub window_ms: Option<u64>,
-    pub interval_ms: Option<u64>,
-    pub concurrency: Option<u32>,
-    pub timeout_ms: Option<u64>,
-    pub accept_status: Option<Vec<String>>,
-    pub body_contains: Option<String>,
-    pub json_field: Option<JsonField>,
-    pub version: Option<VersionAssertion>,
-    pub min_success_rate: Option<f64>,
-    pub max_p95_ms: Option<u64>,
-    pub max_p99_ms: Option<u64>,
-    pub max_consecutive_failures: Option<u32>,
-    pub warmup_ms: Option<u64>,
-}
+pub use crate::checks::{Checks, StatusRange};
+pub use crate::hook::{Hook, ListenerRole};
+pub use crate::overrides::{CheckOverride, JsonField, VersionAssertion};
 
 /// Overrides of one deployment group.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -160,160 +43,6 @@ pub struct PolicyDocument {
     pub hooks: BTreeMap<Hook, CheckOverride>,
     #[serde(default)]
     pub deployment_groups: BTreeMap<String, GroupOverride>,
-}
-
-/// An inclusive range of accepted status codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct StatusRange {
-    pub from: u16,
-    pub to: u16,
-}
-
-impl StatusRange {
-    pub fn parse(text: &str) -> Option<StatusRange> {
-        let text = text.trim();
-        let (a, b) = match text.split_once('-') {
-            Some((a, b)) => (a.trim(), b.trim()),
-            None if text.len() == 3 && text.ends_with("xx") => {
-                let d: u16 = text[..1].parse().ok()?;
-                return Some(StatusRange {
-                    from: d * 100,
-                    to: d * 100 + 99,
-                });
-            }
-            None => (text, text),
-        };
-        let from: u16 = a.parse().ok()?;
-        let to: u16 = b.parse().ok()?;
-        ((100..=599).contains(&from) && (100..=599).contains(&to) && from <= to)
-            .then_some(StatusRange { from, to })
-    }
-
-    pub fn contains(&self, status: u16) -> bool {
-        (self.from..=self.to).contains(&status)
-    }
-}
-
-/// The effective checks of one hook run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Checks {
-    /// `false`: report `Succeeded` at once (discovery still has to work for other hooks).
-    pub enabled: bool,
-    pub target_health: bool,
-    pub target_health_wait_ms: u64,
-    pub target_health_poll_ms: u64,
-    pub probes: bool,
-    pub paths: Vec<String>,
-    pub host_name: Option<String>,
-    pub requests: u32,
-    pub window_ms: Option<u64>,
-    pub interval_ms: u64,
-    pub concurrency: u32,
-    pub timeout_ms: u64,
-    pub accept_status: Vec<StatusRange>,
-    pub body_contains: Option<String>,
-    pub json_field: Option<JsonField>,
-    pub version: Option<VersionAssertion>,
-    pub min_success_rate: f64,
-    pub max_p95_ms: Option<u64>,
-    pub max_p99_ms: Option<u64>,
-    pub max_consecutive_failures: u32,
-    pub warmup_ms: u64,
-}
-
-impl Checks {
-    /// The built-in checks of `hook`: they work for a typical web service answering 2xx on `/`.
-    pub fn defaults(hook: Hook) -> Checks {
-        let base = Checks {
-            enabled: true,
-            target_health: true,
-            target_health_wait_ms: 60_000,
-            target_health_poll_ms: 2_000,
-            probes: true,
-            paths: vec!["/".to_owned()],
-            host_name: None,
-            requests: 30,
-            window_ms: None,
-            interval_ms: 0,
-            concurrency: 4,
-            timeout_ms: 3_000,
-            accept_status: vec![StatusRange { from: 200, to: 299 }],
-            body_contains: None,
-            json_field: None,
-            version: None,
-            min_success_rate: 0.95,
-            max_p95_ms: Some(2_000),
-            max_p99_ms: None,
-            max_consecutive_failures: 5,
-            warmup_ms: 10_000,
-        };
-        match hook {
-            Hook::BeforeInstall => Checks {
-                target_health: false,
-                probes: false,
-                ..base
-            },
-            Hook::AfterInstall => Checks {
-                probes: false,
-                ..base
-            },
-            Hook::AfterAllowTestTraffic => base,
-            Hook::BeforeAllowTraffic => Checks {
-                requests: 10,
-                warmup_ms: 2_000,
-                target_health_wait_ms: 20_000,
-                ..base
-            },
-            Hook::AfterAllowTraffic => Checks {
-                requests: 10,
-                warmup_ms: 2_000,
-                target_health_wait_ms: 20_000,
-                ..base
-            },
-        }
-    }
-
-    fn apply(&mut self, o: &CheckOverride) {
-        macro_rules! set {
-            ($($f:ident),*) => { $( if let Some(v) = &o.$f { self.$f = v.clone(); } )* };
-        }
-        macro_rules! set_opt {
-            ($($f:ident),*) => { $( if let Some(v) = &o.$f { self.$f = Some(v.clone()); } )* };
-        }
-        set!(
-            enabled,
-            target_health,
-            target_health_wait_ms,
-            target_health_poll_ms,
-            probes,
-            paths,
-            requests,
-            interval_ms,
-            concurrency,
-            timeout_ms,
-            min_success_rate,
-            max_consecutive_failures,
-            warmup_ms
-        );
-        set_opt!(
-            host_name,
-            window_ms,
-            body_contains,
-            json_field,
-            version,
-            max_p95_ms,
-            max_p99_ms
-        );
-        if let Some(list) = &o.accept_status {
-            self.accept_status = list.iter().filter_map(|s| StatusRange::parse(s)).collect();
-        }
-    }
-
-    /// Whether a status code is accepted.
-    pub fn accepts(&self, status: u16) -> bool {
-        self.accept_status.iter().any(|r| r.contains(status))
-    }
 }
 
 /// Problems of one override document (`where_` names its place in the policy).
@@ -426,6 +155,13 @@ pub fn valid_host_name(h: &str) -> bool {
         })
 }
 
+/// Every problem of a policy, each naming its place in the document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", problems.join("; "))]
+pub struct PolicyError {
+    pub problems: Vec<String>,
+}
+
 /// The validated policy.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Policy {
@@ -442,13 +178,17 @@ impl Policy {
         json: Option<&str>,
         paths: Vec<String>,
         host_name: Option<String>,
-    ) -> Result<Policy, Vec<String>> {
+    ) -> Result<Policy, PolicyError> {
         let mut problems = Vec::new();
         let doc: PolicyDocument = match json {
             None => PolicyDocument::default(),
             Some(text) => match serde_json::from_str(text) {
                 Ok(d) => d,
-                Err(e) => return Err(vec![format!("is not a valid policy document: {e}")]),
+                Err(e) => {
+                    return Err(PolicyError {
+                        problems: vec![format!("is not a valid policy document: {e}")],
+                    });
+                }
             },
         };
         validate_override("default", &doc.default, &mut problems);
@@ -486,7 +226,7 @@ impl Policy {
                 base_host: host_name,
             })
         } else {
-            Err(problems)
+            Err(PolicyError { problems })
         }
     }
 

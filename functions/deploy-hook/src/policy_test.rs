@@ -51,7 +51,7 @@ fn rejects_bad_documents_naming_the_place() {
     let err = Policy::parse(Some(r#"{"hooks": {"AfterAllowTestTraffic": {"requests": 0, "paths": ["health"]}},
             "deploymentGroups": {"g": {"default": {"minSuccessRate": 2, "acceptStatus": ["abc"]}}}}"#), vec![], None)
             .unwrap_err();
-    let text = err.join("\n");
+    let text = err.problems.join("\n");
     assert!(
         text.contains("hooks.AfterAllowTestTraffic: requests must be from 1 to 1000"),
         "{text}"

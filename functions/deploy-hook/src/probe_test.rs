@@ -1,6 +1,8 @@
 //! Unit tests of `probe.rs`.
 
 use super::*;
+use std::collections::BTreeMap;
+
 use crate::policy::{Checks, Hook, JsonField, VersionAssertion};
 use reqwest::header::{HeaderMap, HeaderValue};
 
@@ -17,12 +19,12 @@ fn criteria(f: impl FnOnce(&mut Checks)) -> Criteria {
 fn judges_status_body_json_and_version() {
     let h = HeaderMap::new();
     let c = criteria(|_| {});
-    assert_eq!(c.judge(200, &h, b""), Outcome::Pass);
-    assert!(matches!(c.judge(503, &h, b""), Outcome::Fail("status", _)));
+    assert_eq!(c.judge(200, &h, b""), Verdict::Pass);
+    assert!(matches!(c.judge(503, &h, b""), Verdict::Fail("status", _)));
     let c = criteria(|c| c.body_contains = Some("ok".into()));
     assert!(matches!(
         c.judge(200, &h, b"nope"),
-        Outcome::Fail("body", _)
+        Verdict::Fail("body", _)
     ));
     let c = criteria(|c| {
         c.json_field = Some(JsonField {
@@ -30,14 +32,14 @@ fn judges_status_body_json_and_version() {
             equals: serde_json::json!("UP"),
         })
     });
-    assert_eq!(c.judge(200, &h, br#"{"status":"UP"}"#), Outcome::Pass);
+    assert_eq!(c.judge(200, &h, br#"{"status":"UP"}"#), Verdict::Pass);
     assert!(matches!(
         c.judge(200, &h, br#"{"status":"DOWN"}"#),
-        Outcome::Fail("json", _)
+        Verdict::Fail("json", _)
     ));
     assert!(matches!(
         c.judge(200, &h, b"<html>"),
-        Outcome::Fail("json", _)
+        Verdict::Fail("json", _)
     ));
     let c = criteria(|c| {
         c.version = Some(VersionAssertion {
@@ -49,10 +51,10 @@ fn judges_status_body_json_and_version() {
     h2.insert("x-app-version", HeaderValue::from_static("shop:41"));
     assert!(matches!(
         c.judge(200, &h2, b""),
-        Outcome::Fail("version", _)
+        Verdict::Fail("version", _)
     ));
     h2.insert("x-app-version", HeaderValue::from_static("shop:42"));
-    assert_eq!(c.judge(200, &h2, b""), Outcome::Pass);
+    assert_eq!(c.judge(200, &h2, b""), Verdict::Pass);
 }
 
 /// A local HTTP server answering 200 after `delay`; returns its origin.
@@ -162,23 +164,23 @@ fn stops_early_when_the_result_can_no_longer_pass() {
     a.record(
         &c,
         Some(20),
-        Outcome::Fail("status", "HTTP 500".into()),
+        Verdict::Fail("status", "HTTP 500".into()),
         Some(1.0),
     );
     assert!(a.stop.is_none());
-    a.record(&c, Some(20), Outcome::Pass, Some(1.0));
+    a.record(&c, Some(20), Verdict::Pass, Some(1.0));
     a.record(
         &c,
         Some(20),
-        Outcome::Fail("status", "HTTP 500".into()),
+        Verdict::Fail("status", "HTTP 500".into()),
         Some(1.0),
     );
     assert!(a.stop.as_deref().unwrap().contains("success rate"));
     let mut a = Acc::default();
     c.max_consecutive_failures = 2;
     c.min_success_rate = 0.0;
-    a.record(&c, Some(20), Outcome::Fail("timeout", String::new()), None);
-    a.record(&c, Some(20), Outcome::Fail("timeout", String::new()), None);
+    a.record(&c, Some(20), Verdict::Fail("timeout", String::new()), None);
+    a.record(&c, Some(20), Verdict::Fail("timeout", String::new()), None);
     assert!(a.stop.as_deref().unwrap().contains("consecutive"));
 }
 

@@ -1,6 +1,8 @@
 //! The function's configuration, read once from environment variables at start-up.
 
-use codehooks::config::{ConfigError, Env};
+use codehooks::arn::Arn;
+use codehooks::config::Env;
+use codehooks::names::{is_account, is_repository_name};
 
 /// What `pr-comments` is configured to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +55,7 @@ impl Config {
                 None => {
                     env.problem(
                         "CODEHOOKS_PR_AUTHOR_ARN",
-                        "must be the function's role ARN (arn:aws:iam::<account>:role/<name>) or its assumed-role ARN (arn:aws:sts::<account>:assumed-role/<name>/<session>)",
+                        "must be the function's role ARN (arn:<partition>:iam::<account>:role/<name>) or its assumed-role ARN (arn:<partition>:sts::<account>:assumed-role/<name>/<session>)",
                     );
                     None
                 }
@@ -68,14 +70,6 @@ impl Config {
             author,
             recent_builds,
         }
-    }
-
-    /// Reads the configuration and fails on any problem.
-    pub fn from_env(env: Env<'_>) -> Result<Self, ConfigError> {
-        let mut env = env;
-        let cfg = Self::read(&mut env);
-        env.finish()?;
-        Ok(cfg)
     }
 
     /// Whether pull requests of `repository` are validated.
@@ -96,13 +90,13 @@ pub enum Author {
 impl Author {
     /// Reads an IAM role ARN, an STS assumed-role ARN, or another IAM/STS principal ARN.
     pub fn parse(arn: &str) -> Option<Self> {
-        let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        if parts.len() != 6 || parts[0] != "arn" || !parts[1].starts_with("aws") {
-            return None;
-        }
-        let (service, account, resource) = (parts[2], parts[4], parts[5]);
-        if account.is_empty() || !account.bytes().all(|b| b.is_ascii_digit()) || resource.is_empty()
-        {
+        let parsed = Arn::parse(arn).ok()?;
+        let (service, account, resource) = (
+            parsed.service.as_str(),
+            parsed.account.as_str(),
+            parsed.resource.as_str(),
+        );
+        if !is_account(account) {
             return None;
         }
         match service {
@@ -152,14 +146,6 @@ impl Author {
             _ => false,
         }
     }
-}
-
-/// A CodeCommit repository name: 1 to 100 of letters, digits, `.`, `_` and `-`.
-pub fn is_repository_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 100
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// A CodeBuild project name: 2 to 255 of letters, digits, `-` and `_`, starting with a letter or digit.

@@ -1,9 +1,13 @@
 //! Unit tests of `config.rs`.
 
 use super::*;
+use codehooks::config::ConfigError;
 
 fn read(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-    Config::from_env(Env::from_pairs(pairs.iter().map(|(k, v)| (*k, *v))))
+    let mut env = Env::from_pairs(pairs.iter().map(|(k, v)| (*k, *v)));
+    let cfg = Config::read(&mut env);
+    env.finish()?;
+    Ok(cfg)
 }
 
 #[test]
@@ -88,4 +92,14 @@ fn authors_match_any_session_of_their_role() {
     assert!(!user.matches("arn:aws:iam::123456789012:user/bot2"));
     assert_eq!(Author::parse("arn:aws:s3:::bucket"), None);
     assert_eq!(Author::parse("arn:aws:iam::123456789012:role/"), None);
+}
+
+#[test]
+fn authors_of_other_partitions_are_read() {
+    let cn = Author::parse("arn:aws-cn:iam::123456789012:role/pr-role").unwrap();
+    assert!(cn.matches("arn:aws-cn:sts::123456789012:assumed-role/pr-role/s"));
+    assert_eq!(
+        Author::parse("arn:awz:iam::123456789012:role/pr-role"),
+        None
+    );
 }

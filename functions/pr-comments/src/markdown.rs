@@ -6,7 +6,10 @@
 //! cannot break or forge the comment's Markdown, and each comment stays within CodeCommit's
 //! limit of 10,240 characters.
 
-use crate::detail::{BuildRef, Outcome};
+use codehooks::prbuild::branch;
+use codehooks::text::{duration, short_commit as short};
+
+use crate::build::{BuildRef, Ended};
 
 /// CodeCommit's limit on a comment's length.
 pub const MAX_COMMENT_CHARS: usize = 10_240;
@@ -15,7 +18,7 @@ pub const MAX_COMMENT_CHARS: usize = 10_240;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     Started,
-    Finished(Outcome),
+    Finished(Ended),
     Superseded,
 }
 
@@ -32,7 +35,7 @@ impl State {
         match s {
             "STARTED" => Some(State::Started),
             "SUPERSEDED" => Some(State::Superseded),
-            other => Outcome::from_status(other).map(State::Finished),
+            other => Ended::from_status(other).map(State::Finished),
         }
     }
 
@@ -82,13 +85,13 @@ pub fn started(s: &Subject<'_>) -> String {
 }
 
 /// The comment that reports how the build ended.
-pub fn finished(s: &Subject<'_>, outcome: Outcome, r: &Result<'_>) -> String {
-    let (emoji, headline) = match outcome {
-        Outcome::Succeeded => ("✅", "Validation passed"),
-        Outcome::Failed => ("❌", "Validation failed"),
-        Outcome::Fault => ("💥", "Validation could not run (build fault)"),
-        Outcome::TimedOut => ("⏱️", "Validation timed out"),
-        Outcome::Stopped => ("⏹️", "Validation stopped"),
+pub fn finished(s: &Subject<'_>, ended: Ended, r: &Result<'_>) -> String {
+    let (emoji, headline) = match ended {
+        Ended::Succeeded => ("✅", "Validation passed"),
+        Ended::Failed => ("❌", "Validation failed"),
+        Ended::Fault => ("💥", "Validation could not run (build fault)"),
+        Ended::TimedOut => ("⏱️", "Validation timed out"),
+        Ended::Stopped => ("⏹️", "Validation stopped"),
     };
     let mut out = format!(
         "{emoji} **{headline}** for commit `{}`{}\n\n",
@@ -98,7 +101,7 @@ pub fn finished(s: &Subject<'_>, outcome: Outcome, r: &Result<'_>) -> String {
     if let Some(badge) = r.badge_url.filter(|u| safe_url(u)) {
         out.push_str(&format!("![{} badge]({badge})\n\n", s.build.project));
     }
-    out.push_str(&format!("- Status: **{}** {emoji}\n", outcome.status()));
+    out.push_str(&format!("- Status: **{}** {emoji}\n", ended.status()));
     out.push_str(&format!(
         "- Build: [{}]({}) of project `{}`\n",
         build_label(s),
@@ -109,7 +112,7 @@ pub fn finished(s: &Subject<'_>, outcome: Outcome, r: &Result<'_>) -> String {
         out.push_str(&format!("- Duration: {}\n", duration(d)));
     }
     if let Some((phase, context)) = &r.failing_phase {
-        // The phase is made of AWS enum words only (see `BuildDetail::failing_phase`).
+        // The phase is made of AWS enum words only (see `build::failing_phase`).
         out.push_str(&format!("- Failed phase: {phase}\n"));
         for c in context {
             out.push_str(&format!("  - {}\n", escape(c, 400)));
@@ -127,7 +130,7 @@ pub fn finished(s: &Subject<'_>, outcome: Outcome, r: &Result<'_>) -> String {
     if r.closed {
         out.push_str("\n> ℹ️ The pull request was closed when this build ended.\n");
     }
-    finish(out, s, State::Finished(outcome))
+    finish(out, s, State::Finished(ended))
 }
 
 /// The comment of a build stopped because the pull request moved on or was closed.
@@ -193,24 +196,6 @@ fn branches(s: &Subject<'_>) -> String {
     }
 }
 
-fn branch(reference: &str) -> &str {
-    reference.strip_prefix("refs/heads/").unwrap_or(reference)
-}
-
-/// The first 7 characters of a commit id.
-pub fn short(commit: &str) -> &str {
-    commit.get(..7).unwrap_or(commit)
-}
-
-/// `95` → `1 min 35 s`.
-pub fn duration(seconds: u64) -> String {
-    match seconds {
-        0..=59 => format!("{seconds} s"),
-        60..=3599 => format!("{} min {} s", seconds / 60, seconds % 60),
-        _ => format!("{} h {} min", seconds / 3600, (seconds % 3600) / 60),
-    }
-}
-
 /// User text made inert in Markdown: the characters that start emphasis, code, links, images,
 /// HTML, tables or autolinks are backslash-escaped, line breaks and control or
 /// direction-override characters become spaces (so nothing can start a line of its own), and
@@ -238,7 +223,7 @@ fn is_bidi_control(c: char) -> bool {
 }
 
 /// `text` cut to `max_chars` characters, with `…` when cut.
-pub fn shorten(text: &str, max_chars: usize) -> String {
+fn shorten(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         text.to_owned()
     } else {

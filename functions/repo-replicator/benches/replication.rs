@@ -13,8 +13,43 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime};
 
-use repo_replicator::gitsync::{self, GitTarget, PushLimits};
+use repo_replicator::config::PushLimits;
+use repo_replicator::endpoints::GitTarget;
+use repo_replicator::mirror::GitMirror;
+use repo_replicator::ports::Mirror;
 use repo_replicator::signing::{AwsKeys, git_credentials};
+use repo_replicator::sync::sync_replica;
+
+/// Fetches the source into the cache under `cache_root`, then brings the replica in sync.
+fn replicate(
+    cache_root: &Path,
+    keys: &AwsKeys,
+    source: &GitTarget,
+    replica: &GitTarget,
+    limits: PushLimits,
+) {
+    let mirror = GitMirror::with_keys(cache_root, keys.clone());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let fetched = mirror.fetch(source).await.unwrap();
+        sync_replica(&mirror, source, replica, &fetched.refs, limits)
+            .await
+            .unwrap();
+    });
+}
+
+/// Fetches the source into the cache under `cache_root`.
+fn fetch(cache_root: &Path, keys: &AwsKeys, source: &GitTarget) {
+    let mirror = GitMirror::with_keys(cache_root, keys.clone());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(mirror.fetch(source)).unwrap();
+}
 
 const ACCESS_KEY: &str = "AKIDCODEHOOKSTEST";
 const SECRET_KEY: &str = "codehooks-test-secret-key";
@@ -136,8 +171,8 @@ fn main() {
         session_token: None,
     };
     let target = |region: &str, repo: &str| GitTarget {
-        region: region.into(),
-        repository: repo.into(),
+        region: region.parse().unwrap(),
+        repository: repo.parse().unwrap(),
         signed_host: format!("git-codecommit.{region}.amazonaws.com"),
         connect_base: format!("{server}/{region}"),
     };
@@ -182,8 +217,7 @@ fn main() {
 
         // Warm the cache with the history, then push one commit to the source.
         let warm_dir = root.join(format!("cache-warm-{n}"));
-        let cache = gitsync::open_cache(&warm_dir).unwrap();
-        gitsync::fetch_source(&cache, &target("us-east-1", &repo), &keys).unwrap();
+        fetch(&warm_dir, &keys, &target("us-east-1", &repo));
         git(&work, &["checkout", "--quiet", "main"]);
         std::fs::write(work.join("one-more.txt"), "one more commit\n").unwrap();
         git(&work, &["add", "-A"]);
@@ -258,16 +292,24 @@ fn main() {
             assert!(ok, "cp -a failed");
         };
         measure("replicator, warm cache", &mut copy_warm, &mut || {
-            let cache = gitsync::open_cache(&warm_run).unwrap();
-            gitsync::fetch_source(&cache, &target("us-east-1", &repo), &keys).unwrap();
-            gitsync::sync_replica(&cache, &target("eu-west-2", &repo), &keys, limits).unwrap();
+            replicate(
+                &warm_run,
+                &keys,
+                &target("us-east-1", &repo),
+                &target("eu-west-2", &repo),
+                limits,
+            );
         });
         let cold_dir = root.join(format!("cache-cold-{n}"));
         measure("replicator, cold cache", &mut || {}, &mut || {
             let _ = std::fs::remove_dir_all(&cold_dir);
-            let cache = gitsync::open_cache(&cold_dir).unwrap();
-            gitsync::fetch_source(&cache, &target("us-east-1", &repo), &keys).unwrap();
-            gitsync::sync_replica(&cache, &target("eu-west-2", &repo), &keys, limits).unwrap();
+            replicate(
+                &cold_dir,
+                &keys,
+                &target("us-east-1", &repo),
+                &target("eu-west-2", &repo),
+                limits,
+            );
         });
         let mirror_dir: PathBuf = root.join(format!("mirror-{n}"));
         measure("clone --mirror+push --mirror", &mut || {}, &mut || {

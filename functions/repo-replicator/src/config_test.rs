@@ -15,23 +15,31 @@ fn read(
 ) -> Result<Config, codehooks::config::ConfigError> {
     let mut env = Env::from_pairs(pairs);
     let c = Config::read(&mut env);
-    env.finish().map(|_| c)
+    env.finish().map(|_| c.unwrap())
+}
+
+fn r(s: &str) -> Region {
+    s.parse().unwrap()
+}
+
+fn n(s: &str) -> RepositoryName {
+    s.parse().unwrap()
 }
 
 #[test]
 fn reads_a_valid_configuration() {
     let c = read(base()).unwrap();
-    assert_eq!(c.source_region, "us-east-1");
-    assert_eq!(c.replica_regions, ["eu-west-2", "ap-southeast-2"]);
-    assert!(c.selects("app") && !c.selects("other"));
+    assert_eq!(c.source_region, r("us-east-1"));
+    assert_eq!(c.replica_regions, [r("eu-west-2"), r("ap-southeast-2")]);
+    assert!(c.selects(&n("app")) && !c.selects(&n("other")));
     assert_eq!(c.limits.max_refs_per_push, 4000);
-    let t = c.target("eu-west-2", "app");
+    let t = c.git.target(&r("eu-west-2"), &n("app"));
     assert_eq!(
         t.url(),
         "https://git-codecommit.eu-west-2.amazonaws.com/v1/repos/app"
     );
     assert_eq!(
-        c.host("cn-north-1"),
+        c.git.host(&r("cn-north-1")),
         "git-codecommit.cn-north-1.amazonaws.com.cn"
     );
 }
@@ -58,17 +66,17 @@ fn all_with_exclusions_mappings_and_endpoints() {
         ),
     ]);
     let c = read(p).unwrap();
-    assert!(c.selects("anything") && !c.selects("scratch"));
-    assert_eq!(c.replica_name("app"), "app-dr");
-    assert_eq!(c.replica_name("infra"), "infra");
-    let t = c.target("eu-west-2", "app-dr");
+    assert!(c.selects(&n("anything")) && !c.selects(&n("scratch")));
+    assert_eq!(c.replica_name(&n("app")), &n("app-dr"));
+    assert_eq!(c.replica_name(&n("infra")), &n("infra"));
+    let t = c.git.target(&r("eu-west-2"), &n("app-dr"));
     assert_eq!(
         t.signed_host,
         "vpce-1-a.git-codecommit.eu-west-2.vpce.amazonaws.com"
     );
     assert_eq!(t.url(), "http://127.0.0.1:8080/eu-west-2/v1/repos/app-dr");
     assert_eq!(
-        c.host("us-west-2"),
+        c.git.host(&r("us-west-2")),
         "git-codecommit-fips.us-west-2.amazonaws.com"
     );
 }
@@ -105,9 +113,56 @@ fn names_every_wrong_variable() {
 }
 
 #[test]
+fn map_variables_name_each_bad_entry() {
+    let mut p = base();
+    p.extend([
+        ("CODEHOOKS_REPLICA_NAMES", r#"{"app":"../x","ok":"fine"}"#),
+        (
+            "CODEHOOKS_GIT_HOSTS",
+            r#"{"mars":"h.example.com","eu-west-2":"https://h.example.com"}"#,
+        ),
+        ("CODEHOOKS_GIT_HOST", "https://git.example.com"),
+    ]);
+    let text = read(p).unwrap_err().to_string();
+    for needle in [
+        r#"CODEHOOKS_REPLICA_NAMES maps "app" to "../x""#,
+        r#"CODEHOOKS_GIT_HOSTS maps "mars" to "h.example.com""#,
+        r#"CODEHOOKS_GIT_HOSTS maps "eu-west-2" to "https://h.example.com""#,
+        "CODEHOOKS_GIT_HOST must be a host name only",
+    ] {
+        assert!(text.contains(needle), "{needle} not in {text}");
+    }
+    let good: BTreeMap<String, String> = [("app".to_owned(), "app-dr".to_owned())].into();
+    assert_eq!(replica_names(good).unwrap()[&n("app")], n("app-dr"));
+    let bad: BTreeMap<String, String> = [("x".to_owned(), "a.git".to_owned())].into();
+    assert_eq!(
+        replica_names(bad).unwrap_err(),
+        [MapError::ReplicaName {
+            from: "x".into(),
+            to: "a.git".into()
+        }]
+    );
+}
+
+#[test]
+fn a_missing_source_region_is_a_problem_not_a_panic() {
+    let mut env = Env::from_pairs([
+        ("CODEHOOKS_REPLICA_REGIONS", "eu-west-2"),
+        ("CODEHOOKS_REPOSITORIES", "app"),
+    ]);
+    assert!(Config::read(&mut env).is_none());
+    let text = env.finish().unwrap_err().to_string();
+    assert!(
+        text.contains("CODEHOOKS_SOURCE_REGION is required"),
+        "{text}"
+    );
+}
+
+#[test]
 fn repository_names_follow_codecommit_rules() {
-    assert!(valid_repository_name("my-repo_1.x"));
-    assert!(!valid_repository_name("a.git"));
-    assert!(!valid_repository_name("a/b"));
-    assert!(!valid_repository_name(&"x".repeat(101)));
+    let ok = |s: &str| s.parse::<RepositoryName>().is_ok();
+    assert!(ok("my-repo_1.x"));
+    assert!(!ok("a.git"));
+    assert!(!ok("a/b"));
+    assert!(!ok(&"x".repeat(101)));
 }

@@ -1,11 +1,12 @@
 //! The git side of replication, on libgit2: a bare cache of the source repository that
-//! survives warm invocations, an incremental fetch into it, and per-replica pushes of only
-//! the refs that differ, guarded by a compare-and-swap on each ref's old value.
+//! survives warm invocations, an incremental fetch into it, listings of a replica's refs, and
+//! pushes of ref changes guarded by a compare-and-swap on each ref's old value.
 //!
-//! Everything here blocks; the handler runs it on tokio's blocking pool.
+//! Everything here blocks; [`crate::mirror`] runs it on tokio's blocking pool. The decisions
+//! (what to push, when to plan again) are made by [`crate::plan`] and [`crate::sync`].
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
@@ -15,56 +16,12 @@ use git2::{
     RemoteCallbacks, Repository,
 };
 
+use crate::endpoints::GitTarget;
+use crate::plan::{ObjectId, RefChange, Refs, is_mirrored, ref_changes};
+use crate::ports::{Fetched, MirrorError, Opened, Pushed};
 use crate::signing::{AwsKeys, git_credentials};
 
-/// The refs a mirror carries: branches and tags (CodeCommit has no others).
-const MIRRORED: [&str; 2] = ["refs/heads/", "refs/tags/"];
-
-/// Where one repository is reached over git.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GitTarget {
-    /// The region the repository lives in (part of the signature).
-    pub region: String,
-    /// The repository name.
-    pub repository: String,
-    /// The host the password is signed for (`git-codecommit.<region>.amazonaws.com`, a FIPS or VPC endpoint host).
-    pub signed_host: String,
-    /// Scheme, host and optional path prefix the connection goes to (`https://<signed_host>` unless overridden).
-    pub connect_base: String,
-}
-
-impl GitTarget {
-    /// `/v1/repos/<name>`: the signed path.
-    pub fn path(&self) -> String {
-        format!("/v1/repos/{}", self.repository)
-    }
-    pub fn url(&self) -> String {
-        format!("{}{}", self.connect_base.trim_end_matches('/'), self.path())
-    }
-    /// Where the repository is, for messages (never with credentials).
-    pub fn describe(&self) -> String {
-        format!("{} in {}", self.repository, self.region)
-    }
-}
-
-/// Why a git step failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GitFailure {
-    /// The server refused the signed credentials or the repository is not there (401, 403, 404).
-    Refused(String),
-    /// Anything else: network, protocol, rejected refs, local cache problems.
-    Failed(String),
-}
-
-impl std::fmt::Display for GitFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            GitFailure::Refused(m) | GitFailure::Failed(m) => f.write_str(m),
-        }
-    }
-}
-
-fn classify(context: &str, e: &git2::Error) -> GitFailure {
+fn classify(context: &str, e: &git2::Error) -> MirrorError {
     let msg = format!("{context}: {}", e.message());
     let lower = e.message().to_ascii_lowercase();
     if e.class() == git2::ErrorClass::Http
@@ -74,10 +31,14 @@ fn classify(context: &str, e: &git2::Error) -> GitFailure {
             || lower.contains("authentication"))
         || e.code() == git2::ErrorCode::Auth
     {
-        GitFailure::Refused(msg)
+        MirrorError::Refused(msg)
     } else {
-        GitFailure::Failed(msg)
+        MirrorError::Failed(msg)
     }
+}
+
+fn object_id(oid: Oid) -> ObjectId {
+    ObjectId::new(oid.to_string())
 }
 
 /// Callbacks that answer the first credential request with a freshly signed password and
@@ -100,14 +61,14 @@ fn signed_callbacks<'a>(
         if !allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
             return Err(git2::Error::from_str("the git endpoint does not accept HTTP Basic credentials"));
         }
-        let c = git_credentials(keys, &target.signed_host, &target.path(), &target.region, SystemTime::now());
+        let c = git_credentials(keys, &target.signed_host, &target.path(), target.region.as_str(), SystemTime::now());
         Cred::userpass_plaintext(&c.username, &c.password)
     });
     cb
 }
 
 /// Opens the bare cache at `dir`, creating it (or recreating it when it is unreadable).
-pub fn open_cache(dir: &Path) -> Result<Repository, GitFailure> {
+pub fn open_cache(dir: &Path) -> Result<Repository, MirrorError> {
     if dir.join("HEAD").exists() {
         match Repository::open_bare(dir) {
             Ok(r) => return Ok(r),
@@ -118,23 +79,15 @@ pub fn open_cache(dir: &Path) -> Result<Repository, GitFailure> {
         }
     }
     fs::create_dir_all(dir).map_err(|e| {
-        GitFailure::Failed(format!("cannot create the cache {}: {e}", dir.display()))
+        MirrorError::Failed(format!("cannot create the cache {}: {e}", dir.display()))
     })?;
     Repository::init_bare(dir).map_err(|e| {
-        GitFailure::Failed(format!(
+        MirrorError::Failed(format!(
             "cannot create the cache {}: {}",
             dir.display(),
             e.message()
         ))
     })
-}
-
-/// What a fetch from the source brought.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FetchStats {
-    pub bytes: u64,
-    pub objects: u64,
-    pub millis: u64,
 }
 
 /// Makes the cache's branches and tags equal to the source's: fetches what the cache lacks,
@@ -143,7 +96,7 @@ pub fn fetch_source(
     cache: &Repository,
     source: &GitTarget,
     keys: &AwsKeys,
-) -> Result<FetchStats, GitFailure> {
+) -> Result<Fetched, MirrorError> {
     let started = Instant::now();
     let asked = Cell::new(0);
     let received = Cell::new((0u64, 0u64));
@@ -169,38 +122,40 @@ pub fn fetch_source(
         .map_err(|e| classify(&format!("fetch from {} failed", source.describe()), &e))?;
     let stats = remote.stats();
     let (bytes, objects) = received.get();
-    Ok(FetchStats {
+    Ok(Fetched {
+        refs: local_refs(cache)?,
         bytes: bytes.max(stats.received_bytes() as u64),
         objects: objects.max(stats.received_objects() as u64),
         millis: started.elapsed().as_millis() as u64,
     })
 }
 
-/// The mirrored refs of the cache: name → object id.
-pub fn local_refs(cache: &Repository) -> Result<BTreeMap<String, Oid>, GitFailure> {
-    let mut out = BTreeMap::new();
+/// The mirrored refs of the cache.
+pub fn local_refs(cache: &Repository) -> Result<Refs, MirrorError> {
+    let mut out = Refs::new();
     let refs = cache.references().map_err(|e| {
-        GitFailure::Failed(format!("cannot read the cache's refs: {}", e.message()))
+        MirrorError::Failed(format!("cannot read the cache's refs: {}", e.message()))
     })?;
     for r in refs {
-        let r =
-            r.map_err(|e| GitFailure::Failed(format!("cannot read a cache ref: {}", e.message())))?;
+        let r = r.map_err(|e| {
+            MirrorError::Failed(format!("cannot read a cache ref: {}", e.message()))
+        })?;
         let (Ok(name), Some(oid)) = (r.name(), r.target()) else {
             continue;
         };
-        if MIRRORED.iter().any(|p| name.starts_with(p)) {
-            out.insert(name.to_owned(), oid);
+        if is_mirrored(name) {
+            out.insert(name.to_owned(), object_id(oid));
         }
     }
     Ok(out)
 }
 
-/// The mirrored refs a remote advertises for pushing.
-fn remote_refs(
+/// The mirrored refs `target` advertises for pushing.
+pub fn list_refs(
     cache: &Repository,
     target: &GitTarget,
     keys: &AwsKeys,
-) -> Result<BTreeMap<String, Oid>, GitFailure> {
+) -> Result<Refs, MirrorError> {
     let asked = Cell::new(0);
     let mut remote = cache
         .remote_anonymous(&target.url())
@@ -219,7 +174,7 @@ fn remote_refs(
 fn advertised(
     conn: &git2::RemoteConnection<'_, '_, '_>,
     target: &GitTarget,
-) -> Result<BTreeMap<String, Oid>, GitFailure> {
+) -> Result<Refs, MirrorError> {
     let heads = conn.list().map_err(|e| {
         classify(
             &format!("cannot list the refs of {}", target.describe()),
@@ -228,147 +183,81 @@ fn advertised(
     })?;
     Ok(heads
         .iter()
-        .filter(|h| MIRRORED.iter().any(|p| h.name().starts_with(p)) && !h.name().ends_with("^{}"))
-        .map(|h| (h.name().to_owned(), h.oid()))
+        .filter(|h| is_mirrored(h.name()))
+        .map(|h| (h.name().to_owned(), object_id(h.oid())))
         .collect())
 }
 
-/// One ref to change on a replica: from `old` (what the replica had when listed) to `new`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefChange {
-    pub name: String,
-    pub old: Option<Oid>,
-    pub new: Option<Oid>,
-}
-
-/// The changes that make `replica` equal to `source`, deletions last.
-pub fn plan(source: &BTreeMap<String, Oid>, replica: &BTreeMap<String, Oid>) -> Vec<RefChange> {
-    let mut changes: Vec<RefChange> = source
-        .iter()
-        .filter(|(name, oid)| replica.get(*name) != Some(oid))
-        .map(|(name, oid)| RefChange {
-            name: name.clone(),
-            old: replica.get(name).copied(),
-            new: Some(*oid),
-        })
-        .collect();
-    changes.extend(
-        replica
-            .iter()
-            .filter(|(name, _)| !source.contains_key(*name))
-            .map(|(name, oid)| RefChange {
-                name: name.clone(),
-                old: Some(*oid),
-                new: None,
-            }),
-    );
-    changes
-}
-
-/// How pushes to a replica are done.
-#[derive(Debug, Clone, Copy)]
-pub struct PushLimits {
-    /// Ref changes per push (CodeCommit accepts at most 4,000).
-    pub max_refs_per_push: usize,
-    /// How often to list again and retry when the replica moved between listing and pushing.
-    pub cas_retries: u32,
-}
-
-/// What happened to one replica.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReplicaStats {
-    pub created_or_updated: Vec<String>,
-    pub deleted: Vec<String>,
-    pub pushes: u32,
-    pub bytes: u64,
-    pub objects: u64,
-    /// Times the replica had moved after it was listed, so the plan was made again.
-    pub cas_retries: u32,
-    pub millis: u64,
-}
-
-/// Makes the replica's branches and tags equal to the cache's.
-pub fn sync_replica(
+/// Lists `target`, plans towards `desired`, and pushes the first `batch` changes over the
+/// connection that listed it.
+pub fn open_and_push(
     cache: &Repository,
     target: &GitTarget,
     keys: &AwsKeys,
-    limits: PushLimits,
-) -> Result<ReplicaStats, GitFailure> {
-    let started = Instant::now();
-    let mut stats = ReplicaStats::default();
-    let source = local_refs(cache)?;
-    'attempt: loop {
-        // One connection lists the replica and carries the first push: a round trip (and a
-        // TLS handshake) fewer per replica. Later batches connect again.
-        let asked = Cell::new(0);
-        let mut listing = cache
-            .remote_anonymous(&target.url())
-            .map_err(|e| classify("cannot set up the replica remote", &e))?;
-        let mut conn = listing
-            .connect_auth(
-                Direction::Push,
-                Some(signed_callbacks(keys, target, &asked)),
-                None,
-            )
-            .map_err(|e| classify(&format!("cannot reach {}", target.describe()), &e))?;
-        let replica = advertised(&conn, target)?;
-        if source.is_empty() && !replica.is_empty() {
-            return Err(GitFailure::Failed(format!(
-                "the source has no branches or tags; refusing to delete every ref of {}",
-                target.describe()
-            )));
-        }
-        let changes = plan(&source, &replica);
-        for (i, batch) in changes.chunks(limits.max_refs_per_push.max(1)).enumerate() {
-            let outcome = if i == 0 {
-                push_batch(cache, conn.remote(), target, keys, batch, &mut stats)?
-            } else {
-                let mut remote = cache
-                    .remote_anonymous(&target.url())
-                    .map_err(|e| classify("cannot set up the replica remote", &e))?;
-                push_batch(cache, &mut remote, target, keys, batch, &mut stats)?
-            };
-            match outcome {
-                BatchOutcome::Done => {}
-                BatchOutcome::Moved(why) => {
-                    if stats.cas_retries >= limits.cas_retries {
-                        return Err(GitFailure::Failed(format!(
-                            "{} kept moving while it was being updated ({why}); gave up after {} retries",
-                            target.describe(),
-                            stats.cas_retries
-                        )));
-                    }
-                    stats.cas_retries += 1;
-                    tracing::info!(replica = %target.describe(), reason = %why, "replica moved since it was listed; planning again");
-                    continue 'attempt;
-                }
-            }
-        }
-        stats.millis = started.elapsed().as_millis() as u64;
-        return Ok(stats);
+    desired: &Refs,
+    batch: usize,
+) -> Result<Opened, MirrorError> {
+    let asked = Cell::new(0);
+    let mut listing = cache
+        .remote_anonymous(&target.url())
+        .map_err(|e| classify("cannot set up the replica remote", &e))?;
+    let mut conn = listing
+        .connect_auth(
+            Direction::Push,
+            Some(signed_callbacks(keys, target, &asked)),
+            None,
+        )
+        .map_err(|e| classify(&format!("cannot reach {}", target.describe()), &e))?;
+    let replica = advertised(&conn, target)?;
+    let changes =
+        ref_changes(desired, &replica, target).map_err(|e| MirrorError::Failed(e.to_string()))?;
+    let first = match changes.chunks(batch.max(1)).next() {
+        Some(first) => Some(push_on(conn.remote(), target, keys, first)?),
+        None => None,
+    };
+    Ok(Opened {
+        replica,
+        changes,
+        first,
+    })
+}
+
+/// Pushes `batch` to `target` over a new connection.
+pub fn push_changes(
+    cache: &Repository,
+    target: &GitTarget,
+    keys: &AwsKeys,
+    batch: &[RefChange],
+) -> Result<Pushed, MirrorError> {
+    let mut remote = cache
+        .remote_anonymous(&target.url())
+        .map_err(|e| classify("cannot set up the replica remote", &e))?;
+    push_on(&mut remote, target, keys, batch)
+}
+
+fn oid_or_none(oid: Oid) -> Option<ObjectId> {
+    if oid.is_zero() {
+        None
+    } else {
+        Some(object_id(oid))
     }
 }
 
-enum BatchOutcome {
-    Done,
-    /// The replica's ref was not at the value the plan was made from.
-    Moved(String),
+fn show(id: Option<&ObjectId>) -> String {
+    id.map_or("nothing".into(), ToString::to_string)
 }
 
-fn oid_or_none(oid: Oid) -> Option<Oid> {
-    if oid.is_zero() { None } else { Some(oid) }
-}
-
-fn push_batch(
-    cache: &Repository,
+/// One push: refused in negotiation when a ref is not at the old value the change names.
+fn push_on(
     remote: &mut git2::Remote<'_>,
     target: &GitTarget,
     keys: &AwsKeys,
     batch: &[RefChange],
-    stats: &mut ReplicaStats,
-) -> Result<BatchOutcome, GitFailure> {
-    let expected: HashMap<&str, Option<Oid>> =
-        batch.iter().map(|c| (c.name.as_str(), c.old)).collect();
+) -> Result<Pushed, MirrorError> {
+    let expected: HashMap<&str, Option<&ObjectId>> = batch
+        .iter()
+        .map(|c| (c.name.as_str(), c.old.as_ref()))
+        .collect();
     let specs: Vec<String> = batch
         .iter()
         .map(|c| match c.new {
@@ -387,16 +276,12 @@ fn push_batch(
                 let name = u.dst_refname().unwrap_or_default();
                 let seen = oid_or_none(u.src());
                 match expected.get(name) {
-                    Some(exp) if *exp == seen => {}
+                    Some(exp) if *exp == seen.as_ref() => {}
                     _ => {
                         *moved.borrow_mut() = Some(format!(
                             "{name} was expected at {} but is at {}",
-                            expected
-                                .get(name)
-                                .copied()
-                                .flatten()
-                                .map_or("nothing".into(), |o| o.to_string()),
-                            seen.map_or("nothing".into(), |o| o.to_string())
+                            show(expected.get(name).copied().flatten()),
+                            show(seen.as_ref())
                         ));
                         return Err(git2::Error::from_str("replica moved since it was listed"));
                     }
@@ -417,60 +302,19 @@ fn push_batch(
         po.remote_callbacks(cb);
         let result = remote.push(&specs, Some(&mut po));
         if let Some(why) = moved.borrow().clone() {
-            return Ok(BatchOutcome::Moved(why));
+            return Ok(Pushed::Moved(why));
         }
         result.map_err(|e| classify(&format!("push to {} failed", target.describe()), &e))?;
     }
-    stats.pushes += 1;
     let (objects, bytes) = progress.get();
-    stats.objects += objects;
-    stats.bytes += bytes;
-    // `push` succeeds even when the server rejected refs: every status must be checked.
-    let statuses = statuses.into_inner();
-    let mut rejected = Vec::new();
-    for change in batch {
-        match statuses.iter().find(|(n, _)| *n == change.name) {
-            Some((_, None)) => {
-                if change.new.is_some() {
-                    stats.created_or_updated.push(change.name.clone());
-                } else {
-                    stats.deleted.push(change.name.clone());
-                }
-            }
-            Some((name, Some(msg))) => rejected.push(format!("{name}: {msg}")),
-            None => rejected.push(format!("{}: the server did not report on it", change.name)),
-        }
-    }
-    if rejected.is_empty() {
-        return Ok(BatchOutcome::Done);
-    }
-    // A rejected ref may have moved between the advertisement and the update (the server
-    // compares each ref with the old value the push names): look at the replica again.
-    // Refs that are no longer at the value the plan was made from are a compare-and-swap
-    // miss, planned again; anything else is a real rejection.
-    let now = remote_refs(cache, target, keys)?;
-    let moved = batch.iter().any(|c| {
-        rejected
-            .iter()
-            .any(|r| r.starts_with(&format!("{}: ", c.name)))
-            && now.get(&c.name).copied() != c.old
-    });
-    if moved {
-        Ok(BatchOutcome::Moved(rejected.join("; ")))
-    } else {
-        Err(GitFailure::Failed(format!(
-            "{} rejected: {}",
-            target.describe(),
-            rejected.join("; ")
-        )))
-    }
+    Ok(Pushed::Sent {
+        statuses: statuses.into_inner(),
+        bytes,
+        objects,
+    })
 }
 
 /// The directory of the cache of `repository` in `region` under `root`.
 pub fn cache_dir(root: &Path, region: &str, repository: &str) -> PathBuf {
     root.join(region).join(format!("{repository}.git"))
 }
-
-#[cfg(test)]
-#[path = "gitsync_test.rs"]
-mod tests;

@@ -326,8 +326,7 @@ pub fn reference_event(file: &str, repository: &str, id: &str) -> Value {
     let mut e = codehooks_tests::event(file);
     e["id"] = json!(id);
     e["detail"]["repositoryName"] = json!(repository);
-    e["resources"] = json!([format!(
-        "arn:aws:codecommit:us-east-1:123456789012:{repository}"
-    )]);
+    let arn = codehooks::arn::Arn::new(SOURCE, "codecommit", "123456789012", repository);
+    e["resources"] = json!([arn.to_string()]);
     e
 }

@@ -1,18 +1,20 @@
-//! An alert and how it is written: the SNS subject, the plain-text body for e-mail, the AWS
+//! How an [`Alert`] is written for SNS: the subject, the plain-text body for e-mail, the AWS
 //! Chatbot custom notification for chat and machine subscribers, and the message attributes.
 //!
 //! One `Publish` carries everything: `MessageStructure=json` with a `default` body (plain text,
 //! what e-mail and SMS subscribers get) and the Chatbot document for the `https`, `http`,
-//! `sqs`, `lambda` and `firehose` protocols. The whole message stays under SNS's 256 KiB limit:
-//! the free text (reasons, summaries, phases) is cut with a marker until it fits; the facts
-//! are short by construction and the links are never cut.
+//! `sqs`, `lambda` and `firehose` protocols. The whole message stays under SNS's 256 KB limit:
+//! the free text (reasons, sections) is cut with a marker until it fits; the facts are short by
+//! construction and the links are never cut. Machine data that still does not fit is dropped
+//! with a note.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
+use super::{Alert, Severity};
 use crate::text::{self, ascii_subject, cut, middle_cut, one_line, printable};
 
-/// The largest `Message` this function publishes. SNS allows 262,144 bytes for the message
-/// and its attributes together; the rest is headroom for the attributes and the subject.
+/// The largest `Message` published. SNS allows 262,144 bytes for the message and its
+/// attributes together; the rest is headroom for the attributes and the subject.
 pub const MESSAGE_LIMIT: usize = 250_000;
 
 /// Longest value of one fact line (the facts are never cut further).
@@ -21,68 +23,17 @@ pub const FACT_MAX: usize = 300;
 /// Longest Chatbot description (chat clients show long messages badly).
 pub const DESCRIPTION_MAX: usize = 6000;
 
+/// SNS accepts at most this many message attributes.
+pub const MAX_ATTRIBUTES: usize = 10;
+
+/// Longest attribute value written.
+pub const ATTRIBUTE_MAX: usize = 256;
+
 /// The protocols that get the Chatbot document instead of the plain text.
 pub const JSON_PROTOCOLS: &[&str] = &["https", "http", "sqs", "lambda", "firehose"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
-    /// Something is broken: FAILED, FAULT, TIMED_OUT, FAILURE.
-    Error,
-    /// Somebody stopped it.
-    Warning,
-    /// It works again.
-    Info,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        }
-    }
-}
-
-/// One alert, ready to be written.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Alert {
-    /// `codebuild`, `codepipeline` or `codedeploy`.
-    pub source: &'static str,
-    /// What kind of thing: `build`, `pipeline`, `action`, `deployment`.
-    pub what: &'static str,
-    /// The project, pipeline or `application/deployment group`.
-    pub name: String,
-    /// The state as the service names it (`FAILED`, `TIMED_OUT`, `FAILURE`) or `RECOVERED`.
-    pub state: String,
-    pub severity: Severity,
-    pub region: String,
-    pub account: String,
-    /// What identifies this run in the subject, e.g. `#142 (main@abc1234)`.
-    pub reference: String,
-    /// The first line of the body: one sentence that says what happened.
-    pub headline: String,
-    /// Why it failed, most telling first (free text: cut to fit).
-    pub reasons: Vec<String>,
-    /// Short labelled facts (each cut to [`FACT_MAX`]).
-    pub facts: Vec<(String, String)>,
-    /// Longer labelled text blocks, such as the phase table (free text: cut to fit).
-    pub sections: Vec<(String, String)>,
-    /// Console and log links (never cut).
-    pub links: Vec<(String, String)>,
-    /// What to do next.
-    pub next_steps: Vec<String>,
-    /// Chat thread: alerts about one pipeline execution or project share it.
-    pub thread_id: String,
-    /// The ARNs the alert is about.
-    pub resources: Vec<String>,
-    /// The Chatbot `eventType`, e.g. `CodeBuildBuildFailed`.
-    pub event_type: String,
-    /// The EventBridge event the alert comes from.
-    pub event_id: String,
-    /// When it happened (the event's time).
-    pub time: String,
-}
+/// The free-text budget per block the renderer starts from (halved until the message fits).
+const FIRST_BUDGET: usize = 16_000;
 
 /// What one `Publish` sends.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,21 +45,40 @@ pub struct Rendered {
     pub text: String,
     /// The Chatbot document.
     pub chatbot: Value,
-    /// Message attributes: name, value (all strings).
-    pub attributes: Vec<(&'static str, String)>,
+    /// Message attributes: name, value (all strings, never empty).
+    pub attributes: Vec<(String, String)>,
+}
+
+/// An attribute value: one line, at most [`ATTRIBUTE_MAX`] characters, and `-` when empty
+/// (SNS refuses empty values; a present attribute keeps filter policies simple).
+pub fn attribute_value(s: &str) -> String {
+    let v = cut(&one_line(s), ATTRIBUTE_MAX);
+    if v.is_empty() { "-".to_owned() } else { v }
 }
 
 impl Alert {
     /// `FAILED build my-app #142 (main@abc1234) in eu-west-1`, at most 99 ASCII characters:
-    /// the name and the reference give way first, the state and the region stay.
+    /// the name and the reference give way first, the prefix, state and region stay.
     pub fn subject(&self) -> String {
-        let head = format!("{} {} ", one_line(&self.state), self.what);
-        let tail = format!(" in {}", self.region);
+        let prefix = one_line(&self.subject_prefix);
+        let head = [prefix, one_line(&self.state), one_line(&self.what)]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| s + " ")
+            .collect::<String>();
+        let region = one_line(&self.region);
+        let tail = if region.is_empty() {
+            String::new()
+        } else {
+            format!(" in {region}")
+        };
         let name = one_line(&self.name);
         let reference = one_line(&self.reference);
-        let room = text::SUBJECT_MAX.saturating_sub(head.len() + tail.len());
+        let room = text::SUBJECT_MAX.saturating_sub(head.chars().count() + tail.chars().count());
         let middle = if reference.is_empty() {
             middle_cut(&name, room)
+        } else if name.is_empty() {
+            middle_cut(&reference, room)
         } else {
             let full = format!("{name} {reference}");
             if full.chars().count() <= room {
@@ -132,7 +102,7 @@ impl Alert {
         ascii_subject(&format!("{head}{middle}{tail}"))
     }
 
-    fn facts(&self) -> Vec<(String, String)> {
+    fn clean_facts(&self) -> Vec<(String, String)> {
         self.facts
             .iter()
             .filter(|(_, v)| !v.trim().is_empty())
@@ -162,7 +132,7 @@ impl Alert {
             }
             out.push('\n');
         }
-        let facts = self.facts();
+        let facts = self.clean_facts();
         if !facts.is_empty() {
             out.push_str("Details\n");
             let width = 1 + facts
@@ -203,18 +173,29 @@ impl Alert {
             }
             out.push('\n');
         }
+        let sender = one_line(&self.sender);
+        let sender = if sender.is_empty() {
+            "codehooks".to_owned()
+        } else {
+            sender
+        };
         out.push_str(&format!(
-            "Event {} at {} in account {} ({}). Sent by codehooks build-alerts.\n",
+            "Event {} at {} in account {} ({}). Sent by {sender}.\n",
             one_line(&self.event_id),
             one_line(&self.time),
-            self.account,
-            self.region
+            one_line(&self.account),
+            one_line(&self.region)
         ));
         out
     }
 
     /// The AWS Chatbot custom notification (schema version 1.0), with free text cut to `budget`.
     pub fn chatbot(&self, budget: usize) -> Value {
+        self.chatbot_with(budget, Some(&self.data))
+    }
+
+    /// The Chatbot document with `data` (or a note that it was left out) in its context.
+    fn chatbot_with(&self, budget: usize, data: Option<&Map<String, Value>>) -> Value {
         let icon = match self.severity {
             Severity::Error => ":x:",
             Severity::Warning => ":warning:",
@@ -231,7 +212,8 @@ impl Alert {
         {
             body.push_str(&format!("> {}\n", cut(&r, budget.min(1500))));
         }
-        for (k, v) in self.facts() {
+        let facts = self.clean_facts();
+        for (k, v) in &facts {
             body.push_str(&format!("*{k}:* {v}\n"));
         }
         let mut links = String::new();
@@ -245,13 +227,13 @@ impl Alert {
             description.push('\n');
         }
         description.push_str(&links);
-        let mut context = serde_json::Map::new();
-        context.insert("source".into(), json!(self.source));
+        let mut context = Map::new();
+        context.insert("source".into(), json!(one_line(&self.source)));
         context.insert("name".into(), json!(one_line(&self.name)));
         context.insert("state".into(), json!(one_line(&self.state)));
         context.insert("severity".into(), json!(self.severity.as_str()));
-        context.insert("region".into(), json!(self.region));
-        context.insert("account".into(), json!(self.account));
+        context.insert("region".into(), json!(one_line(&self.region)));
+        context.insert("account".into(), json!(one_line(&self.account)));
         context.insert("eventId".into(), json!(one_line(&self.event_id)));
         context.insert("time".into(), json!(one_line(&self.time)));
         context.insert(
@@ -266,7 +248,7 @@ impl Alert {
         context.insert(
             "facts".into(),
             Value::Object(
-                self.facts()
+                facts
                     .into_iter()
                     .map(|(k, v)| (k, Value::String(v)))
                     .collect(),
@@ -281,81 +263,134 @@ impl Alert {
                     .collect(),
             ),
         );
+        match data {
+            Some(data) => {
+                for (k, v) in data {
+                    context.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+            None => {
+                context.insert(
+                    "dataOmitted".into(),
+                    json!(format!(
+                        "{} evidence fields did not fit SNS's 256 KB limit",
+                        self.data.len()
+                    )),
+                );
+            }
+        }
         let mut keywords = vec![
             one_line(&self.state),
-            self.source.to_owned(),
-            self.region.clone(),
+            one_line(&self.source),
+            one_line(&self.region),
         ];
         keywords.retain(|k| !k.is_empty());
+        let subject = self.subject();
         json!({
             "version": "1.0",
             "source": "custom",
-            "id": self.event_id,
+            "id": one_line(&self.event_id),
             "content": {
                 "textType": "client-markdown",
-                "title": format!("{icon} {}", self.subject()),
+                "title": format!("{icon} {subject}"),
                 "description": description,
                 "nextSteps": self.next_steps.iter().map(|s| cut(&one_line(s), 500)).collect::<Vec<_>>(),
                 "keywords": keywords,
             },
             "metadata": {
                 "threadId": cut(&one_line(&self.thread_id), 200),
-                "summary": self.subject(),
-                "eventType": self.event_type,
+                "summary": subject,
+                "eventType": one_line(&self.event_type),
                 "relatedResources": self.resources.iter().map(|r| cut(r, 2048)).collect::<Vec<_>>(),
                 "additionalContext": Value::Object(context),
             }
         })
     }
 
-    /// The message attributes subscribers filter on.
-    pub fn attributes(&self) -> Vec<(&'static str, String)> {
-        let v = |s: &str| {
-            let s = cut(&one_line(s), 256);
-            if s.is_empty() { "-".to_owned() } else { s }
-        };
-        let mut attrs = vec![
-            ("source", v(self.source)),
-            ("name", v(&self.name)),
-            ("state", v(&self.state)),
-            ("severity", v(self.severity.as_str())),
-            ("region", v(&self.region)),
-            ("account", v(&self.account)),
+    /// The message attributes subscribers filter on: `source`, `name`, `state`, `severity`,
+    /// `region`, `account`, then [`Alert::extra_attributes`], at most [`MAX_ATTRIBUTES`]. One
+    /// rule for every value: one line, cut to 256 characters, `-` when empty.
+    pub fn attributes(&self) -> Vec<(String, String)> {
+        let standard = [
+            ("source", self.source.as_str()),
+            ("name", &self.name),
+            ("state", &self.state),
+            ("severity", self.severity.as_str()),
+            ("region", &self.region),
+            ("account", &self.account),
         ];
-        // The deploy hook's own evidence about a deployment carries the same attribute.
-        if self.source == "codedeploy" && self.reference.starts_with("d-") {
-            attrs.push(("deploymentId", v(&self.reference)));
+        let mut attrs: Vec<(String, String)> = standard
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), attribute_value(v)))
+            .collect();
+        for (k, v) in &self.extra_attributes {
+            let k = one_line(k);
+            if attrs.len() >= MAX_ATTRIBUTES || k.is_empty() || attrs.iter().any(|(n, _)| *n == k) {
+                continue;
+            }
+            attrs.push((k, attribute_value(v)));
         }
         attrs
     }
 
-    /// Everything one `Publish` sends, cut until the message fits [`MESSAGE_LIMIT`].
-    pub fn render(&self) -> Rendered {
-        let mut budget = 16_000usize;
-        loop {
-            let text = self.text(budget);
-            let chatbot = self.chatbot(budget);
-            let chatbot_s = chatbot.to_string();
-            let mut doc = serde_json::Map::new();
-            doc.insert("default".into(), Value::String(text.clone()));
-            for p in JSON_PROTOCOLS {
-                doc.insert((*p).into(), Value::String(chatbot_s.clone()));
-            }
-            let message = Value::Object(doc).to_string();
-            if message.len() <= MESSAGE_LIMIT || budget == 0 {
-                return Rendered {
-                    subject: self.subject(),
-                    message,
-                    text,
-                    chatbot,
-                    attributes: self.attributes(),
-                };
-            }
-            budget /= 2;
+    /// The `Message` for one budget, with or without the machine data.
+    fn message(&self, budget: usize, data: bool) -> (String, String, Value) {
+        let text = self.text(budget);
+        let chatbot = self.chatbot_with(budget, data.then_some(&self.data));
+        let chatbot_s = chatbot.to_string();
+        let mut doc = Map::new();
+        doc.insert("default".into(), Value::String(text.clone()));
+        for p in JSON_PROTOCOLS {
+            doc.insert((*p).into(), Value::String(chatbot_s.clone()));
         }
+        (Value::Object(doc).to_string(), text, chatbot)
+    }
+
+    /// Everything one `Publish` sends, cut until the message fits [`MESSAGE_LIMIT`]: the free
+    /// text first (the budget halves down to nothing), then the machine data.
+    pub fn render(&self) -> Rendered {
+        let attempts = [true, false];
+        let mut last = None;
+        for data in attempts {
+            if !data && self.data.is_empty() {
+                break;
+            }
+            let mut budget = FIRST_BUDGET;
+            loop {
+                let (message, text, chatbot) = self.message(budget, data);
+                let fits = message.len() <= MESSAGE_LIMIT;
+                if fits || budget == 0 {
+                    let done = Rendered {
+                        subject: self.subject(),
+                        message,
+                        text,
+                        chatbot,
+                        attributes: self.attributes(),
+                    };
+                    if fits {
+                        return done;
+                    }
+                    last = Some(done);
+                    break;
+                }
+                budget /= 2;
+            }
+        }
+        // Only reachable when the facts and links alone exceed the limit: send what we have;
+        // SNS refuses it and the caller sees the error.
+        last.unwrap_or_else(|| {
+            let (message, text, chatbot) = self.message(0, false);
+            Rendered {
+                subject: self.subject(),
+                message,
+                text,
+                chatbot,
+                attributes: self.attributes(),
+            }
+        })
     }
 }
 
 #[cfg(test)]
-#[path = "alert_test.rs"]
+#[path = "render_test.rs"]
 mod tests;

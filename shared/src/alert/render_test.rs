@@ -1,11 +1,12 @@
-//! Unit tests of `alert.rs`.
+//! Unit tests of `render.rs`.
 
 use super::*;
+use crate::alert::{Alert, Severity};
 
 pub fn sample() -> Alert {
     Alert {
-            source: "codebuild",
-            what: "build",
+            source: "codebuild".into(),
+            what: "build".into(),
             name: "my-app".into(),
             state: "FAILED".into(),
             severity: Severity::Error,
@@ -23,6 +24,8 @@ pub fn sample() -> Alert {
             event_type: "CodeBuildBuildFailed".into(),
             event_id: "evt-1".into(),
             time: "2026-11-23T01:00:00Z".into(),
+            sender: "codehooks build-alerts".into(),
+            ..Alert::default()
         }
 }
 
@@ -144,5 +147,133 @@ fn attributes_are_never_empty() {
     let attrs = a.attributes();
     assert_eq!(attrs.len(), 6);
     assert!(attrs.iter().all(|(_, v)| !v.is_empty()));
-    assert_eq!(attrs[1], ("name", "-".to_owned()));
+    assert_eq!(attrs[1], ("name".to_owned(), "-".to_owned()));
+}
+
+#[test]
+fn the_footer_names_the_sender() {
+    let t = sample().text(16_000);
+    assert!(
+        t.ends_with("in account 123456789012 (eu-west-1). Sent by codehooks build-alerts.\n"),
+        "{t}"
+    );
+    let mut a = sample();
+    a.sender = "codehooks deploy-hook".into();
+    assert!(a.text(100).contains("Sent by codehooks deploy-hook."));
+}
+
+/// A failed deployment's rollback evidence, as the deploy hook writes it.
+fn rollback() -> Alert {
+    Alert {
+        source: "deploy-hook".into(),
+        what: "lifecycle hook".into(),
+        name: format!("shop/{}", "g".repeat(200)),
+        state: "Failed".into(),
+        severity: Severity::Error,
+        region: "eu-west-1".into(),
+        account: "123456789012".into(),
+        reference: "d-ABCDEF123".into(),
+        headline: "Deployment d-ABCDEF123 was rolled back: the health check failed.".into(),
+        sections: (0..5)
+            .map(|i| (format!("Sample {i}"), "x".repeat(64 * 1024)))
+            .collect(),
+        links: vec![(
+            "Deployment".into(),
+            "https://eu-west-1.console.aws.amazon.com/codesuite/codedeploy/deployments/d-ABCDEF123?region=eu-west-1".into(),
+        )],
+        sender: "codehooks deploy-hook".into(),
+        extra_attributes: vec![
+            ("decision".into(), "Failed".into()),
+            ("deploymentId".into(), "d-ABCDEF123".into()),
+            ("hook".into(), "".into()),
+        ],
+        ..Alert::default()
+    }
+}
+
+#[test]
+fn a_200_character_deployment_group_still_gives_an_sns_subject() {
+    let r = rollback().render();
+    assert!(r.subject.len() < 100, "{} {}", r.subject.len(), r.subject);
+    assert!(
+        r.subject.starts_with("Failed lifecycle hook shop/gg"),
+        "{}",
+        r.subject
+    );
+    assert!(r.subject.ends_with(" in eu-west-1"), "{}", r.subject);
+    assert!(r.subject.bytes().all(|b| (0x20..0x7f).contains(&b)));
+}
+
+#[test]
+fn five_64_kib_samples_fit_the_message_limit() {
+    let r = rollback().render();
+    assert!(r.message.len() <= MESSAGE_LIMIT, "{}", r.message.len());
+    assert!(r.text.contains("more characters cut]"));
+    assert!(r.text.contains("/deployments/d-ABCDEF123?region=eu-west-1"));
+}
+
+#[test]
+fn one_rule_for_attributes_standard_and_extra() {
+    let mut a = rollback();
+    a.account.clear();
+    let attrs = a.attributes();
+    let get = |k: &str| attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("source"), Some("deploy-hook"));
+    assert_eq!(get("account"), Some("-"));
+    assert_eq!(get("hook"), Some("-"));
+    assert_eq!(get("deploymentId"), Some("d-ABCDEF123"));
+    assert_eq!(attrs.len(), 9);
+    // Never more than SNS accepts, never a name twice.
+    a.extra_attributes = (0..20).map(|i| (format!("k{i}"), "v".into())).collect();
+    a.extra_attributes
+        .insert(0, ("source".into(), "other".into()));
+    let attrs = a.attributes();
+    assert_eq!(attrs.len(), MAX_ATTRIBUTES);
+    assert_eq!(attrs[0], ("source".to_owned(), "deploy-hook".to_owned()));
+    assert!(
+        attrs
+            .iter()
+            .all(|(_, v)| !v.is_empty() && v.chars().count() <= 256)
+    );
+}
+
+#[test]
+fn prefix_and_missing_region_in_the_subject() {
+    let mut a = rollback();
+    a.subject_prefix = "[dry run]".into();
+    a.state = "DryRunFailed".into();
+    a.name = "shop/shop".into();
+    a.region.clear();
+    assert_eq!(
+        a.subject(),
+        "[dry run] DryRunFailed lifecycle hook shop/shop d-ABCDEF123"
+    );
+}
+
+#[test]
+fn machine_data_travels_in_the_context_or_is_noted() {
+    let mut a = rollback();
+    a.sections.clear();
+    a.data
+        .insert("failedChecks".into(), serde_json::json!(["health"]));
+    let r = a.render();
+    let m: Value = serde_json::from_str(&r.message).unwrap();
+    let doc: Value = serde_json::from_str(m["sqs"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        doc["metadata"]["additionalContext"]["failedChecks"][0],
+        "health"
+    );
+    // Data that cannot fit is left out with a note; the rest still goes.
+    a.data
+        .insert("samples".into(), Value::String("s".repeat(300_000)));
+    let r = a.render();
+    assert!(r.message.len() <= MESSAGE_LIMIT, "{}", r.message.len());
+    let m: Value = serde_json::from_str(&r.message).unwrap();
+    let doc: Value = serde_json::from_str(m["sqs"].as_str().unwrap()).unwrap();
+    assert!(doc["metadata"]["additionalContext"]["dataOmitted"].is_string());
+    assert!(
+        doc["metadata"]["additionalContext"]
+            .get("samples")
+            .is_none()
+    );
 }

@@ -1,68 +1,8 @@
-//! Unit tests of `detail.rs`.
+//! Unit tests of `build.rs`.
 
 use super::*;
-use serde_json::json;
-
-fn pr(event: &str, status: &str, merged: &str) -> PullRequestDetail {
-    serde_json::from_value(json!({
-        "event": event, "pullRequestId": "1", "pullRequestStatus": status, "isMerged": merged,
-        "repositoryNames": ["MyDemoRepo"], "sourceCommit": "2774290EXAMPLE"
-    }))
-    .unwrap()
-}
-
-#[test]
-fn pull_request_events_map_to_actions() {
-    assert_eq!(
-        pr("pullRequestCreated", "Open", "False").action(),
-        PullRequestAction::Validate
-    );
-    assert_eq!(
-        pr("pullRequestSourceBranchUpdated", "Open", "False").action(),
-        PullRequestAction::Validate
-    );
-    assert_eq!(
-        pr("pullRequestStatusChanged", "Closed", "False").action(),
-        PullRequestAction::Closed
-    );
-    assert_eq!(
-        pr("pullRequestStatusChanged", "Open", "False").action(),
-        PullRequestAction::Validate
-    );
-    assert_eq!(
-        pr("pullRequestMergeStatusUpdated", "Closed", "True").action(),
-        PullRequestAction::Closed
-    );
-    assert_eq!(
-        pr("pullRequestApprovalStateChanged", "Open", "False").action(),
-        PullRequestAction::Ignore
-    );
-    assert_eq!(
-        pr("pullRequestCreated", "Closed", "False").action(),
-        PullRequestAction::Ignore
-    );
-}
-
-#[test]
-fn checks_pull_request_fields() {
-    let d = pr("pullRequestCreated", "Open", "False");
-    assert_eq!(d.pull_request_id().unwrap(), "1");
-    assert_eq!(d.repository(&[]).unwrap(), "MyDemoRepo");
-    assert_eq!(d.source_commit().unwrap(), "2774290EXAMPLE");
-    let mut bad = d.clone();
-    bad.pull_request_id = Some("1; drop".into());
-    assert_eq!(bad.pull_request_id().unwrap_err().kind(), "BadInput");
-    bad.repository_names = vec!["bad name`".into()];
-    assert_eq!(bad.repository(&[]).unwrap_err().kind(), "BadInput");
-    bad.repository_names = vec![];
-    assert_eq!(
-        bad.repository(&["arn:aws:codecommit:us-east-2:123456789012:FromArn".into()])
-            .unwrap(),
-        "FromArn"
-    );
-    bad.source_commit = Some("abc def".into());
-    assert_eq!(bad.source_commit().unwrap_err().kind(), "BadInput");
-}
+use codehooks::prbuild::BuildLink;
+use serde_json::{Value, json};
 
 fn build(status: &str, extra: Value) -> BuildDetail {
     let mut v = json!({
@@ -92,11 +32,11 @@ fn in_progress_builds_parse_without_phases_or_number() {
     let b = build("IN_PROGRESS", json!({}));
     assert_eq!(b.build_number(), None);
     assert_eq!(b.duration_seconds(), None);
-    assert_eq!(b.failing_phase(), None);
+    assert_eq!(failing_phase(&b), None);
     let link = b.link().unwrap().unwrap();
     assert_eq!(link.pull_request_id, "7");
     assert_eq!(link.repository, "app");
-    let r = b.build_ref().unwrap();
+    let r = BuildRef::parse(&b.build_id).unwrap();
     assert_eq!(r.id, "pr-validate:8745a7a9-c340-456a-9166-edf953571bEX");
     assert_eq!(r.region, "us-east-1");
     assert!(
@@ -123,7 +63,7 @@ fn failed_builds_report_phase_context_number_and_duration() {
     );
     assert_eq!(b.build_number(), Some(55));
     assert_eq!(b.duration_seconds(), Some(107));
-    let (phase, ctx) = b.failing_phase().unwrap();
+    let (phase, ctx) = failing_phase(&b).unwrap();
     assert_eq!(phase, "`BUILD` (FAILED)");
     assert_eq!(
         ctx,
@@ -147,7 +87,10 @@ fn builds_without_our_variables_are_not_linked() {
         ("CODEHOOKS_PR_ID", Some("3")),
         ("CODEHOOKS_PR_REPOSITORY", Some("app")),
         ("CODEHOOKS_PR_SOURCE_COMMIT", Some("abc)[x](http://evil)")),
-        ("CODEHOOKS_PR_DESTINATION_COMMIT", Some("def")),
+        (
+            "CODEHOOKS_PR_DESTINATION_COMMIT",
+            Some("ddddddddddddddddddddddddddddddddddddddd1"),
+        ),
         ("CODEHOOKS_PR_REVISION_ID", Some("r1")),
     ]);
     assert_eq!(hostile.unwrap_err().kind(), "BadInput");
@@ -159,4 +102,28 @@ fn build_arns_are_checked() {
     assert!(BuildRef::parse("arn:aws:codebuild:us-west-2:123456789012:project/x").is_none());
     assert!(BuildRef::parse("arn:aws:codebuild:us-west-2:123456789012:build/p](x):1").is_none());
     assert!(BuildRef::parse("pr-validate:1234").is_none());
+}
+
+#[test]
+fn build_links_use_the_partition_of_the_arn() {
+    let cn = BuildRef::parse("arn:aws-cn:codebuild:cn-north-1:123456789012:build/p1:1").unwrap();
+    assert!(cn.console_url().starts_with("https://console.amazonaws.cn/codesuite/codebuild/123456789012/projects/p1/build/p1%3A1/?region=cn-north-1"), "{}", cn.console_url());
+    let gov =
+        BuildRef::parse("arn:aws-us-gov:codebuild:us-gov-west-1:123456789012:build/p1:1").unwrap();
+    assert!(
+        gov.logs_url()
+            .starts_with("https://console.amazonaws-us-gov.com/"),
+        "{}",
+        gov.logs_url()
+    );
+    assert!(BuildRef::parse("arn:awz:codebuild:us-east-1:123456789012:build/p1:1").is_none());
+}
+
+#[test]
+fn ends_are_the_final_statuses() {
+    assert_eq!(Ended::from_status("IN_PROGRESS"), None);
+    assert_eq!(Ended::from_status("nope"), None);
+    for s in ["SUCCEEDED", "FAILED", "FAULT", "TIMED_OUT", "STOPPED"] {
+        assert_eq!(Ended::from_status(s).map(Ended::status), Some(s));
+    }
 }

@@ -1,4 +1,4 @@
-//! Unit tests of `lib.rs`.
+//! Unit tests of `config.rs`.
 
 use super::*;
 

@@ -1,20 +1,49 @@
-//! The read-only AWS calls that explain a failure: CodePipeline's `ListActionExecutions` and
-//! `GetPipelineExecution`, CodeDeploy's `GetDeployment`. They turn SDK types into the plain
-//! facts the alert uses.
+//! The SDK adapter of [`ReleaseHistory`]: CodePipeline's `ListActionExecutions` and
+//! `GetPipelineExecution`, CodeDeploy's `GetDeployment`. The only code that touches these
+//! clients; it turns SDK types into the plain facts the alerts use.
 
 use aws_sdk_codedeploy::primitives::DateTime;
 use aws_sdk_codepipeline::types::ActionExecutionFilter;
 use codehooks::{Error, Result};
 
-use crate::codedeploy::DeploymentFacts;
-use crate::codepipeline::{ActionRun, ExecutionFacts};
+use crate::history::{ActionRun, DeploymentFacts, ExecutionFacts, ReleaseHistory};
+
+/// CodePipeline and CodeDeploy, read-only.
+#[derive(Debug, Clone)]
+pub struct AwsReleaseHistory {
+    pub codepipeline: aws_sdk_codepipeline::Client,
+    pub codedeploy: aws_sdk_codedeploy::Client,
+}
+
+impl AwsReleaseHistory {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            codepipeline: aws_sdk_codepipeline::Client::new(sdk),
+            codedeploy: aws_sdk_codedeploy::Client::new(sdk),
+        }
+    }
+}
+
+impl ReleaseHistory for AwsReleaseHistory {
+    async fn action_runs(&self, pipeline: &str, execution_id: &str) -> Result<Vec<ActionRun>> {
+        action_runs(&self.codepipeline, pipeline, execution_id).await
+    }
+
+    async fn execution(&self, pipeline: &str, execution_id: &str) -> Result<ExecutionFacts> {
+        execution(&self.codepipeline, pipeline, execution_id).await
+    }
+
+    async fn deployment(&self, deployment_id: &str) -> Result<DeploymentFacts> {
+        deployment(&self.codedeploy, deployment_id).await
+    }
+}
 
 /// At most this many pages of `ListActionExecutions` (100 action runs each) are read for one
 /// alert: a pipeline execution with more action runs than that is explained by its first 1,000.
 const MAX_ACTION_PAGES: usize = 10;
 
 /// The failed and other action runs of one pipeline execution (up to 1,000, in pages of 100).
-pub async fn action_runs(
+async fn action_runs(
     client: &aws_sdk_codepipeline::Client,
     pipeline: &str,
     execution_id: &str,
@@ -70,7 +99,7 @@ fn action_run(d: aws_sdk_codepipeline::types::ActionExecutionDetail) -> ActionRu
 }
 
 /// The trigger, status summary and source revisions of a pipeline execution.
-pub async fn execution(
+async fn execution(
     client: &aws_sdk_codepipeline::Client,
     pipeline: &str,
     execution_id: &str,
@@ -115,7 +144,7 @@ fn secs(t: &DateTime) -> i64 {
 }
 
 /// What CodeDeploy knows about a deployment: its error, rollback, revision and creator.
-pub async fn deployment(client: &aws_sdk_codedeploy::Client, id: &str) -> Result<DeploymentFacts> {
+async fn deployment(client: &aws_sdk_codedeploy::Client, id: &str) -> Result<DeploymentFacts> {
     let out = client
         .get_deployment()
         .deployment_id(id)

@@ -1,0 +1,80 @@
+//! The function's own configuration, read once at start-up from its environment (the
+//! settings every function shares are [`codehooks::harness::Common`]).
+
+use std::time::Duration;
+
+use codehooks::config::Env;
+use codehooks::names::is_name;
+
+/// What build-alerts reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `CODEHOOKS_ALERT_TOPIC_ARN`: where alerts go.
+    pub topic_arn: String,
+    /// `CODEHOOKS_ALERTS_TABLE`: the DynamoDB table for de-duplication and last known states.
+    pub table: Option<String>,
+    /// `CODEHOOKS_ALERTS_STOPPED`: alert on builds someone stopped (default false).
+    pub stopped: bool,
+    /// `CODEHOOKS_ALERTS_PULL_REQUESTS`: alert on pull request validation builds too (default
+    /// false: pr-comments reports them on the pull request).
+    pub pull_requests: bool,
+    /// `CODEHOOKS_ALERTS_RECOVERED`: send a notice when something that failed works again.
+    pub recovered: bool,
+    /// `CODEHOOKS_ALERTS_DEDUP_TTL_HOURS`: how long an alert is remembered (default 48).
+    pub dedup_ttl: Duration,
+    /// `CODEHOOKS_ALERTS_STATE_TTL_DAYS`: how long a last known state is kept (default 90).
+    pub state_ttl: Duration,
+    /// `CODEHOOKS_ALERTS_LEASE_SECONDS`: how long a claim blocks a concurrent delivery (default
+    /// 90; keep it longer than the function's timeout).
+    pub lease: Duration,
+}
+
+fn is_table_name(s: &str) -> bool {
+    is_name(s, 3, 255, "_.-")
+}
+
+impl Config {
+    pub fn read(env: &mut Env<'_>) -> Self {
+        let topic_arn = env.arn("CODEHOOKS_ALERT_TOPIC_ARN", "sns");
+        let table = env.optional("CODEHOOKS_ALERTS_TABLE");
+        if let Some(t) = &table
+            && !is_table_name(t)
+        {
+            env.problem(
+                "CODEHOOKS_ALERTS_TABLE",
+                "must be a DynamoDB table name (3 to 255 letters, digits, '_', '-' or '.')",
+            );
+        }
+        let stopped = env.bool_or("CODEHOOKS_ALERTS_STOPPED", false);
+        let pull_requests = env.bool_or("CODEHOOKS_ALERTS_PULL_REQUESTS", false);
+        let recovered = env.bool_or("CODEHOOKS_ALERTS_RECOVERED", false);
+        if recovered && table.is_none() {
+            env.problem(
+                "CODEHOOKS_ALERTS_TABLE",
+                "is required when CODEHOOKS_ALERTS_RECOVERED is true (it keeps the last known states)",
+            );
+        }
+        let dedup_ttl = Duration::from_secs(
+            3600 * env.u64_in("CODEHOOKS_ALERTS_DEDUP_TTL_HOURS", 48, 25..=720),
+        );
+        let state_ttl = Duration::from_secs(
+            86_400 * env.u64_in("CODEHOOKS_ALERTS_STATE_TTL_DAYS", 90, 1..=3650),
+        );
+        let lease =
+            Duration::from_secs(env.u64_in("CODEHOOKS_ALERTS_LEASE_SECONDS", 90, 30..=3600));
+        Self {
+            topic_arn,
+            table,
+            stopped,
+            pull_requests,
+            recovered,
+            dedup_ttl,
+            state_ttl,
+            lease,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "config_test.rs"]
+mod tests;

@@ -1,0 +1,43 @@
+//! The harness wiring: build-alerts as a [`codehooks::harness::Function`] with the production
+//! adapters (SNS, the DynamoDB once-only store, CodePipeline and CodeDeploy lookups).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use codehooks::Result;
+use codehooks::alert::SnsPublisher;
+use codehooks::config::Env;
+use codehooks::dedup::Store;
+use codehooks::harness::{Common, Function};
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+
+use crate::history_aws::AwsReleaseHistory;
+use crate::{App, Config, NAME, Outcome};
+
+impl Function for App {
+    const NAME: &'static str = NAME;
+    type Config = Config;
+    type Output = Outcome;
+
+    fn read_config(env: &mut Env<'_>) -> Config {
+        Config::read(env)
+    }
+
+    fn build(_common: &Common, config: Config, sdk: &aws_config::SdkConfig) -> Self {
+        let store = config.table.as_ref().map(|t| {
+            Store::new(aws_sdk_dynamodb::Client::new(sdk), t.clone())
+                .with_ttl(config.dedup_ttl)
+                .with_lease(config.lease)
+        });
+        let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone());
+        App::new(config, publisher, store, AwsReleaseHistory::new(sdk))
+    }
+
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Outcome> {
+        // Boxed: the orchestration's future is deep, and the runtime nests it further.
+        let work: Pin<Box<dyn Future<Output = Result<Outcome>> + '_>> =
+            Box::pin(self.process(event.payload));
+        work.await
+    }
+}

@@ -1,0 +1,277 @@
+//! The hook's orchestration, generic over its ports: check what the deployment is, decide,
+//! report `Succeeded` or `Failed` before the deadline on every path, and publish the evidence
+//! of a failure. With an invalid configuration it still serves (the degraded mode): each hook
+//! is reported `Failed`.
+
+use std::time::Duration;
+
+use codehooks::alert::{AlertPublisher, SnsPublisher};
+use codehooks::config::{ConfigError, Env};
+use codehooks::harness::{Common, Function};
+use codehooks::{Error, Result};
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::evidence::Evidence;
+use crate::facts::{Decision, Reported};
+use crate::payload::{HookPayload, deadline_instant};
+use crate::ports::{Deployments, LoadBalancer};
+use crate::probe::CheckResult;
+use crate::sdk::{SdkDeployments, SdkLoadBalancer};
+use crate::settings::Settings;
+
+/// Pause between two attempts to report a status.
+const REPORT_RETRY: Duration = Duration::from_millis(250);
+
+/// The hook: its settings and its ports, built once per execution environment.
+#[derive(Debug)]
+pub struct App<D = SdkDeployments, L = SdkLoadBalancer, A = SnsPublisher> {
+    pub metrics_namespace: String,
+    pub settings: Settings,
+    pub deployments: D,
+    pub load_balancer: L,
+    /// Where the evidence of a failure goes (`None`: no alert topic configured).
+    pub alerts: Option<A>,
+    /// The region of the deployments (the function's).
+    pub region: Option<String>,
+    /// What is wrong with the configuration, when something is: the degraded mode.
+    pub config_error: Option<ConfigError>,
+}
+
+impl App {
+    /// The production hook: SDK adapters over `sdk`.
+    pub fn with_sdk(
+        common: &Common,
+        settings: Settings,
+        sdk: &aws_config::SdkConfig,
+        config_error: Option<ConfigError>,
+    ) -> App {
+        let alerts = settings
+            .alert_topic_arn
+            .clone()
+            .map(|topic| SnsPublisher::new(aws_sdk_sns::Client::new(sdk), topic));
+        App {
+            metrics_namespace: common.metrics_namespace.clone(),
+            settings,
+            deployments: SdkDeployments::new(sdk),
+            load_balancer: SdkLoadBalancer::new(sdk),
+            alerts,
+            region: sdk.region().map(|r| r.as_ref().to_owned()),
+            config_error,
+        }
+    }
+}
+
+impl Function for App {
+    const NAME: &'static str = crate::NAME;
+    type Config = Settings;
+    type Output = Evidence;
+
+    fn read_config(env: &mut Env<'_>) -> Settings {
+        Settings::read(env)
+    }
+
+    fn build(common: &Common, config: Settings, sdk: &aws_config::SdkConfig) -> App {
+        App::with_sdk(common, config, sdk, None)
+    }
+
+    /// A hook whose process exits at start-up never reports, and CodeDeploy then waits an hour
+    /// for a status. So an invalid configuration is logged once, naming the variable and why,
+    /// and the function still starts: each invocation with a hook payload reports `Failed`
+    /// (never `Succeeded`: dry run and fail-open are settings too, and a wrong configuration
+    /// cannot be trusted to ask for them; rolling back is the safe side) and returns the
+    /// `Config` error.
+    fn degraded(
+        common: &Common,
+        settings: Settings,
+        error: ConfigError,
+        sdk: &aws_config::SdkConfig,
+    ) -> std::result::Result<App, ConfigError> {
+        tracing::error!(
+            error = %error,
+            "start-up: invalid configuration; every lifecycle hook will be reported Failed until it is corrected"
+        );
+        // What can be read still serves: the alert topic, when it is valid.
+        let settings = settings.degraded();
+        Ok(App::with_sdk(common, settings, sdk, Some(error)))
+    }
+
+    fn handle(
+        &self,
+        event: LambdaEvent<Value>,
+    ) -> impl std::future::Future<Output = Result<Evidence>> {
+        // Boxed: the whole check is a deep future, and the runtime nests it further.
+        Box::pin(self.answer(event))
+    }
+}
+
+impl<D: Deployments, L: LoadBalancer, A: AlertPublisher> App<D, L, A> {
+    /// Handles one invocation: the checks, or the degraded mode's refusal.
+    pub async fn answer(&self, event: LambdaEvent<Value>) -> Result<Evidence> {
+        match &self.config_error {
+            None => self.check(event).await,
+            Some(problem) => self.refuse(event, problem).await,
+        }
+    }
+
+    /// Checks, reports, alerts.
+    async fn check(&self, event: LambdaEvent<Value>) -> Result<Evidence> {
+        let started = Instant::now();
+        let payload = HookPayload::parse(&event.payload)?;
+        let deadline = deadline_instant(event.context.deadline);
+        let total = deadline.saturating_duration_since(Instant::now());
+        let margin = self.settings.report_margin.min(total / 3);
+        let budget_end = deadline.checked_sub(margin).unwrap_or(deadline);
+        tracing::info!(
+            deployment_id = %payload.deployment_id,
+            budget_ms = budget_end.saturating_duration_since(Instant::now()).as_millis() as u64,
+            "checking the green task set"
+        );
+
+        let mut ev = Evidence::new(&payload);
+        self.locate(&mut ev, &event.context);
+        let finished =
+            tokio::time::timeout_at(budget_end, self.evaluate(&payload, &mut ev, budget_end)).await;
+        if finished.is_err() {
+            ev.checks.push(CheckResult::new(
+                "deadline",
+                false,
+                None,
+                format!(
+                    "the checks did not finish within the invocation's time budget ({} ms before the deadline kept to report)",
+                    margin.as_millis()
+                ),
+            ));
+            ev.error
+                .get_or_insert_with(|| "ran out of time before the checks finished".into());
+            ev.infrastructure.push("deadline".into());
+        }
+        ev.conclude(&self.settings);
+        ev.duration_ms = started.elapsed().as_millis() as u64;
+        let reported = self.report_and_alert(&payload, &mut ev, deadline).await;
+        reported.map(|_| ev)
+    }
+
+    /// The degraded mode: reports `Failed` for a hook payload (without checking anything,
+    /// whatever dry run or fail-open say), publishes why, and returns the `Config` error that
+    /// names the variable. Anything else is `BadInput`, with no call.
+    async fn refuse(&self, event: LambdaEvent<Value>, problem: &ConfigError) -> Result<Evidence> {
+        let started = Instant::now();
+        let payload = HookPayload::parse(&event.payload)?;
+        let deadline = deadline_instant(event.context.deadline);
+        let mut ev = Evidence::new(&payload);
+        self.locate(&mut ev, &event.context);
+        ev.checks.push(CheckResult::new(
+            "configuration",
+            false,
+            None,
+            format!("nothing was checked: the function's {problem}"),
+        ));
+        ev.error = Some(problem.to_string());
+        ev.conclude(&self.settings.clone().degraded());
+        ev.duration_ms = started.elapsed().as_millis() as u64;
+        // Reported or not, the answer is the configuration error (the status error is logged).
+        let _reported = self.report_and_alert(&payload, &mut ev, deadline).await;
+        Err(Error::Config(problem.clone()))
+    }
+
+    /// Reports the decision, logs and measures it, and, when this invocation set a failing
+    /// status, publishes the evidence.
+    async fn report_and_alert(
+        &self,
+        payload: &HookPayload,
+        ev: &mut Evidence,
+        deadline: Instant,
+    ) -> Result<Reported> {
+        let report_by = deadline
+            .checked_sub(Duration::from_millis(100))
+            .unwrap_or(deadline);
+        let reported = self.report(payload, ev.decision, report_by).await;
+        ev.reported = match &reported {
+            Ok(r) => r.as_str().to_owned(),
+            Err(e) => format!("error: {e}"),
+        };
+        crate::measure::log_and_measure(&self.metrics_namespace, ev);
+        // Only the invocation that set the status alerts: a repeated one changes nothing.
+        if ev.alert_worthy() && matches!(reported, Ok(Reported::Reported)) {
+            self.publish(ev, deadline).await;
+        }
+        reported
+    }
+
+    /// The region and account the alert names: the clients' region, the function's account.
+    fn locate(&self, ev: &mut Evidence, context: &lambda_runtime::Context) {
+        let arn: Vec<&str> = context.invoked_function_arn.split(':').collect();
+        let part = |i: usize| {
+            arn.get(i)
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        ev.region = self.region.clone().or_else(|| part(3));
+        ev.account = part(4).filter(|a| a.bytes().all(|b| b.is_ascii_digit()));
+        ev.request_id = context.request_id.clone();
+    }
+
+    /// Reports the decision; retries what may pass later until `by`. A status CodeDeploy
+    /// already has is not an error.
+    async fn report(
+        &self,
+        payload: &HookPayload,
+        decision: Decision,
+        by: Instant,
+    ) -> Result<Reported> {
+        loop {
+            let call = self.deployments.report(
+                &payload.deployment_id,
+                &payload.hook_execution_id,
+                decision,
+            );
+            let err = match tokio::time::timeout_at(by, call).await {
+                Ok(Ok(Reported::AlreadyCompleted)) => {
+                    tracing::info!(
+                        deployment_id = %payload.deployment_id,
+                        "the lifecycle event already has its status (a repeated invocation): nothing to change"
+                    );
+                    return Ok(Reported::AlreadyCompleted);
+                }
+                Ok(Ok(r)) => return Ok(r),
+                Ok(Err(e)) => e,
+                Err(_) => {
+                    return Err(Error::transient(
+                        "PutLifecycleEventHookExecutionStatus did not answer before the invocation's deadline",
+                    ));
+                }
+            };
+            if !err.is_retryable() || Instant::now() + REPORT_RETRY >= by {
+                tracing::error!(deployment_id = %payload.deployment_id, error = %err, "cannot report the hook status");
+                return Err(err);
+            }
+            tracing::warn!(error = %err, "reporting the hook status failed; retrying");
+            tokio::time::sleep(REPORT_RETRY).await;
+        }
+    }
+
+    /// Publishes the evidence as an alert, before the deadline; a failure is logged.
+    async fn publish(&self, ev: &Evidence, deadline: Instant) {
+        let Some(alerts) = &self.alerts else {
+            return;
+        };
+        let alert = crate::alert::alert(ev);
+        let by = deadline
+            .checked_sub(Duration::from_millis(50))
+            .unwrap_or(deadline);
+        match tokio::time::timeout_at(by, alerts.publish(&alert)).await {
+            Ok(Ok(p)) => {
+                tracing::info!(subject = %p.subject, bytes = p.bytes, "published the evidence to the alert topic")
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot publish the alert"),
+            Err(_) => tracing::error!("the alert was not published before the deadline"),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "app_test.rs"]
+mod tests;

@@ -1,0 +1,270 @@
+//! Plain facts about a deployment and its load balancer, as the ports return them: no SDK types,
+//! so discovery's decision ([`crate::decide`]) is a pure function of these values.
+
+use codehooks::Error;
+use serde::Serialize;
+
+/// The compute platform of a CodeDeploy deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComputePlatform {
+    Server,
+    Lambda,
+    Ecs,
+    /// A platform this version does not know (the name CodeDeploy gave).
+    Other(String),
+}
+
+impl ComputePlatform {
+    /// The platform from CodeDeploy's name for it.
+    pub fn parse(name: &str) -> ComputePlatform {
+        match name {
+            "Server" => ComputePlatform::Server,
+            "Lambda" => ComputePlatform::Lambda,
+            "ECS" => ComputePlatform::Ecs,
+            other => ComputePlatform::Other(other.to_owned()),
+        }
+    }
+
+    /// CodeDeploy's name of the platform.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ComputePlatform::Server => "Server",
+            ComputePlatform::Lambda => "Lambda",
+            ComputePlatform::Ecs => "ECS",
+            ComputePlatform::Other(name) => name,
+        }
+    }
+
+    /// Whether this hook can verify deployments of the platform.
+    pub fn is_verifiable(&self) -> bool {
+        matches!(self, ComputePlatform::Ecs)
+    }
+}
+
+/// The target groups and listeners of a blue/green deployment (`targetGroupPairInfoList[0]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrafficPair {
+    pub target_groups: Vec<String>,
+    pub production_listeners: Vec<String>,
+    pub test_listeners: Vec<String>,
+}
+
+/// What `GetDeployment` says about a deployment.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DeploymentFacts {
+    /// `None` when CodeDeploy does not say.
+    pub platform: Option<ComputePlatform>,
+    pub application: String,
+    pub deployment_group: String,
+    /// The AppSpec content of the revision, when it is given inline.
+    pub appspec: Option<String>,
+    /// The deployment's own `loadBalancerInfo` target group pair.
+    pub traffic_pair: Option<TrafficPair>,
+}
+
+/// One lifecycle event of a deployment target and its status (`InProgress`, `Succeeded`...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleEvent {
+    pub name: String,
+    pub status: String,
+}
+
+impl LifecycleEvent {
+    pub fn new(name: &str, status: &str) -> LifecycleEvent {
+        LifecycleEvent {
+            name: name.to_owned(),
+            status: status.to_owned(),
+        }
+    }
+}
+
+/// One task set of the ECS deployment target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskSet {
+    pub id: String,
+    pub desired_count: i64,
+    pub running_count: i64,
+    pub status: String,
+    pub traffic_weight: f64,
+    pub target_group: Option<String>,
+    pub label: Option<String>,
+}
+
+/// A deployment target, by shape.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeploymentTarget {
+    /// An ECS service (`ecsTarget`): lifecycle events and task sets.
+    Ecs {
+        target_id: String,
+        lifecycle: Vec<LifecycleEvent>,
+        task_sets: Vec<TaskSet>,
+    },
+    /// A CloudFormation blue/green stack (`cloudFormationTarget`): no task sets.
+    CloudFormation {
+        target_id: String,
+        lifecycle: Vec<LifecycleEvent>,
+    },
+    /// Any other target (`InstanceTarget`, `LambdaTarget`...): its type name.
+    Other(String),
+}
+
+/// A target group by name and ARN.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetGroup {
+    pub name: String,
+    pub arn: String,
+}
+
+/// A target group a forward action sends to, with its weight when one is given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightedTargetGroup {
+    pub arn: Option<String>,
+    pub weight: Option<i32>,
+}
+
+/// One default action of a listener.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListenerAction {
+    /// The action type as ELB names it (`forward`, `redirect`, `fixed-response`...).
+    pub kind: String,
+    /// The single target group of a simple forward action.
+    pub target_group_arn: Option<String>,
+    /// The target groups of a forward action's `ForwardConfig`.
+    pub weighted: Vec<WeightedTargetGroup>,
+}
+
+impl ListenerAction {
+    /// A simple forward action to one target group.
+    pub fn forward(target_group_arn: &str) -> ListenerAction {
+        ListenerAction {
+            kind: "forward".into(),
+            target_group_arn: Some(target_group_arn.to_owned()),
+            weighted: Vec::new(),
+        }
+    }
+}
+
+/// What `DescribeListeners` says about one listener.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListenerFacts {
+    pub arn: String,
+    /// `HTTP`, `HTTPS`, `TCP`...
+    pub protocol: Option<String>,
+    pub port: Option<i32>,
+    pub load_balancer_arn: Option<String>,
+    pub default_actions: Vec<ListenerAction>,
+}
+
+/// The kind of a load balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadBalancerKind {
+    Application,
+    Network,
+    Gateway,
+    Other(String),
+}
+
+impl LoadBalancerKind {
+    pub fn parse(name: &str) -> LoadBalancerKind {
+        match name {
+            "application" => LoadBalancerKind::Application,
+            "network" => LoadBalancerKind::Network,
+            "gateway" => LoadBalancerKind::Gateway,
+            other => LoadBalancerKind::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            LoadBalancerKind::Application => "application",
+            LoadBalancerKind::Network => "network",
+            LoadBalancerKind::Gateway => "gateway",
+            LoadBalancerKind::Other(name) => name,
+        }
+    }
+}
+
+/// What `DescribeLoadBalancers` says about one load balancer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadBalancerFacts {
+    pub arn: String,
+    pub name: Option<String>,
+    pub kind: Option<LoadBalancerKind>,
+    pub dns_name: String,
+}
+
+/// One registered target and its health, as `DescribeTargetHealth` reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetHealthFact {
+    pub id: String,
+    pub port: Option<i32>,
+    /// `healthy`, `unhealthy`, `initial`, `draining`... (`None` when not reported).
+    pub state: Option<String>,
+    /// `Target.ResponseCodeMismatch`, `Target.Timeout`...
+    pub reason: Option<String>,
+    pub description: Option<String>,
+}
+
+/// What reporting a hook status did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reported {
+    /// The status is now set.
+    Reported,
+    /// CodeDeploy already had a status for the hook (a repeated invocation): nothing changed.
+    AlreadyCompleted,
+}
+
+impl Reported {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reported::Reported => "reported",
+            Reported::AlreadyCompleted => "alreadyCompleted",
+        }
+    }
+}
+
+/// The status reported to CodeDeploy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Decision {
+    Succeeded,
+    Failed,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Succeeded => "Succeeded",
+            Decision::Failed => "Failed",
+        }
+    }
+}
+
+/// The result of reading the deployment group's target group pair.
+#[derive(Debug, Default)]
+pub enum GroupLookup {
+    /// Not read (the deployment names no application or group, or discovery stopped before).
+    #[default]
+    NotAsked,
+    /// The group's pair (`None`: the group has no `loadBalancerInfo`).
+    Found(Option<TrafficPair>),
+    /// `GetDeploymentGroup` failed.
+    Failed(Error),
+}
+
+/// Everything discovery read, in the order it reads it; later fields stay empty when an
+/// earlier fact already decides that there is no plan.
+#[derive(Debug, Default)]
+pub struct Facts {
+    pub deployment_id: String,
+    /// `None`: `GetDeployment` returned no `deploymentInfo`.
+    pub deployment: Option<DeploymentFacts>,
+    pub targets: Vec<DeploymentTarget>,
+    pub group: GroupLookup,
+    pub target_groups: Vec<TargetGroup>,
+    pub listeners: Vec<ListenerFacts>,
+    /// The load balancer of the listener the probes go through.
+    pub load_balancer: Option<LoadBalancerFacts>,
+}

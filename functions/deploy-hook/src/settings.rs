@@ -1,0 +1,125 @@
+//! The function's own settings (`CODEHOOKS_HOOK_*`, `CODEHOOKS_ALERT_TOPIC_ARN`), read and
+//! validated once at start-up.
+
+use std::time::Duration;
+
+use codehooks::config::{ConfigError, Env};
+
+use crate::policy::Policy;
+
+/// Time kept back at the end of an invocation to report the status (at most a third of it).
+const DEFAULT_REPORT_MARGIN_MS: u64 = 3_000;
+
+/// The function's own settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub policy: Policy,
+    /// Replaces the probes' scheme, host and port; `{port}` stands for the listener's port.
+    pub base_url: Option<String>,
+    pub dry_run: bool,
+    pub fail_open: bool,
+    pub alert_topic_arn: Option<String>,
+    pub report_margin: Duration,
+}
+
+impl Settings {
+    /// Reads and validates the settings; problems are recorded in `env`.
+    pub fn read(env: &mut Env<'_>) -> Settings {
+        let raw_policy = env.optional("CODEHOOKS_HOOK_POLICY");
+        let paths = env.list("CODEHOOKS_HOOK_PATHS");
+        let host = env.optional("CODEHOOKS_HOOK_HOST_NAME");
+        let policy = match Policy::parse(raw_policy.as_deref(), paths.clone(), host.clone()) {
+            Ok(p) => p,
+            Err(problems) => {
+                let var = if raw_policy.is_some()
+                    && Policy::parse(raw_policy.as_deref(), vec![], None).is_err()
+                {
+                    "CODEHOOKS_HOOK_POLICY"
+                } else if !paths.is_empty() && Policy::parse(None, paths.clone(), None).is_err() {
+                    "CODEHOOKS_HOOK_PATHS"
+                } else {
+                    "CODEHOOKS_HOOK_HOST_NAME"
+                };
+                env.problem(var, problems.to_string());
+                Policy::default()
+            }
+        };
+        let base_url = env.optional("CODEHOOKS_HOOK_BASE_URL");
+        if let Some(b) = &base_url
+            && let Err(e) = parse_base_url(b, 443)
+        {
+            env.problem("CODEHOOKS_HOOK_BASE_URL", e.to_string());
+        }
+        Settings {
+            policy,
+            base_url,
+            dry_run: env.bool_or("CODEHOOKS_HOOK_DRY_RUN", false),
+            fail_open: env.bool_or("CODEHOOKS_HOOK_FAIL_OPEN", false),
+            alert_topic_arn: env.optional_arn("CODEHOOKS_ALERT_TOPIC_ARN", "sns"),
+            report_margin: env.millis_in(
+                "CODEHOOKS_HOOK_REPORT_MARGIN_MS",
+                DEFAULT_REPORT_MARGIN_MS,
+                200..=60_000,
+            ),
+        }
+    }
+
+    /// The settings of the degraded mode: a wrong configuration cannot be trusted to ask for
+    /// dry run or fail-open.
+    pub fn degraded(self) -> Settings {
+        Settings {
+            dry_run: false,
+            fail_open: false,
+            ..self
+        }
+    }
+}
+
+/// Reads the settings from a fixed environment (for tools and tests).
+pub fn settings_from_pairs<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Settings, ConfigError> {
+    let mut env = Env::from_pairs(pairs);
+    let s = Settings::read(&mut env);
+    env.finish()?;
+    Ok(s)
+}
+
+/// What is wrong with a base URL.
+#[derive(Debug, thiserror::Error)]
+pub enum BaseUrlError {
+    #[error("must be a URL like http://10.0.0.5:{{port}}: {0}")]
+    NotAUrl(String),
+    #[error("must be an http or https URL, got scheme {0:?}")]
+    Scheme(String),
+    #[error("must name a host")]
+    NoHost,
+    #[error("must not carry credentials")]
+    Credentials,
+    #[error("must have a port")]
+    NoPort,
+}
+
+/// `(scheme, host, port)` of a base URL with `{port}` replaced by `port`.
+pub fn parse_base_url(template: &str, port: u16) -> Result<(String, String, u16), BaseUrlError> {
+    let text = template.replace("{port}", &port.to_string());
+    let url = reqwest::Url::parse(&text).map_err(|e| BaseUrlError::NotAUrl(e.to_string()))?;
+    let scheme = url.scheme().to_owned();
+    if scheme != "http" && scheme != "https" {
+        return Err(BaseUrlError::Scheme(scheme));
+    }
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or(BaseUrlError::NoHost)?
+        .to_owned();
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(BaseUrlError::Credentials);
+    }
+    let port = url.port_or_known_default().ok_or(BaseUrlError::NoPort)?;
+    Ok((scheme, host, port))
+}
+
+#[cfg(test)]
+#[path = "settings_test.rs"]
+mod tests;

@@ -1,0 +1,85 @@
+//! Unit tests of `settings.rs`.
+
+use super::*;
+use crate::policy::Hook;
+
+#[test]
+fn settings_validate_every_variable() {
+    let s = settings_from_pairs([
+        ("CODEHOOKS_HOOK_BASE_URL", "http://127.0.0.1:{port}"),
+        ("CODEHOOKS_HOOK_PATHS", "/health, /ready"),
+        ("CODEHOOKS_HOOK_DRY_RUN", "true"),
+    ])
+    .unwrap();
+    assert!(s.dry_run && !s.fail_open);
+    assert_eq!(
+        s.policy.checks(Hook::AfterAllowTraffic, "g").paths,
+        ["/health", "/ready"]
+    );
+    assert_eq!(
+        parse_base_url("http://127.0.0.1:{port}", 8443).unwrap(),
+        ("http".into(), "127.0.0.1".into(), 8443)
+    );
+
+    let err = settings_from_pairs([
+        (
+            "CODEHOOKS_HOOK_POLICY",
+            r#"{"hooks": {"AfterAllowTestTraffic": {"requests": 0}}}"#,
+        ),
+        ("CODEHOOKS_HOOK_BASE_URL", "ftp://x"),
+        ("CODEHOOKS_HOOK_FAIL_OPEN", "perhaps"),
+        (
+            "CODEHOOKS_ALERT_TOPIC_ARN",
+            "arn:aws:sqs:us-east-1:123456789012:q",
+        ),
+    ])
+    .unwrap_err();
+    let names: Vec<&str> = err.problems.iter().map(|p| p.variable.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "CODEHOOKS_HOOK_POLICY",
+            "CODEHOOKS_HOOK_BASE_URL",
+            "CODEHOOKS_HOOK_FAIL_OPEN",
+            "CODEHOOKS_ALERT_TOPIC_ARN"
+        ]
+    );
+    let err = settings_from_pairs([("CODEHOOKS_HOOK_PATHS", "health")]).unwrap_err();
+    assert_eq!(err.problems[0].variable, "CODEHOOKS_HOOK_PATHS");
+    let err = settings_from_pairs([("CODEHOOKS_HOOK_BASE_URL", "http://user:pw@h:1")]).unwrap_err();
+    assert!(err.to_string().contains("credentials"));
+    // A topic in another partition is an SNS topic too.
+    let s = settings_from_pairs([(
+        "CODEHOOKS_ALERT_TOPIC_ARN",
+        "arn:aws-cn:sns:cn-north-1:123456789012:alerts",
+    )])
+    .unwrap();
+    assert!(s.alert_topic_arn.is_some());
+}
+
+#[test]
+fn base_url_errors_say_what_is_wrong() {
+    for (url, want) in [
+        ("not a url", "must be a URL"),
+        ("ftp://h:{port}", "\"ftp\""),
+        ("http://u:p@h:{port}", "credentials"),
+    ] {
+        let e = parse_base_url(url, 80).unwrap_err();
+        assert!(e.to_string().contains(want), "{url}: {e}");
+    }
+    assert!(matches!(
+        parse_base_url("ftp://h", 80),
+        Err(BaseUrlError::Scheme(_))
+    ));
+}
+
+#[test]
+fn the_degraded_settings_trust_neither_dry_run_nor_fail_open() {
+    let s = settings_from_pairs([
+        ("CODEHOOKS_HOOK_DRY_RUN", "true"),
+        ("CODEHOOKS_HOOK_FAIL_OPEN", "true"),
+    ])
+    .unwrap()
+    .degraded();
+    assert!(!s.dry_run && !s.fail_open);
+}

@@ -1,0 +1,295 @@
+//! In-memory twins of the two ports, for the unit tests of discovery and of the orchestration:
+//! state behind a `Mutex`, every call recorded, and knobs to make an operation fail.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+
+use codehooks::{Error, Result};
+
+use crate::facts::{
+    Decision, DeploymentFacts, DeploymentTarget, ListenerFacts, LoadBalancerFacts, Reported,
+    TargetGroup, TargetHealthFact, TrafficPair,
+};
+use crate::ports::{Deployments, LoadBalancer};
+
+/// Failures to inject: operation name → how many calls fail, and whether the error is retryable.
+#[derive(Debug, Default)]
+struct Faults(BTreeMap<&'static str, (u32, bool)>);
+
+impl Faults {
+    fn take(&mut self, operation: &'static str) -> Result<()> {
+        match self.0.get_mut(operation) {
+            Some((n, retryable)) if *n > 0 => {
+                *n -= 1;
+                Err(twin_error(
+                    operation,
+                    if *retryable {
+                        "ServiceUnavailable"
+                    } else {
+                        "AccessDeniedException"
+                    },
+                    *retryable,
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn twin_error(operation: &'static str, code: &str, retryable: bool) -> Error {
+    Error::Aws {
+        operation,
+        code: code.to_owned(),
+        message: format!("injected by the twin ({code})"),
+        retryable,
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[derive(Debug, Default)]
+struct DeploymentsState {
+    deployments: HashMap<String, DeploymentFacts>,
+    targets: HashMap<String, Vec<DeploymentTarget>>,
+    groups: HashMap<(String, String), Option<TrafficPair>>,
+    statuses: HashMap<(String, String), Decision>,
+    calls: Vec<String>,
+    faults: Faults,
+}
+
+/// The deployment service in memory.
+#[derive(Debug, Default)]
+pub struct MemoryDeployments {
+    state: Mutex<DeploymentsState>,
+}
+
+impl MemoryDeployments {
+    pub fn new() -> MemoryDeployments {
+        MemoryDeployments::default()
+    }
+
+    /// Adds a deployment and its targets.
+    pub fn add(&self, id: &str, facts: DeploymentFacts, targets: Vec<DeploymentTarget>) {
+        let mut s = lock(&self.state);
+        s.deployments.insert(id.to_owned(), facts);
+        s.targets.insert(id.to_owned(), targets);
+    }
+
+    /// Adds a deployment group and its target group pair.
+    pub fn add_group(&self, application: &str, group: &str, pair: Option<TrafficPair>) {
+        lock(&self.state)
+            .groups
+            .insert((application.to_owned(), group.to_owned()), pair);
+    }
+
+    /// Makes the next `times` calls of `operation` (`GetDeployment`, `ListDeploymentTargets`,
+    /// `GetDeploymentGroup`, `PutLifecycleEventHookExecutionStatus`) fail.
+    pub fn fail(&self, operation: &'static str, times: u32, retryable: bool) {
+        lock(&self.state)
+            .faults
+            .0
+            .insert(operation, (times, retryable));
+    }
+
+    /// The operations called so far, with their main argument (`GetDeployment d-1`).
+    pub fn calls(&self) -> Vec<String> {
+        lock(&self.state).calls.clone()
+    }
+
+    /// The status reported for a hook execution.
+    pub fn status(&self, id: &str, hook_execution_id: &str) -> Option<Decision> {
+        lock(&self.state)
+            .statuses
+            .get(&(id.to_owned(), hook_execution_id.to_owned()))
+            .copied()
+    }
+
+    fn call(&self, operation: &'static str, arg: &str) -> Result<MutexGuard<'_, DeploymentsState>> {
+        let mut s = lock(&self.state);
+        s.calls.push(format!("{operation} {arg}"));
+        s.faults.take(operation)?;
+        Ok(s)
+    }
+}
+
+impl Deployments for MemoryDeployments {
+    async fn deployment(&self, deployment_id: &str) -> Result<Option<DeploymentFacts>> {
+        let s = self.call("GetDeployment", deployment_id)?;
+        match s.deployments.get(deployment_id) {
+            Some(d) => Ok(Some(d.clone())),
+            None => Err(twin_error(
+                "GetDeployment",
+                "DeploymentDoesNotExistException",
+                false,
+            )),
+        }
+    }
+
+    async fn targets(&self, deployment_id: &str) -> Result<Vec<DeploymentTarget>> {
+        let s = self.call("ListDeploymentTargets", deployment_id)?;
+        Ok(s.targets.get(deployment_id).cloned().unwrap_or_default())
+    }
+
+    async fn group_traffic_pair(
+        &self,
+        application: &str,
+        deployment_group: &str,
+    ) -> Result<Option<TrafficPair>> {
+        let s = self.call(
+            "GetDeploymentGroup",
+            &format!("{application}/{deployment_group}"),
+        )?;
+        s.groups
+            .get(&(application.to_owned(), deployment_group.to_owned()))
+            .cloned()
+            .ok_or_else(|| {
+                twin_error(
+                    "GetDeploymentGroup",
+                    "DeploymentGroupDoesNotExistException",
+                    false,
+                )
+            })
+    }
+
+    async fn report(
+        &self,
+        deployment_id: &str,
+        hook_execution_id: &str,
+        status: Decision,
+    ) -> Result<Reported> {
+        let mut s = self.call(
+            "PutLifecycleEventHookExecutionStatus",
+            &format!("{deployment_id} {hook_execution_id} {}", status.as_str()),
+        )?;
+        let key = (deployment_id.to_owned(), hook_execution_id.to_owned());
+        if s.statuses.contains_key(&key) {
+            return Ok(Reported::AlreadyCompleted);
+        }
+        s.statuses.insert(key, status);
+        Ok(Reported::Reported)
+    }
+}
+
+#[derive(Debug, Default)]
+struct LoadBalancerState {
+    target_groups: Vec<TargetGroup>,
+    listeners: Vec<ListenerFacts>,
+    load_balancers: Vec<LoadBalancerFacts>,
+    /// Per target group ARN, the answers in turn; the last one repeats.
+    health: HashMap<String, VecDeque<Vec<TargetHealthFact>>>,
+    calls: Vec<String>,
+    faults: Faults,
+}
+
+/// The load balancer in memory.
+#[derive(Debug, Default)]
+pub struct MemoryLoadBalancer {
+    state: Mutex<LoadBalancerState>,
+}
+
+impl MemoryLoadBalancer {
+    pub fn new() -> MemoryLoadBalancer {
+        MemoryLoadBalancer::default()
+    }
+
+    pub fn add_target_group(&self, name: &str, arn: &str) {
+        lock(&self.state).target_groups.push(TargetGroup {
+            name: name.to_owned(),
+            arn: arn.to_owned(),
+        });
+    }
+
+    pub fn add_listener(&self, listener: ListenerFacts) {
+        lock(&self.state).listeners.push(listener);
+    }
+
+    pub fn add_load_balancer(&self, lb: LoadBalancerFacts) {
+        lock(&self.state).load_balancers.push(lb);
+    }
+
+    /// Queues one `DescribeTargetHealth` answer for a target group (the last one repeats).
+    pub fn push_health(&self, target_group_arn: &str, targets: Vec<TargetHealthFact>) {
+        lock(&self.state)
+            .health
+            .entry(target_group_arn.to_owned())
+            .or_default()
+            .push_back(targets);
+    }
+
+    /// Makes the next `times` calls of `operation` (`DescribeTargetGroups`, `DescribeListeners`,
+    /// `DescribeLoadBalancers`, `DescribeTargetHealth`) fail.
+    pub fn fail(&self, operation: &'static str, times: u32, retryable: bool) {
+        lock(&self.state)
+            .faults
+            .0
+            .insert(operation, (times, retryable));
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        lock(&self.state).calls.clone()
+    }
+
+    fn call(
+        &self,
+        operation: &'static str,
+        arg: &str,
+    ) -> Result<MutexGuard<'_, LoadBalancerState>> {
+        let mut s = lock(&self.state);
+        s.calls.push(format!("{operation} {arg}"));
+        s.faults.take(operation)?;
+        Ok(s)
+    }
+}
+
+impl LoadBalancer for MemoryLoadBalancer {
+    async fn target_groups(&self, names: &[String]) -> Result<Vec<TargetGroup>> {
+        let s = self.call("DescribeTargetGroups", &names.join(","))?;
+        names
+            .iter()
+            .map(|n| {
+                s.target_groups
+                    .iter()
+                    .find(|t| &t.name == n)
+                    .cloned()
+                    .ok_or_else(|| twin_error("DescribeTargetGroups", "TargetGroupNotFound", false))
+            })
+            .collect()
+    }
+
+    async fn listeners(&self, arns: &[String]) -> Result<Vec<ListenerFacts>> {
+        let s = self.call("DescribeListeners", &arns.join(","))?;
+        arns.iter()
+            .map(|a| {
+                s.listeners
+                    .iter()
+                    .find(|l| &l.arn == a)
+                    .cloned()
+                    .ok_or_else(|| twin_error("DescribeListeners", "ListenerNotFound", false))
+            })
+            .collect()
+    }
+
+    async fn load_balancer(&self, arn: &str) -> Result<Option<LoadBalancerFacts>> {
+        let s = self.call("DescribeLoadBalancers", arn)?;
+        Ok(s.load_balancers.iter().find(|l| l.arn == arn).cloned())
+    }
+
+    async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealthFact>> {
+        let mut s = self.call("DescribeTargetHealth", target_group_arn)?;
+        let Some(queue) = s.health.get_mut(target_group_arn) else {
+            return Err(twin_error(
+                "DescribeTargetHealth",
+                "TargetGroupNotFound",
+                false,
+            ));
+        };
+        let answer = if queue.len() > 1 {
+            queue.pop_front()
+        } else {
+            queue.front().cloned()
+        };
+        Ok(answer.unwrap_or_default())
+    }
+}

@@ -1,0 +1,498 @@
+//! Unit tests of the orchestration (`app.rs` and `comments.rs`) against the in-memory twins.
+
+use super::*;
+use crate::twins::{HostTwin, RunnerTwin};
+use codehooks::config::Env;
+use serde_json::{Value, json};
+
+const ME: &str = "arn:aws:sts::123456789012:assumed-role/pr-role/pr-comments";
+const MALLORY: &str = "arn:aws:iam::123456789012:user/mallory";
+const A: &str = "4c3a9e0f1b2d5c6e7f8091a2b3c4d5e6f7a8b9c0";
+const B: &str = "9d8c7b6a5f4e3d2c1b0a99887766554433221100";
+const DEST: &str = "1f2e3d4c5b6a79880716253443526170f8e9dacb";
+
+type TestApp = App<HostTwin, RunnerTwin>;
+
+fn app_with(vars: &[(&str, &str)], author: Option<&str>) -> TestApp {
+    let mut pairs = vec![("CODEHOOKS_PR_BUILD_PROJECT", "pr-validate")];
+    pairs.extend_from_slice(vars);
+    let mut env = Env::from_pairs(pairs);
+    let mut config = Config::read(&mut env);
+    env.finish().unwrap();
+    config.author = author.and_then(Author::parse);
+    let app = App::new(
+        config,
+        HostTwin::new(ME),
+        RunnerTwin::new("us-east-1", "123456789012"),
+        "us-east-1",
+    );
+    app.host.put_pull_request("7", pr(A, "rev-1", true));
+    app
+}
+
+fn app() -> TestApp {
+    app_with(&[], Some(ME))
+}
+
+fn approving() -> TestApp {
+    app_with(&[("CODEHOOKS_PR_APPROVAL", "true")], Some(ME))
+}
+
+fn pr(source: &str, revision: &str, open: bool) -> PullRequestNow {
+    PullRequestNow {
+        open,
+        repository: "app".into(),
+        source_commit: source.into(),
+        destination_commit: DEST.into(),
+        revision_id: revision.into(),
+        source_reference: Some("refs/heads/feature".into()),
+        destination_reference: Some("refs/heads/main".into()),
+    }
+}
+
+fn pr_event(id: &str, event: &str, source: &str, status: &str) -> Value {
+    json!({
+        "id": id, "detail-type": "CodeCommit Pull Request State Change", "source": "aws.codecommit",
+        "account": "123456789012", "region": "us-east-1",
+        "resources": ["arn:aws:codecommit:us-east-1:123456789012:app"],
+        "detail": {"event": event, "pullRequestId": "7", "repositoryNames": ["app"],
+            "sourceCommit": source, "destinationCommit": DEST, "revisionId": "rev-x",
+            "pullRequestStatus": status, "isMerged": "False"}
+    })
+}
+
+fn created() -> Value {
+    pr_event("e-1", "pullRequestCreated", A, "Open")
+}
+
+/// The build event of the runner twin's build number `n` (1-based), now in `status`.
+fn build_event(app: &TestApp, n: usize, status: &str) -> Value {
+    let b = app.runner.state().builds[n - 1].clone();
+    app.runner.set_status(&b.id, status);
+    let vars: Vec<Value> = b
+        .variables
+        .iter()
+        .map(|(k, v)| json!({"name": k, "type": "PLAINTEXT", "value": v}))
+        .chain([json!({"name": "SECRET", "type": "PLAINTEXT", "value": "hunter2"})])
+        .collect();
+    json!({
+        "id": format!("b-{n}-{status}"), "detail-type": "CodeBuild Build State Change",
+        "source": "aws.codebuild", "account": "123456789012", "region": "us-east-1",
+        "resources": [b.arn],
+        "detail": {"build-status": status, "project-name": b.project, "build-id": b.arn,
+            "additional-information": {"build-number": b.number, "environment": {"environment-variables": vars},
+                "phases": [
+                    {"phase-type": "BUILD", "phase-status": if status == "FAILED" { "FAILED" } else { "SUCCEEDED" },
+                     "duration-in-seconds": 42, "phase-context": ["COMMAND_EXECUTION_ERROR: exit status 2"]}
+                ]}}
+    })
+}
+
+async fn run(app: &TestApp, event: Value) -> Outcome {
+    app.dispatch(event).await.unwrap()
+}
+
+fn answer(o: &Outcome) -> Value {
+    serde_json::to_value(o).unwrap()
+}
+
+fn comments(app: &TestApp) -> Vec<crate::twins::HostComment> {
+    app.host.state().comments.clone()
+}
+
+fn approval(app: &TestApp, revision: &str) -> Option<Approval> {
+    app.host
+        .state()
+        .approvals
+        .get(&("7".to_owned(), revision.to_owned()))
+        .copied()
+}
+
+#[tokio::test]
+async fn a_new_pull_request_starts_a_build_and_says_so() {
+    let app = app();
+    let out = answer(&run(&app, created()).await);
+    assert_eq!(out["action"], "started", "{out}");
+    assert_eq!(out["comment"], "posted", "{out}");
+    assert_eq!(out["approval"], Value::Null, "{out}");
+    let builds = app.runner.state().builds.clone();
+    assert_eq!(builds.len(), 1);
+    assert_eq!(out["buildId"], builds[0].id.as_str());
+    assert_eq!(builds[0].source_version, A);
+    assert_eq!(
+        builds[0].source_location,
+        "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/app"
+    );
+    assert!(
+        builds[0]
+            .variables
+            .contains(&("CODEHOOKS_PR_REVISION_ID".to_owned(), "rev-1".to_owned()))
+    );
+    let c = comments(&app);
+    assert_eq!(c.len(), 1);
+    assert!(
+        c[0].content.contains("Validation started"),
+        "{}",
+        c[0].content
+    );
+    assert_eq!((c[0].before.as_str(), c[0].after.as_str()), (DEST, A));
+}
+
+#[tokio::test]
+async fn a_redelivered_event_changes_nothing_twice() {
+    let app = app();
+    let first = answer(&run(&app, created()).await);
+    let again = answer(&run(&app, created()).await);
+    assert_eq!(again["action"], "already-started", "{again}");
+    assert_eq!(again["buildId"], first["buildId"]);
+    assert_eq!(again["comment"], "unchanged", "{again}");
+    assert_eq!(app.runner.state().builds.len(), 1);
+    assert_eq!(comments(&app).len(), 1);
+
+    let done = build_event(&app, 1, "SUCCEEDED");
+    assert_eq!(answer(&run(&app, done.clone()).await)["comment"], "updated");
+    assert_eq!(answer(&run(&app, done).await)["comment"], "unchanged");
+    assert_eq!(app.host.calls_of("UpdateComment"), 1);
+    // A start event delivered after the result never turns it back to "started".
+    let late = answer(&run(&app, created()).await);
+    assert_eq!(late["comment"], "build already ended", "{late}");
+    assert_eq!(comments(&app).len(), 1);
+    assert!(comments(&app)[0].content.contains("Validation passed"));
+}
+
+#[tokio::test]
+async fn the_result_edits_the_start_comment_instead_of_adding_one() {
+    let app = app();
+    run(&app, created()).await;
+    let out = answer(&run(&app, build_event(&app, 1, "FAILED")).await);
+    assert_eq!(out["action"], "reported", "{out}");
+    assert_eq!(out["buildStatus"], "FAILED");
+    assert_eq!(out["outdated"], false);
+    assert_eq!(out["comment"], "updated");
+    let c = comments(&app);
+    assert_eq!(c.len(), 1);
+    assert!(
+        c[0].content.contains("Validation failed"),
+        "{}",
+        c[0].content
+    );
+    assert!(
+        c[0].content.contains("`BUILD` (FAILED)"),
+        "{}",
+        c[0].content
+    );
+    assert!(!c[0].content.contains("hunter2"));
+}
+
+#[tokio::test]
+async fn a_newer_push_stops_the_superseded_build() {
+    let app = app();
+    run(&app, created()).await;
+    app.host.put_pull_request("7", pr(B, "rev-2", true));
+    let out = answer(
+        &run(
+            &app,
+            pr_event("e-2", "pullRequestSourceBranchUpdated", B, "Open"),
+        )
+        .await,
+    );
+    assert_eq!(out["action"], "started", "{out}");
+    let builds = app.runner.state().builds.clone();
+    assert_eq!(out["stoppedBuilds"], json!([builds[0].id]), "{out}");
+    assert_eq!(builds[0].status, "STOPPED");
+    assert_eq!(builds[1].source_version, B);
+
+    // The stopped build's event edits its start comment; no new comment.
+    let out = answer(&run(&app, build_event(&app, 1, "STOPPED")).await);
+    assert_eq!(out["action"], "superseded", "{out}");
+    assert_eq!(out["comment"], "updated", "{out}");
+    let c = comments(&app);
+    assert_eq!(c.len(), 2);
+    assert!(
+        c[0].content.contains("moved on to commit `9d8c7b6`"),
+        "{}",
+        c[0].content
+    );
+    // The old commit's event, delivered late, is left to the newer one.
+    let stale = answer(&run(&app, created()).await);
+    assert_eq!(
+        stale["reason"],
+        "pull request has moved on to a newer commit"
+    );
+    assert_eq!(app.runner.state().builds.len(), 2);
+}
+
+#[tokio::test]
+async fn stop_superseded_off_leaves_older_builds_running() {
+    let app = app_with(&[("CODEHOOKS_PR_STOP_SUPERSEDED", "false")], Some(ME));
+    run(&app, created()).await;
+    app.host.put_pull_request("7", pr(B, "rev-2", true));
+    let out = answer(
+        &run(
+            &app,
+            pr_event("e-2", "pullRequestSourceBranchUpdated", B, "Open"),
+        )
+        .await,
+    );
+    assert_eq!(out["stoppedBuilds"], json!([]));
+    assert_eq!(app.runner.calls_of("StopBuild"), 0);
+}
+
+#[tokio::test]
+async fn closing_stops_the_builds_and_the_comment_says_why() {
+    let app = app();
+    run(&app, created()).await;
+    app.host.put_pull_request("7", pr(A, "rev-1", false));
+    let out = answer(
+        &run(
+            &app,
+            pr_event("e-3", "pullRequestStatusChanged", A, "Closed"),
+        )
+        .await,
+    );
+    assert_eq!(out["action"], "closed", "{out}");
+    let id = app.runner.state().builds[0].id.clone();
+    assert_eq!(out["stoppedBuilds"], json!([id]));
+    let out = answer(&run(&app, build_event(&app, 1, "STOPPED")).await);
+    assert_eq!(out["action"], "superseded", "{out}");
+    assert!(
+        comments(&app)[0]
+            .content
+            .contains("the pull request was closed")
+    );
+    assert_eq!(comments(&app).len(), 1);
+}
+
+#[tokio::test]
+async fn success_approves_the_built_revision_only_while_current_and_open() {
+    let app = approving();
+    let out = answer(&run(&app, created()).await);
+    assert_eq!(out["approval"], "REVOKE", "{out}");
+    assert_eq!(approval(&app, "rev-1"), Some(Approval::Revoke));
+    let done = build_event(&app, 1, "SUCCEEDED");
+    let out = answer(&run(&app, done.clone()).await);
+    assert_eq!(out["approval"], "APPROVE", "{out}");
+    assert_eq!(approval(&app, "rev-1"), Some(Approval::Approve));
+
+    // The pull request moved on: a replayed success of the old commit approves nothing.
+    app.host.put_pull_request("7", pr(B, "rev-2", true));
+    let calls = app.host.calls_of("UpdatePullRequestApprovalState");
+    let out = answer(&run(&app, done.clone()).await);
+    assert_eq!(out["approval"], Value::Null, "{out}");
+    assert_eq!(out["outdated"], true, "{out}");
+    assert_eq!(approval(&app, "rev-2"), None);
+    assert_eq!(app.host.calls_of("UpdatePullRequestApprovalState"), calls);
+
+    // Closed: nothing either.
+    app.host.put_pull_request("7", pr(A, "rev-1", false));
+    let out = answer(&run(&app, done).await);
+    assert_eq!(out["approval"], Value::Null, "{out}");
+    assert_eq!(app.host.calls_of("UpdatePullRequestApprovalState"), calls);
+}
+
+#[tokio::test]
+async fn failure_revokes() {
+    let app = approving();
+    run(&app, created()).await;
+    app.host.state().approvals.clear();
+    let out = answer(&run(&app, build_event(&app, 1, "FAILED")).await);
+    assert_eq!(out["approval"], "REVOKE", "{out}");
+    assert_eq!(approval(&app, "rev-1"), Some(Approval::Revoke));
+}
+
+#[tokio::test]
+async fn a_revision_that_is_no_longer_current_is_answered_not_failed() {
+    let app = approving();
+    run(&app, created()).await;
+    // The destination moved: same source commit, new revision.
+    app.host.put_pull_request("7", pr(A, "rev-2", true));
+    let out = answer(&run(&app, build_event(&app, 1, "SUCCEEDED")).await);
+    assert_eq!(out["approval"], "APPROVE: revision-not-current", "{out}");
+    assert_eq!(approval(&app, "rev-2"), None);
+    assert_eq!(approval(&app, "rev-1"), Some(Approval::Revoke));
+}
+
+#[tokio::test]
+async fn unexpected_host_errors_fail_the_invocation() {
+    let app = approving();
+    run(&app, created()).await;
+    app.host
+        .fail("UpdatePullRequestApprovalState", "AccessDeniedException");
+    let e = app
+        .dispatch(build_event(&app, 1, "SUCCEEDED"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.aws_code(), Some("AccessDeniedException"));
+}
+
+#[tokio::test]
+async fn a_failed_start_posts_nothing() {
+    let app = app();
+    app.runner.fail("StartBuild", "ThrottlingException");
+    let e = app.dispatch(created()).await.unwrap_err();
+    assert_eq!(e.aws_code(), Some("ThrottlingException"));
+    assert!(comments(&app).is_empty());
+}
+
+#[tokio::test]
+async fn own_comment_events_and_foreign_builds_are_ignored() {
+    let app = app();
+    let own = json!({"id": "c", "detail-type": "CodeCommit Comment on Pull Request",
+        "source": "aws.codecommit", "detail": {"callerUserArn": "arn:aws:sts::123456789012:assumed-role/pr-role/other"}});
+    assert_eq!(
+        answer(&run(&app, own).await)["reason"],
+        "comment event caused by pr-comments itself"
+    );
+    let theirs = json!({"id": "c", "detail-type": "CodeCommit Comment on Pull Request",
+        "source": "aws.codecommit", "detail": {"callerUserArn": MALLORY}});
+    assert_eq!(
+        answer(&run(&app, theirs).await)["reason"],
+        "comment events need no action"
+    );
+
+    run(&app, created()).await;
+    let mut other_project = build_event(&app, 1, "SUCCEEDED");
+    other_project["detail"]["project-name"] = json!("other");
+    assert_eq!(
+        answer(&run(&app, other_project).await)["reason"],
+        "build of another project"
+    );
+    let mut foreign = build_event(&app, 1, "SUCCEEDED");
+    foreign["detail"]["additional-information"]["environment"] = Value::Null;
+    assert_eq!(
+        answer(&run(&app, foreign).await)["reason"],
+        "build was not started by pr-comments"
+    );
+    let running = answer(&run(&app, build_event(&app, 1, "IN_PROGRESS")).await);
+    assert_eq!(running["reason"], "build has not ended", "{running}");
+    assert_eq!(running["buildStatus"], "IN_PROGRESS");
+    assert_eq!(app.host.calls_of("UpdateComment"), 0);
+}
+
+#[tokio::test]
+async fn other_repositories_are_ignored() {
+    let app = app_with(&[("CODEHOOKS_PR_REPOSITORIES", "infra")], Some(ME));
+    let out = answer(&run(&app, created()).await);
+    assert_eq!(out["reason"], "repository is not configured");
+    assert_eq!(app.host.state().calls.len(), 0);
+}
+
+#[tokio::test]
+async fn with_a_known_author_a_forged_comment_is_never_touched() {
+    let app = app();
+    run(&app, created()).await;
+    let link = app.runner.state().builds[0].clone();
+    let marker = markdown::build_marker(&link.id);
+    let forged = format!("fake {marker} state `STARTED`");
+    let l = BuildLink {
+        pull_request_id: "7".into(),
+        repository: "app".into(),
+        source_commit: A.into(),
+        destination_commit: DEST.into(),
+        revision_id: "rev-1".into(),
+        source_reference: None,
+        destination_reference: None,
+    };
+    // Mallory's comment comes after ours, so it would be edited first if it were trusted.
+    app.host.put_comment(&l, MALLORY, &forged);
+    run(&app, build_event(&app, 1, "FAILED")).await;
+    let c = comments(&app);
+    assert_eq!(c[1].content, forged);
+    assert!(c[0].content.contains("Validation failed"));
+    assert_eq!(app.host.calls_of("UpdateComment"), 1);
+}
+
+#[tokio::test]
+async fn without_a_known_author_the_host_decides_and_the_author_is_learned() {
+    let app = app_with(&[], None);
+    let link = BuildLink {
+        pull_request_id: "7".into(),
+        repository: "app".into(),
+        source_commit: A.into(),
+        destination_commit: DEST.into(),
+        revision_id: "rev-1".into(),
+        source_reference: None,
+        destination_reference: None,
+    };
+    let forged = format!("fake {} state `STARTED`", markdown::build_marker("p:1"));
+    app.host.put_comment(&link, MALLORY, &forged);
+    let r = app
+        .upsert_comment(&link, "p:1", State::Finished(Ended::Failed), "result", true)
+        .await
+        .unwrap();
+    assert_eq!(r, CommentResult::Posted);
+    assert_eq!(app.host.calls_of("UpdateComment"), 1);
+    assert_eq!(comments(&app)[0].content, forged);
+    assert!(app.is_own("arn:aws:sts::123456789012:assumed-role/pr-role/another-session"));
+    assert!(!app.is_own(MALLORY));
+}
+
+#[tokio::test]
+async fn a_reused_comment_token_is_answered_not_retried() {
+    let app = app();
+    let link = BuildLink {
+        pull_request_id: "7".into(),
+        repository: "app".into(),
+        source_commit: A.into(),
+        destination_commit: DEST.into(),
+        revision_id: "rev-1".into(),
+        source_reference: None,
+        destination_reference: None,
+    };
+    let first = app
+        .post_comment(&link, "p:1", State::Started, "hello")
+        .await;
+    assert_eq!(first.unwrap(), CommentResult::Posted);
+    let again = app
+        .post_comment(&link, "p:1", State::Started, "other")
+        .await;
+    assert_eq!(again.unwrap(), CommentResult::AlreadyPosted);
+    assert_eq!(comments(&app).len(), 1);
+}
+
+#[tokio::test]
+async fn stopping_an_ended_build_is_fine() {
+    let app = app();
+    run(&app, created()).await;
+    let id = app.runner.state().builds[0].id.clone();
+    app.runner.set_status(&id, "SUCCEEDED");
+    assert!(!app.stop_build(&id).await.unwrap());
+    assert!(!app.stop_build("pr-validate:unknown").await.unwrap());
+}
+
+#[tokio::test]
+async fn unknown_and_bad_events_are_bad_input_before_any_call() {
+    let app = app();
+    let e = app
+        .dispatch(
+            json!({"id": "1", "detail-type": "Object Created", "source": "aws.s3", "detail": {}}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "BadInput");
+    let mut bad = created();
+    bad["detail"]["sourceCommit"] = json!("abc def");
+    assert_eq!(app.dispatch(bad).await.unwrap_err().kind(), "BadInput");
+    run(&app, created()).await;
+    let calls = app.host.state().calls.len();
+    let mut forged = build_event(&app, 1, "SUCCEEDED");
+    forged["detail"]["build-id"] = json!("arn:aws:codebuild:us-east-1:123456789012:build/other:1");
+    assert_eq!(app.dispatch(forged).await.unwrap_err().kind(), "BadInput");
+    assert_eq!(app.host.state().calls.len(), calls);
+}
+
+#[tokio::test]
+async fn builds_in_china_use_the_china_partition() {
+    let app = app();
+    let mut ev = created();
+    ev["region"] = json!("cn-north-1");
+    run(&app, ev).await;
+    assert_eq!(
+        app.runner.state().builds[0].source_location,
+        "https://git-codecommit.cn-north-1.amazonaws.com.cn/v1/repos/app"
+    );
+    assert_eq!(
+        crate::comments::clone_url("us-gov-west-1", "r"),
+        "https://git-codecommit.us-gov-west-1.amazonaws.com/v1/repos/r"
+    );
+}

@@ -1,0 +1,281 @@
+//! The steps the orchestration is made of: finding, posting and editing the function's own
+//! comment about a build (edited in place, never duplicated, never someone else's), and
+//! starting, finding and stopping the pull request's builds. Every call that changes
+//! something carries a token derived from what it is about, so a redelivered event changes
+//! nothing twice.
+
+use std::time::{Duration, Instant};
+
+use codehooks::arn::{Arn, service_host};
+use codehooks::events::EventBridgeEvent;
+use codehooks::prbuild::BuildLink;
+use codehooks::{Error, Result, idempotency};
+use tracing::{debug, info, warn};
+
+use crate::app::App;
+use crate::build::{BuildRef, Ended};
+use crate::config::Author;
+use crate::markdown::{self, State};
+use crate::outcome::CommentResult;
+use crate::ports::{BuildRunner, Posted, PullRequestHost, StartBuild, Updated};
+
+/// How long the project's badge setting is remembered.
+const BADGE_TTL: Duration = Duration::from_secs(600);
+
+/// One of the project's builds that belongs to a pull request.
+#[derive(Debug, Clone)]
+pub(crate) struct PrBuild {
+    pub build: BuildRef,
+    pub number: Option<u64>,
+    pub status: String,
+    pub link: BuildLink,
+}
+
+impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
+    /// Whether a comment by `author_arn` is the function's own.
+    pub(crate) fn is_own(&self, author_arn: &str) -> bool {
+        self.author
+            .lock()
+            .ok()
+            .and_then(|a| a.as_ref().map(|a| a.matches(author_arn)))
+            .unwrap_or(false)
+    }
+
+    fn learn_author(&self, author_arn: Option<&str>) {
+        let Some(arn) = author_arn else { return };
+        if let Ok(mut a) = self.author.lock()
+            && a.is_none()
+            && let Some(parsed) = Author::parse(arn)
+        {
+            info!(author = arn, "learned the function's own comment author");
+            *a = Some(parsed);
+        }
+    }
+
+    /// The function's comments about `build_id` (id, content), newest last. With `exact`,
+    /// only the comments on the link's commit pair; without, every comment of the pull request.
+    async fn own_comments(
+        &self,
+        link: &BuildLink,
+        build_id: &str,
+        exact: bool,
+    ) -> Result<Vec<(String, String)>> {
+        let marker = markdown::build_marker(build_id);
+        let author = self.author.lock().ok().and_then(|a| a.clone());
+        let comments = self.host.comments(link, exact).await?;
+        Ok(comments
+            .into_iter()
+            .filter(|c| c.content.contains(&marker))
+            .filter(|c| match (&author, c.author_arn.as_deref()) {
+                (Some(a), Some(arn)) => a.matches(arn),
+                (Some(_), None) => false,
+                // Unknown yet: UpdateComment itself refuses comments of others.
+                (None, _) => true,
+            })
+            .map(|c| (c.id, c.content))
+            .collect())
+    }
+
+    /// Brings the function's comment about the build to `content`: edits it in place, or
+    /// posts it when there is none (unless `post_if_missing` is false).
+    pub(crate) async fn upsert_comment(
+        &self,
+        link: &BuildLink,
+        build_id: &str,
+        state: State,
+        content: &str,
+        post_if_missing: bool,
+    ) -> Result<CommentResult> {
+        let mut comments = self.own_comments(link, build_id, true).await?;
+        if comments.is_empty() {
+            // Should CodeCommit file the comment under other commits (a moved destination,
+            // the merge base), look through all of the pull request's comments before posting.
+            comments = self.own_comments(link, build_id, false).await?;
+        }
+        for (id, existing) in comments.iter().rev() {
+            if existing == content {
+                return Ok(CommentResult::Unchanged);
+            }
+            let existing_state = markdown::state_of(existing);
+            if existing_state.is_some_and(State::is_final) && !state.is_final() {
+                // A late start event never turns a result back to "started".
+                return Ok(CommentResult::Unchanged);
+            }
+            if existing_state == Some(State::Superseded) && state == State::Finished(Ended::Stopped)
+            {
+                return Ok(CommentResult::Unchanged);
+            }
+            match self.host.update_comment(id, content).await? {
+                Updated::Updated { author_arn } => {
+                    self.learn_author(author_arn.as_deref());
+                    debug!(comment = %id, "comment updated");
+                    return Ok(CommentResult::Updated);
+                }
+                Updated::NotEditable => {
+                    debug!(comment = %id, "comment cannot be edited; trying the next");
+                }
+            }
+        }
+        if post_if_missing {
+            self.post_comment(link, build_id, state, content).await
+        } else {
+            Ok(CommentResult::NotFound)
+        }
+    }
+
+    /// Posts the comment about the build in `state` (once per state: the token says so).
+    pub(crate) async fn post_comment(
+        &self,
+        link: &BuildLink,
+        build_id: &str,
+        state: State,
+        content: &str,
+    ) -> Result<CommentResult> {
+        let token = idempotency::key(
+            "pr-comments/comment",
+            &[
+                &link.repository,
+                &link.pull_request_id,
+                &link.source_commit,
+                build_id,
+                state.as_str(),
+            ],
+        );
+        Ok(match self.host.post_comment(link, content, &token).await? {
+            Posted::Posted { author_arn } => {
+                self.learn_author(author_arn.as_deref());
+                CommentResult::Posted
+            }
+            Posted::TokenReused => {
+                warn!(pull_request = %link.pull_request_id, build = build_id, "a comment with this token but other content was posted before; not posting again");
+                CommentResult::AlreadyPosted
+            }
+            Posted::PullRequestClosed => {
+                warn!(pull_request = %link.pull_request_id, "pull request is closed; comment not posted");
+                CommentResult::PullRequestClosed
+            }
+            Posted::PullRequestMissing => {
+                warn!(pull_request = %link.pull_request_id, "pull request does not exist; comment not posted");
+                CommentResult::PullRequestMissing
+            }
+        })
+    }
+
+    /// Starts the validation build of the link (once per revision and trigger).
+    pub(crate) async fn start_build(
+        &self,
+        ev: &EventBridgeEvent,
+        trigger: &str,
+        link: &BuildLink,
+    ) -> Result<(BuildRef, Option<u64>)> {
+        let token = idempotency::key(
+            "pr-comments/start-build",
+            &[
+                &link.repository,
+                &link.pull_request_id,
+                &link.source_commit,
+                &link.revision_id,
+                trigger,
+            ],
+        );
+        // One project validates every configured repository: the build's source is the
+        // pull request's repository, at its source commit.
+        let region = if ev.region.is_empty() {
+            self.region.as_str()
+        } else {
+            ev.region.as_str()
+        };
+        let started = self
+            .runner
+            .start(&StartBuild {
+                project: self.config.project.clone(),
+                source_location: clone_url(region, &link.repository),
+                source_version: link.source_commit.clone(),
+                token,
+                variables: link.to_vars(),
+            })
+            .await?;
+        let arn = match (started.arn, started.id) {
+            (Some(arn), _) => arn,
+            (None, Some(id)) => {
+                Arn::new(region, "codebuild", &ev.account, &format!("build/{id}")).to_string()
+            }
+            (None, None) => return Err(Error::internal("StartBuild returned a build without id")),
+        };
+        let r = BuildRef::parse(&arn).ok_or_else(|| {
+            Error::internal(format!("StartBuild returned an unexpected build ARN {arn}"))
+        })?;
+        info!(build = %r.id, commit = %link.source_commit, "build started");
+        Ok((r, started.number))
+    }
+
+    /// Stops a build; `false` when it had ended already.
+    pub(crate) async fn stop_build(&self, id: &str) -> Result<bool> {
+        let stopped = self.runner.stop(id).await?;
+        if stopped {
+            info!(build = id, "superseded build stopped");
+        } else {
+            debug!(build = id, "build could not be stopped; it has ended");
+        }
+        Ok(stopped)
+    }
+
+    /// The project's recent builds that belong to the pull request.
+    pub(crate) async fn pull_request_builds(
+        &self,
+        repository: &str,
+        pr_id: &str,
+    ) -> Result<Vec<PrBuild>> {
+        let ids = self
+            .runner
+            .recent(&self.config.project, self.config.recent_builds)
+            .await?;
+        let builds = self.runner.batch_get(&ids).await?;
+        Ok(builds
+            .into_iter()
+            .filter_map(|b| {
+                let link = b.link()?;
+                if link.repository != repository || link.pull_request_id != pr_id {
+                    return None;
+                }
+                let build = b.arn.as_deref().and_then(BuildRef::parse)?;
+                Some(PrBuild {
+                    build,
+                    number: b.number,
+                    status: b.status.unwrap_or_else(|| "IN_PROGRESS".to_owned()),
+                    link,
+                })
+            })
+            .collect())
+    }
+
+    /// The project's badge image, when badges are enabled (remembered for a while).
+    pub(crate) async fn badge_url(&self) -> Option<String> {
+        if let Ok(b) = self.badge.lock()
+            && let Some((at, url)) = b.as_ref()
+            && at.elapsed() < BADGE_TTL
+        {
+            return url.clone();
+        }
+        let url = match self.runner.badge_url(&self.config.project).await {
+            Ok(url) => url.filter(|u| markdown::safe_url(u)),
+            Err(e) => {
+                warn!(error = %e, "badge setting unknown; comment without badge");
+                return None;
+            }
+        };
+        if let Ok(mut b) = self.badge.lock() {
+            *b = Some((Instant::now(), url.clone()));
+        }
+        url
+    }
+}
+
+/// The HTTPS clone URL of a CodeCommit repository (the partition's domain), as a CodeBuild
+/// source location.
+pub fn clone_url(region: &str, repository: &str) -> String {
+    format!(
+        "https://{}/v1/repos/{repository}",
+        service_host("git-codecommit", region)
+    )
+}
