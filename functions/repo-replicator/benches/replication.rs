@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime};
 
+use codehooks::config::Secret;
 use repo_replicator::config::PushLimits;
 use repo_replicator::endpoints::GitTarget;
 use repo_replicator::mirror::GitMirror;
@@ -167,7 +168,7 @@ fn main() {
     let server = v["git"].as_str().unwrap().to_owned();
     let keys = AwsKeys {
         access_key_id: ACCESS_KEY.into(),
-        secret_access_key: SECRET_KEY.into(),
+        secret_access_key: Secret::new(SECRET_KEY.into()),
         session_token: None,
     };
     let target = |region: &str, repo: &str| GitTarget {
@@ -320,7 +321,10 @@ fn main() {
                     git_credentials(&keys, &t.signed_host, &t.path(), region, SystemTime::now());
                 format!(
                     "{}/{region}/v1/repos/{repo}",
-                    server.replace("http://", &format!("http://{}:{}@", c.username, c.password))
+                    server.replace(
+                        "http://",
+                        &format!("http://{}:{}@", c.username.expose(), c.password.expose())
+                    )
                 )
             };
             git(

@@ -62,7 +62,7 @@ fn signed_callbacks<'a>(
             return Err(git2::Error::from_str("the git endpoint does not accept HTTP Basic credentials"));
         }
         let c = git_credentials(keys, &target.signed_host, &target.path(), target.region.as_str(), SystemTime::now());
-        Cred::userpass_plaintext(&c.username, &c.password)
+        Cred::userpass_plaintext(c.username.expose(), c.password.expose())
     });
     cb
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use codehooks::config::Secret;
 
 use crate::endpoints::GitTarget;
 use crate::gitsync;
@@ -102,8 +103,8 @@ impl GitMirror {
         })?;
         Ok(AwsKeys {
             access_key_id: c.access_key_id().to_owned(),
-            secret_access_key: c.secret_access_key().to_owned(),
-            session_token: c.session_token().map(str::to_owned),
+            secret_access_key: Secret::new(c.secret_access_key().to_owned()),
+            session_token: c.session_token().map(|t| Secret::new(t.to_owned())),
         })
     }
 }

@@ -7,42 +7,32 @@
 //!   the service `codecommit` in the repository's region. The string to sign carries the time
 //!   without the `Z`, as botocore's signer builds it for this request.
 //!
-//! Neither part is ever logged; [`GitCredentials`] prints as redacted.
+//! Neither part is ever logged: both are [`Secret`]s, which print as redacted.
 
-use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
+use codehooks::config::Secret;
+use codehooks::idempotency::hex;
 use sha2::{Digest, Sha256};
 
 /// The service name CodeCommit's git endpoint signs for.
 pub const SERVICE: &str = "codecommit";
 
-/// The HTTP Basic credentials for one repository on one git host.
-#[derive(Clone, PartialEq, Eq)]
+/// The HTTP Basic credentials for one repository on one git host (the username carries the
+/// session token, so it is as secret as the password).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitCredentials {
-    pub username: String,
-    pub password: String,
-}
-
-impl fmt::Debug for GitCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("GitCredentials([redacted])")
-    }
+    pub username: Secret<String>,
+    pub password: Secret<String>,
 }
 
 /// AWS credentials as the signer needs them.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AwsKeys {
     pub access_key_id: String,
-    pub secret_access_key: String,
-    pub session_token: Option<String>,
-}
-
-impl fmt::Debug for AwsKeys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AwsKeys([redacted])")
-    }
+    pub secret_access_key: Secret<String>,
+    pub session_token: Option<Secret<String>>,
 }
 
 /// `time` as `YYYYMMDDTHHMMSS` (UTC, whole seconds).
@@ -98,26 +88,16 @@ pub fn git_credentials(
         "AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{}",
         hex(&Sha256::digest(canonical.as_bytes()))
     );
-    let key = generate_signing_key(&keys.secret_access_key, time, region, SERVICE);
+    let key = generate_signing_key(keys.secret_access_key.expose(), time, region, SERVICE);
     let signature = calculate_signature(key, string_to_sign.as_bytes());
-    let username = match &keys.session_token {
+    let username = match keys.session_token.as_ref().map(Secret::expose) {
         Some(token) if !token.is_empty() => format!("{}%{token}", keys.access_key_id),
         _ => keys.access_key_id.clone(),
     };
     GitCredentials {
-        username,
-        password: format!("{stamp}Z{signature}"),
+        username: Secret::new(username),
+        password: Secret::new(format!("{stamp}Z{signature}")),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 #[cfg(test)]

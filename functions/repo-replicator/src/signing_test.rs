@@ -40,8 +40,10 @@ fn matches_botocore_vectors_for_standard_fips_and_vpc_endpoint_hosts() {
     for v in vectors {
         let keys = AwsKeys {
             access_key_id: v["access_key"].as_str().unwrap().into(),
-            secret_access_key: v["secret_key"].as_str().unwrap().into(),
-            session_token: v["session_token"].as_str().map(str::to_owned),
+            secret_access_key: Secret::new(v["secret_key"].as_str().unwrap().into()),
+            session_token: v["session_token"]
+                .as_str()
+                .map(|t| Secret::new(t.to_owned())),
         };
         let time = parse_stamp(v["timestamp"].as_str().unwrap());
         // Sub-second parts do not change the password.
@@ -54,21 +56,21 @@ fn matches_botocore_vectors_for_standard_fips_and_vpc_endpoint_hosts() {
             time,
         );
         assert_eq!(
-            got.password,
+            got.password.expose(),
             v["password"].as_str().unwrap(),
             "{}",
             v["name"]
         );
         assert_eq!(
-            got.username,
+            got.username.expose(),
             v["username"].as_str().unwrap(),
             "{}",
             v["name"]
         );
         // The session token is in the username only, never in the password.
-        if let Some(token) = &keys.session_token {
-            assert!(got.username.ends_with(&format!("%{token}")));
-            assert!(!got.password.contains(token.as_str()));
+        if let Some(token) = keys.session_token.as_ref().map(Secret::expose) {
+            assert!(got.username.expose().ends_with(&format!("%{token}")));
+            assert!(!got.password.expose().contains(token.as_str()));
         }
         names.insert(v["name"].as_str().unwrap().to_owned());
     }
@@ -88,12 +90,17 @@ fn matches_botocore_vectors_for_standard_fips_and_vpc_endpoint_hosts() {
 fn credentials_never_print() {
     let keys = AwsKeys {
         access_key_id: "AKID".into(),
-        secret_access_key: "very-secret".into(),
-        session_token: Some("tok".into()),
+        secret_access_key: Secret::new("very-secret".into()),
+        session_token: Some(Secret::new("FwoGZXIvYXdzEXAMPLE".into())),
     };
     let c = git_credentials(&keys, "h", "/v1/repos/r", "us-east-1", SystemTime::now());
+    let printed = format!("{c:?} {keys:?}");
     assert_eq!(
-        format!("{c:?} {keys:?}"),
-        "GitCredentials([redacted]) AwsKeys([redacted])"
+        printed,
+        "GitCredentials { username: [redacted], password: [redacted] } \
+         AwsKeys { access_key_id: \"AKID\", secret_access_key: [redacted], session_token: Some([redacted]) }"
     );
+    for secret in ["very-secret", "FwoGZXIvYXdzEXAMPLE", c.password.expose().as_str()] {
+        assert!(!printed.contains(secret), "{secret} printed");
+    }
 }
