@@ -1,9 +1,9 @@
 //! Unit tests of `alert.rs`: the rollback alert as the shared model renders it.
 
 use super::*;
+use crate::config::{Config, config_from_pairs};
 use crate::payload::HookPayload;
 use crate::probe::{CheckResult, PathReport};
-use crate::settings::{Settings, settings_from_pairs};
 
 fn failed(group: &str) -> Evidence {
     let mut ev = Evidence::new(&HookPayload {
@@ -22,7 +22,7 @@ fn failed(group: &str) -> Evidence {
         samples: vec!["HTTP 500".into(), "x".repeat(70_000)],
         ..PathReport::default()
     });
-    ev.conclude(&settings_from_pairs([]).unwrap());
+    ev.conclude(&config_from_pairs([]).unwrap());
     ev.reported = "reported".into();
     ev
 }
@@ -71,9 +71,9 @@ fn attributes_match_build_alerts_and_keep_the_hooks_own() {
     assert!(attrs(&ev).len() <= 10);
 
     let mut dry = ev.clone();
-    dry.conclude(&Settings {
+    dry.conclude(&Config {
         dry_run: true,
-        ..settings_from_pairs([]).unwrap()
+        ..config_from_pairs([]).unwrap()
     });
     let a = attrs(&dry);
     assert!(
@@ -93,9 +93,9 @@ fn attributes_match_build_alerts_and_keep_the_hooks_own() {
         hook_execution_id: "x".into(),
     });
     open.could_not("discovery", "GetDeployment failed");
-    open.conclude(&Settings {
+    open.conclude(&Config {
         fail_open: true,
-        ..settings_from_pairs([]).unwrap()
+        ..config_from_pairs([]).unwrap()
     });
     let a = attrs(&open);
     assert!(

@@ -13,13 +13,13 @@ use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::config::Config;
 use crate::evidence::Evidence;
 use crate::facts::{Decision, Reported};
 use crate::payload::{HookPayload, deadline_instant};
 use crate::ports::{Deployments, LoadBalancer};
 use crate::probe::CheckResult;
 use crate::sdk::{SdkDeployments, SdkLoadBalancer};
-use crate::settings::Settings;
 
 /// Pause between two attempts to report a status.
 const REPORT_RETRY: Duration = Duration::from_millis(250);
@@ -28,7 +28,7 @@ const REPORT_RETRY: Duration = Duration::from_millis(250);
 #[derive(Debug)]
 pub struct App<D = SdkDeployments, L = SdkLoadBalancer, A = SnsPublisher> {
     pub metrics_namespace: String,
-    pub settings: Settings,
+    pub settings: Config,
     pub deployments: D,
     pub load_balancer: L,
     /// Where the evidence of a failure goes (`None`: no alert topic configured).
@@ -43,7 +43,7 @@ impl App {
     /// The production hook: SDK adapters over `sdk`.
     pub fn with_sdk(
         common: &Common,
-        settings: Settings,
+        settings: Config,
         sdk: &aws_config::SdkConfig,
         config_error: Option<ConfigError>,
     ) -> App {
@@ -65,14 +65,14 @@ impl App {
 
 impl Function for App {
     const NAME: &'static str = crate::NAME;
-    type Config = Settings;
+    type Config = Config;
     type Output = Evidence;
 
-    fn read_config(env: &mut Env<'_>) -> Settings {
-        Settings::read(env)
+    fn read_config(env: &mut Env<'_>) -> Config {
+        Config::read(env)
     }
 
-    fn build(common: &Common, config: Settings, sdk: &aws_config::SdkConfig) -> App {
+    fn build(common: &Common, config: Config, sdk: &aws_config::SdkConfig) -> App {
         App::with_sdk(common, config, sdk, None)
     }
 
@@ -84,7 +84,7 @@ impl Function for App {
     /// `Config` error.
     fn degraded(
         common: &Common,
-        settings: Settings,
+        settings: Config,
         error: ConfigError,
         sdk: &aws_config::SdkConfig,
     ) -> std::result::Result<App, ConfigError> {

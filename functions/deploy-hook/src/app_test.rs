@@ -8,8 +8,8 @@ use codehooks::alert::MemoryPublisher;
 use serde_json::json;
 
 use super::*;
+use crate::config::config_from_pairs;
 use crate::fixtures::*;
-use crate::settings::settings_from_pairs;
 use crate::twins::{MemoryDeployments, MemoryLoadBalancer};
 
 type TestApp = App<MemoryDeployments, MemoryLoadBalancer, MemoryPublisher>;
@@ -26,7 +26,7 @@ fn app_with(extra: &[(&str, &str)]) -> TestApp {
     vars.extend_from_slice(extra);
     App {
         metrics_namespace: "test".into(),
-        settings: settings_from_pairs(vars).unwrap(),
+        settings: config_from_pairs(vars).unwrap(),
         deployments: MemoryDeployments::new(),
         load_balancer: MemoryLoadBalancer::new(),
         alerts: Some(MemoryPublisher::new()),

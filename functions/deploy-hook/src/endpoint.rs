@@ -3,9 +3,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::config::{BaseUrlError, parse_base_url};
 use crate::plan::{ListenerInfo, Plan};
 use crate::probe::Endpoint;
-use crate::settings::{BaseUrlError, parse_base_url};
 
 /// Why the probes have nowhere to go.
 #[derive(Debug, thiserror::Error)]

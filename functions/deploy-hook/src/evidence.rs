@@ -3,12 +3,12 @@
 
 use serde::Serialize;
 
+use crate::config::Config;
 use crate::facts::Decision;
 use crate::health::HealthResult;
 use crate::payload::HookPayload;
 use crate::plan::{ListenerInfo, Plan, TargetType};
 use crate::probe::{CheckResult, PathReport};
-use crate::settings::Settings;
 
 /// What was found, checked and decided.
 #[derive(Debug, Clone, Serialize)]
@@ -145,7 +145,7 @@ impl Evidence {
     }
 
     /// Sets the decision and the summary from the checks and the settings.
-    pub fn conclude(&mut self, s: &Settings) {
+    pub fn conclude(&mut self, s: &Config) {
         self.failed_checks = self.failed_check_names();
         let failing = !self.failed_checks.is_empty() || self.error.is_some();
         self.decision = if !failing {

@@ -1,7 +1,7 @@
 //! Unit tests of `evidence.rs`: the decision from the checks and the settings.
 
 use super::*;
-use crate::settings::settings_from_pairs;
+use crate::config::config_from_pairs;
 use codehooks::harness::Outcome;
 
 pub(crate) fn evidence(id: &str) -> Evidence {
@@ -13,7 +13,7 @@ pub(crate) fn evidence(id: &str) -> Evidence {
 
 #[test]
 fn decisions_follow_dry_run_and_fail_open() {
-    let base = settings_from_pairs([]).unwrap();
+    let base = config_from_pairs([]).unwrap();
     let mut ev = evidence("d-1");
     ev.checks
         .push(CheckResult::new("successRate", false, Some("/"), "1 of 10"));
@@ -22,7 +22,7 @@ fn decisions_follow_dry_run_and_fail_open() {
     assert_eq!(ev.failed_checks, ["successRate"]);
     assert_eq!(ev.label(), "Failed");
 
-    let dry = Settings {
+    let dry = Config {
         dry_run: true,
         ..base.clone()
     };
@@ -33,7 +33,7 @@ fn decisions_follow_dry_run_and_fail_open() {
     assert_eq!(ev2.label(), "DryRunFailed");
 
     // Fail-open passes errors, never failed checks.
-    let open = Settings {
+    let open = Config {
         fail_open: true,
         ..base.clone()
     };
@@ -67,7 +67,7 @@ fn decisions_follow_dry_run_and_fail_open() {
 #[test]
 fn the_answer_keeps_the_keys_the_tests_and_the_demo_read() {
     let mut ev = evidence("d-1");
-    ev.conclude(&settings_from_pairs([]).unwrap());
+    ev.conclude(&config_from_pairs([]).unwrap());
     let v = serde_json::to_value(&ev).unwrap();
     for key in [
         "decision",

@@ -16,6 +16,7 @@
 pub mod alert;
 pub mod app;
 pub mod checks;
+pub mod config;
 pub mod criteria;
 pub mod decide;
 pub mod discovery;
@@ -34,16 +35,15 @@ pub mod probe;
 pub mod readings;
 pub mod run;
 pub mod sdk;
-pub mod settings;
 pub mod stats;
 #[cfg(test)]
 pub mod twins;
 
 pub use app::App;
+pub use config::{Config, config_from_pairs};
 pub use evidence::Evidence;
 pub use facts::Decision;
 pub use payload::HookPayload;
-pub use settings::{Settings, settings_from_pairs};
 
 /// The function's name, as the demo and logs show it.
 pub const NAME: &str = "deploy-hook";

@@ -100,7 +100,11 @@ fn credentials_never_print() {
         "GitCredentials { username: [redacted], password: [redacted] } \
          AwsKeys { access_key_id: \"AKID\", secret_access_key: [redacted], session_token: Some([redacted]) }"
     );
-    for secret in ["very-secret", "FwoGZXIvYXdzEXAMPLE", c.password.expose().as_str()] {
+    for secret in [
+        "very-secret",
+        "FwoGZXIvYXdzEXAMPLE",
+        c.password.expose().as_str(),
+    ] {
         assert!(!printed.contains(secret), "{secret} printed");
     }
 }

@@ -5,7 +5,7 @@ use crate::policy::Hook;
 
 #[test]
 fn settings_validate_every_variable() {
-    let s = settings_from_pairs([
+    let s = config_from_pairs([
         ("CODEHOOKS_HOOK_BASE_URL", "http://127.0.0.1:{port}"),
         ("CODEHOOKS_HOOK_PATHS", "/health, /ready"),
         ("CODEHOOKS_HOOK_DRY_RUN", "true"),
@@ -21,7 +21,7 @@ fn settings_validate_every_variable() {
         ("http".into(), "127.0.0.1".into(), 8443)
     );
 
-    let err = settings_from_pairs([
+    let err = config_from_pairs([
         (
             "CODEHOOKS_HOOK_POLICY",
             r#"{"hooks": {"AfterAllowTestTraffic": {"requests": 0}}}"#,
@@ -44,12 +44,12 @@ fn settings_validate_every_variable() {
             "CODEHOOKS_ALERT_TOPIC_ARN"
         ]
     );
-    let err = settings_from_pairs([("CODEHOOKS_HOOK_PATHS", "health")]).unwrap_err();
+    let err = config_from_pairs([("CODEHOOKS_HOOK_PATHS", "health")]).unwrap_err();
     assert_eq!(err.problems[0].variable, "CODEHOOKS_HOOK_PATHS");
-    let err = settings_from_pairs([("CODEHOOKS_HOOK_BASE_URL", "http://user:pw@h:1")]).unwrap_err();
+    let err = config_from_pairs([("CODEHOOKS_HOOK_BASE_URL", "http://user:pw@h:1")]).unwrap_err();
     assert!(err.to_string().contains("credentials"));
     // A topic in another partition is an SNS topic too.
-    let s = settings_from_pairs([(
+    let s = config_from_pairs([(
         "CODEHOOKS_ALERT_TOPIC_ARN",
         "arn:aws-cn:sns:cn-north-1:123456789012:alerts",
     )])
@@ -75,7 +75,7 @@ fn base_url_errors_say_what_is_wrong() {
 
 #[test]
 fn the_degraded_settings_trust_neither_dry_run_nor_fail_open() {
-    let s = settings_from_pairs([
+    let s = config_from_pairs([
         ("CODEHOOKS_HOOK_DRY_RUN", "true"),
         ("CODEHOOKS_HOOK_FAIL_OPEN", "true"),
     ])

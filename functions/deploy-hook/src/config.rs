@@ -12,7 +12,7 @@ const DEFAULT_REPORT_MARGIN_MS: u64 = 3_000;
 
 /// The function's own settings.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct Config {
     pub policy: Policy,
     /// Replaces the probes' scheme, host and port; `{port}` stands for the listener's port.
     pub base_url: Option<String>,
@@ -22,9 +22,9 @@ pub struct Settings {
     pub report_margin: Duration,
 }
 
-impl Settings {
+impl Config {
     /// Reads and validates the settings; problems are recorded in `env`.
-    pub fn read(env: &mut Env<'_>) -> Settings {
+    pub fn read(env: &mut Env<'_>) -> Config {
         let raw_policy = env.optional("CODEHOOKS_HOOK_POLICY");
         let paths = env.list("CODEHOOKS_HOOK_PATHS");
         let host = env.optional("CODEHOOKS_HOOK_HOST_NAME");
@@ -50,7 +50,7 @@ impl Settings {
         {
             env.problem("CODEHOOKS_HOOK_BASE_URL", e.to_string());
         }
-        Settings {
+        Config {
             policy,
             base_url,
             dry_run: env.bool_or("CODEHOOKS_HOOK_DRY_RUN", false),
@@ -66,8 +66,8 @@ impl Settings {
 
     /// The settings of the degraded mode: a wrong configuration cannot be trusted to ask for
     /// dry run or fail-open.
-    pub fn degraded(self) -> Settings {
-        Settings {
+    pub fn degraded(self) -> Config {
+        Config {
             dry_run: false,
             fail_open: false,
             ..self
@@ -76,11 +76,11 @@ impl Settings {
 }
 
 /// Reads the settings from a fixed environment (for tools and tests).
-pub fn settings_from_pairs<'a>(
+pub fn config_from_pairs<'a>(
     pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Result<Settings, ConfigError> {
+) -> Result<Config, ConfigError> {
     let mut env = Env::from_pairs(pairs);
-    let s = Settings::read(&mut env);
+    let s = Config::read(&mut env);
     env.finish()?;
     Ok(s)
 }
@@ -121,5 +121,5 @@ pub fn parse_base_url(template: &str, port: u16) -> Result<(String, String, u16)
 }
 
 #[cfg(test)]
-#[path = "settings_test.rs"]
+#[path = "config_test.rs"]
 mod tests;
