@@ -8,6 +8,8 @@
 //!
 //! - **do-once records** (`once#<key>`): [`Store::claim`] writes a *pending* record with a
 //!   conditional put (`attribute_not_exists(pk)`, or an abandoned claim whose lease ran out).
+//!   The caller says when its lease ends (`leaseUntil`): a function gives its invocation's
+//!   deadline plus a small margin ([`crate::once::lease_until`]).
 //!   The caller then does its work once and calls [`Store::complete`] after it succeeded, or
 //!   [`Store::release`] when it failed, so that the retry of the event can claim again.
 //!   [`Store::once`] wraps the three steps.
@@ -29,16 +31,18 @@
 //!
 //! So a failed side effect is retried, and one that succeeded is never repeated, except in a
 //! single case: the work succeeded but neither `complete` could record it nor did the function
-//! live to do so, and the same event arrives again after the lease ended. Keep the lease longer
-//! than the function's timeout. The pending state also stops two concurrent deliveries of one
-//! event from both acting.
+//! live to do so, and the same event arrives again after the lease ended. The lease ends just
+//! after the invocation's deadline: later, nothing of that invocation runs any more, and
+//! Lambda's first retry after a crash finds the claim free. The pending state also stops two
+//! concurrent deliveries of one event from both acting.
 //!
 //! ```no_run
 //! # async fn demo(client: aws_sdk_dynamodb::Client) -> codehooks::Result<()> {
 //! use codehooks::dedup::{Once, Store};
 //! use std::time::Duration;
 //! let store = Store::new(client, "codehooks-alerts").with_ttl(Duration::from_secs(48 * 3600));
-//! match store.once("event-id-123", || async { /* publish */ Ok(()) }).await? {
+//! let lease_until = std::time::SystemTime::now() + Duration::from_secs(65);
+//! match store.once("event-id-123", lease_until, || async { /* publish */ Ok(()) }).await? {
 //!     Once::Ran(()) => println!("published"),
 //!     Once::AlreadyDone => println!("a redelivery: nothing to do"),
 //!     Once::Busy => println!("another invocation is on it"),
@@ -82,7 +86,6 @@ pub struct Store {
     client: Client,
     table: String,
     ttl: Duration,
-    lease: Duration,
     clock: Clock,
 }
 
@@ -91,7 +94,6 @@ impl fmt::Debug for Store {
         f.debug_struct("Store")
             .field("table", &self.table)
             .field("ttl", &self.ttl)
-            .field("lease", &self.lease)
             .finish_non_exhaustive()
     }
 }
@@ -173,13 +175,12 @@ fn new_token() -> String {
 }
 
 impl Store {
-    /// A store on `table` with a 48-hour expiry of do-once records and a 15-minute lease.
+    /// A store on `table` with a 48-hour expiry of do-once records.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
             ttl: Duration::from_secs(48 * 3600),
-            lease: Duration::from_secs(15 * 60),
             clock: Arc::new(system_clock),
         }
     }
@@ -188,12 +189,6 @@ impl Store {
     /// retries for up to 24 hours).
     pub fn with_ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
-        self
-    }
-
-    /// How long a pending claim blocks others (longer than the function's timeout).
-    pub fn with_lease(mut self, lease: Duration) -> Self {
-        self.lease = lease;
         self
     }
 
@@ -211,9 +206,9 @@ impl Store {
         (self.clock)()
     }
 
-    /// Claims `key`: [`Claim::Claimed`] when nobody did the work yet (or a former claim was
-    /// abandoned: its lease ended), else [`Claim::Done`] or [`Claim::Busy`].
-    pub async fn claim(&self, key: &str) -> Result<Claim> {
+    /// Claims `key` until `lease_until`: [`Claim::Claimed`] when nobody did the work yet (or a
+    /// former claim was abandoned: its lease ended), else [`Claim::Done`] or [`Claim::Busy`].
+    pub async fn claim(&self, key: &str, lease_until: SystemTime) -> Result<Claim> {
         check_key(key)?;
         let pk = format!("once#{key}");
         let now = self.now();
@@ -225,7 +220,7 @@ impl Store {
             .item(KEY_ATTRIBUTE, s(&pk))
             .item(STATUS, s(PENDING))
             .item(TOKEN, s(&token))
-            .item(LEASE_UNTIL, n(now + self.lease.as_secs()))
+            .item(LEASE_UNTIL, n(crate::once::epoch_secs_ceil(lease_until)))
             .item(TTL_ATTRIBUTE, n(now + self.ttl.as_secs()))
             .condition_expression(
                 "attribute_not_exists(#pk) OR #exp < :now OR (#status = :pending AND #lease < :now)",
@@ -324,13 +319,19 @@ impl Store {
         }
     }
 
-    /// Runs `work` once for `key`: [`crate::once::once`] on this store.
-    pub async fn once<T, F, Fut>(&self, key: &str, work: F) -> Result<Once<T>>
+    /// Runs `work` once for `key`, claimed until `lease_until`: [`crate::once::once`] on this
+    /// store.
+    pub async fn once<T, F, Fut>(
+        &self,
+        key: &str,
+        lease_until: SystemTime,
+        work: F,
+    ) -> Result<Once<T>>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        crate::once::once(self, key, work).await
+        crate::once::once(self, key, lease_until, work).await
     }
 
     /// The last known state of `key`, if one is recorded and not expired.
@@ -397,8 +398,8 @@ impl Store {
 impl crate::once::OnceOnlyStore for Store {
     type Lease = Lease;
 
-    async fn claim(&self, key: &str) -> Result<Claim> {
-        Store::claim(self, key).await
+    async fn claim(&self, key: &str, lease_until: SystemTime) -> Result<Claim> {
+        Store::claim(self, key, lease_until).await
     }
 
     async fn complete(&self, lease: &Lease) -> Result<bool> {

@@ -78,6 +78,27 @@ pub fn is_repository_name(s: &str) -> bool {
     is_name(s, 1, 100, "._-") && !s.ends_with(".git") && s != "." && s != ".."
 }
 
+/// A DynamoDB table name: 3 to 255 letters, digits, `_`, `-` or `.`.
+pub fn is_table_name(s: &str) -> bool {
+    is_name(s, 3, 255, "_.-")
+}
+
+/// A DNS host name: dot-separated labels of 1 to 63 letters, digits or `-` (not at either end
+/// of a label), 253 characters at most. No scheme, port, path, user, space or other character.
+pub fn is_host_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
 /// A full git commit id: 40 hexadecimal digits.
 pub fn is_commit_id(s: &str) -> bool {
     s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit())

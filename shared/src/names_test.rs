@@ -80,3 +80,20 @@ fn errors_cut_long_values() {
     let e = "x".repeat(500).parse::<Region>().unwrap_err();
     assert!(e.value.chars().count() <= 81);
 }
+
+#[test]
+fn host_names_are_dns_names() {
+    for ok in [
+        "git-codecommit.eu-west-1.amazonaws.com",
+        "localhost",
+        "a-b.c1",
+    ] {
+        assert!(is_host_name(ok), "{ok}");
+    }
+    for bad in [
+        "", " ", "~", "_", "a?b", "a#b", "a\n", "a:443", "a/b", "u@h", "-a.b", "a-.b", "a..b",
+    ] {
+        assert!(!is_host_name(bad), "{bad:?}");
+    }
+    assert!(!is_host_name(&"a".repeat(64)));
+}

@@ -6,6 +6,9 @@
 //!   its adapter; [`MemoryOnceStore`] its in-memory twin with the same semantics (pending and
 //!   done records, a lease that ends an abandoned claim, expiry, an injectable clock, and the
 //!   out-of-order rule: a state set by an older event never overwrites a newer one).
+//! - The lease is given per claim, as the instant it ends: a function derives it from its
+//!   invocation's deadline (see [`lease_until`]), so a claim left by a process that died
+//!   ends just after the invocation could have run, and Lambda's first retry can take it.
 //! - [`once`]: claim, run the work, then complete it on success or release it on failure, so a
 //!   retry of a failed side effect acts again and a successful one is never repeated. See
 //!   [`crate::dedup`] for the full table of what a redelivery finds.
@@ -13,9 +16,32 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::{Error, Result};
+
+/// The longest a Lambda invocation can run (15 minutes): a deadline further away than this
+/// is not believed.
+pub const MAX_INVOCATION: Duration = Duration::from_secs(15 * 60);
+
+/// When a claim taken by an invocation whose deadline is `deadline_ms` (milliseconds since
+/// the epoch, as the Lambda Runtime API gives it) ends: that deadline plus `margin`. Nothing
+/// of the invocation runs after its deadline, so a retry that comes later finds the claim
+/// free. A deadline in the past counts as `now`, and one further than [`MAX_INVOCATION`]
+/// away as `now + MAX_INVOCATION`.
+pub fn lease_until(deadline_ms: u64, now: SystemTime, margin: Duration) -> SystemTime {
+    let latest = now + MAX_INVOCATION;
+    let deadline = UNIX_EPOCH
+        .checked_add(Duration::from_millis(deadline_ms))
+        .unwrap_or(latest);
+    deadline.clamp(now, latest) + margin
+}
+
+/// `t` in whole seconds since the epoch, rounded up (a lease never ends early).
+pub fn epoch_secs_ceil(t: SystemTime) -> u64 {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
 
 /// The answer of [`OnceOnlyStore::claim`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,9 +81,13 @@ pub trait OnceOnlyStore: Send + Sync {
     /// A held claim.
     type Lease: Send + Sync;
 
-    /// Claims `key`: `Claimed` when nobody did the work yet (or a former claim was abandoned:
-    /// its lease ended), else `Done` or `Busy`.
-    fn claim(&self, key: &str) -> impl Future<Output = Result<Claim<Self::Lease>>> + Send;
+    /// Claims `key` until `lease_until`: `Claimed` when nobody did the work yet (or a former
+    /// claim was abandoned: its lease ended), else `Done` or `Busy`.
+    fn claim(
+        &self,
+        key: &str,
+        lease_until: SystemTime,
+    ) -> impl Future<Output = Result<Claim<Self::Lease>>> + Send;
 
     /// Records the claimed work as done. `false` when the claim had been lost (its lease ended
     /// and another caller took it over).
@@ -79,17 +109,23 @@ pub trait OnceOnlyStore: Send + Sync {
     ) -> impl Future<Output = Result<bool>> + Send;
 }
 
-/// Runs `work` once for `key`: claim, run, then complete on success or release on failure
+/// Runs `work` once for `key`: claim (until `lease_until`), run, then complete on success or
+/// release on failure
 /// (the work's error is returned; a failing release is logged, the lease then ends it).
 /// A failing `complete` after successful work is logged and not returned: the work must not be
 /// repeated by a retry of the whole invocation.
-pub async fn once<S, T, F, Fut>(store: &S, key: &str, work: F) -> Result<Once<T>>
+pub async fn once<S, T, F, Fut>(
+    store: &S,
+    key: &str,
+    lease_until: SystemTime,
+    work: F,
+) -> Result<Once<T>>
 where
     S: OnceOnlyStore + ?Sized,
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    let lease = match store.claim(key).await? {
+    let lease = match store.claim(key, lease_until).await? {
         Claim::Claimed(lease) => lease,
         Claim::Done => return Ok(Once::AlreadyDone),
         Claim::Busy => return Ok(Once::Busy),
@@ -116,8 +152,12 @@ where
 
 impl<S: OnceOnlyStore> OnceOnlyStore for Arc<S> {
     type Lease = S::Lease;
-    fn claim(&self, key: &str) -> impl Future<Output = Result<Claim<Self::Lease>>> + Send {
-        (**self).claim(key)
+    fn claim(
+        &self,
+        key: &str,
+        lease_until: SystemTime,
+    ) -> impl Future<Output = Result<Claim<Self::Lease>>> + Send {
+        (**self).claim(key, lease_until)
     }
     fn complete(&self, lease: &Self::Lease) -> impl Future<Output = Result<bool>> + Send {
         (**self).complete(lease)
@@ -220,7 +260,6 @@ impl Memory {
 #[derive(Debug)]
 pub struct MemoryOnceStore {
     ttl: Duration,
-    lease: Duration,
     inner: Mutex<Memory>,
 }
 
@@ -231,11 +270,10 @@ impl Default for MemoryOnceStore {
 }
 
 impl MemoryOnceStore {
-    /// A store with a 48-hour expiry and a 15-minute lease (like `Store::new`), at a fixed time.
+    /// A store with a 48-hour expiry (like `Store::new`), at a fixed time.
     pub fn new() -> Self {
         Self {
             ttl: Duration::from_secs(48 * 3600),
-            lease: Duration::from_secs(15 * 60),
             inner: Mutex::new(Memory {
                 now: 1_800_000_000,
                 ..Memory::default()
@@ -248,11 +286,6 @@ impl MemoryOnceStore {
         self
     }
 
-    pub fn with_lease(mut self, lease: Duration) -> Self {
-        self.lease = lease;
-        self
-    }
-
     /// Sets the clock, in seconds since the epoch.
     pub fn with_now(self, secs: u64) -> Self {
         self.lock().now = secs;
@@ -261,6 +294,11 @@ impl MemoryOnceStore {
 
     fn lock(&self) -> MutexGuard<'_, Memory> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The store's clock.
+    pub fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.lock().now)
     }
 
     /// Moves the clock forward.
@@ -294,7 +332,7 @@ impl MemoryOnceStore {
 impl OnceOnlyStore for MemoryOnceStore {
     type Lease = MemoryLease;
 
-    async fn claim(&self, key: &str) -> Result<Claim<MemoryLease>> {
+    async fn claim(&self, key: &str, lease_until: SystemTime) -> Result<Claim<MemoryLease>> {
         let mut m = self.lock();
         m.call(OnceOp::Claim, key)?;
         let now = m.now;
@@ -313,7 +351,7 @@ impl OnceOnlyStore for MemoryOnceStore {
         let record = Record {
             status: Status::Pending,
             token,
-            lease_until: now + self.lease.as_secs(),
+            lease_until: epoch_secs_ceil(lease_until),
             expires: now + self.ttl.as_secs(),
         };
         m.records.insert(key.to_owned(), record);

@@ -92,6 +92,8 @@ pub async fn run() -> Result<(), String> {
             ("CODEHOOKS_REPOSITORIES", REPO),
             ("CODEHOOKS_CREATE_MISSING_REPLICAS", "true"),
             ("CODEHOOKS_GIT_CONNECT_URL", &connect),
+            // The demo's local git server is plain http://: a test-only setting.
+            ("CODEHOOKS_ALLOW_INSECURE_GIT", "true"),
             ("CODEHOOKS_CACHE_DIR", &cache),
         ],
     );

@@ -14,6 +14,10 @@ Control API (plain JSON, no auth), for tests:
   POST   /_emulator/branch    move a branch (and open pull requests from it)
   POST   /_emulator/build     complete or alter a build
   POST   /_emulator/faults    fail or delay the next N calls of an operation; DELETE clears
+                              (kinds: throttle, error5xx, error503, latency, and from
+                              `faultproxy.FaultPlan`: reset, reset_after, hold)
+  POST   /_emulator/release   lets every held call go on (see `faultproxy.py`); a fault with
+                              "userAgent" only matches requests whose User-Agent contains it
   GET    /_emulator/requests  every AWS request received (?operation= filters)
   GET    /_emulator/state     the state of a region (?region=), for assertions
   GET    /_emulator/hooks     ?region=&deploymentId= -> {hookExecutionId: status}
@@ -34,6 +38,7 @@ import traceback
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
+import faultproxy
 import httpbase
 
 ACCOUNT = "123456789012"
@@ -74,6 +79,10 @@ class ControlError(Exception):
 
 class UnknownControl(Exception):
     """A control path that does not exist (answered 404)."""
+
+
+class ResetConnection(Exception):
+    """A fault: the connection is reset instead of answered."""
 
 
 def now():
@@ -1089,6 +1098,11 @@ class Emulator:
             self.regions = {}
             self.requests = []
             self.faults = []
+            # reset, reset_after and hold: the shared fault plan (it has its own lock).
+            if hasattr(self, "plan"):
+                self.plan.clear()
+            else:
+                self.plan = faultproxy.FaultPlan()
 
     def region(self, name):
         if name not in self.regions:
@@ -1109,6 +1123,11 @@ class Emulator:
         if handler is None:
             raise AwsError("UnknownOperationException", f"Unknown operation {op} for {prefix}")
         self.inject_faults(target)
+        decision = self.plan.decide(target, headers.get("User-Agent", ""))
+        if decision.reset:
+            raise ResetConnection()
+        if decision.error:
+            self.raise_fault(decision.error)
         ctype = headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype not in CONTENT_TYPES:
             raise AwsError("SerializationException", f"Unsupported Content-Type: {ctype!r}")
@@ -1120,7 +1139,10 @@ class Emulator:
             raise AwsError("SerializationException", "The request body must be a JSON object")
         with self.lock:
             # A snapshot, taken while the lock is held.
-            return json.loads(json.dumps(handler(self.region(caller.region), body, caller)))
+            out = json.loads(json.dumps(handler(self.region(caller.region), body, caller)))
+        if decision.reset_after:
+            raise ResetConnection()
+        return out
 
     @staticmethod
     def authenticate(headers, service, record):
@@ -1159,6 +1181,10 @@ class Emulator:
             self.faults = [f for f in self.faults if f["count"] > 0]
         if delay:
             time.sleep(delay)
+        self.raise_fault(error)
+
+    @staticmethod
+    def raise_fault(error):
         if error == "throttle":
             raise AwsError("ThrottlingException", "Rate exceeded")
         if error == "error503":
@@ -1234,8 +1260,15 @@ class Emulator:
 
     def add_fault(self, spec):
         kind = spec.get("kind")
+        if kind in ("reset", "reset_after", "hold") or spec.get("userAgent"):
+            try:
+                self.plan.add(spec)
+            except faultproxy.FaultSpecError as e:
+                raise ControlError(str(e)) from None
+            with self.lock:
+                return {"faults": self.faults + self.plan.snapshot()["faults"]}
         if kind not in ("throttle", "error5xx", "error503", "latency"):
-            raise ControlError("kind must be throttle, error5xx, error503 or latency")
+            raise ControlError("kind must be throttle, error5xx, error503, latency, reset, reset_after or hold")
         if not isinstance(spec.get("operation"), str):
             raise ControlError("operation must be a target (Prefix.Operation) or '*'")
         fault = {"operation": spec["operation"], "kind": kind,
@@ -1266,10 +1299,14 @@ class Emulator:
         if (method, name) == ("DELETE", "faults"):
             with self.lock:
                 self.faults = []
+            self.plan.clear()
             return {"faults": []}
         if (method, name) == ("GET", "faults"):
+            plan = self.plan.snapshot()
             with self.lock:
-                return {"faults": self.faults}
+                return {"faults": self.faults + plan["faults"], "held": plan["held"]}
+        if (method, name) == ("POST", "release"):
+            return {"released": self.plan.release()}
         if (method, name) == ("GET", "requests"):
             op = q.get("operation")
             with self.lock:
@@ -1334,6 +1371,10 @@ class EmulatorHandler(httpbase.Handler):
         request_id = str(uuid.uuid4())
         try:
             status, payload, headers = 200, emu.call(self.headers, raw, record), {}
+        except ResetConnection:
+            record["status"] = "reset"
+            faultproxy.reset_connection(self)
+            return
         except AwsError as e:
             status, payload = e.status, {"__type": e.code, "message": e.message}
             headers = {"x-amzn-ErrorType": e.code}

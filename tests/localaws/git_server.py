@@ -36,6 +36,12 @@ Control API, for tests:
                        must reject the update
   POST /_git/settings  {"bad_signature_status": 401}: answer wrong signatures with 401 instead
                        of 403 (a client that asks again for credentials after every 401 loops)
+  POST /_git/faults    a fault for the next `count` git requests of an operation (the shape and
+                       kinds of `faultproxy.py`): `upload-pack-refs`, `upload-pack` (a fetch's
+                       advertisement and its POST), `receive-pack-refs`, `receive-pack` (a push's),
+                       or `*`. throttle answers 429, error5xx 500, error503 503; reset_after runs
+                       the backend (a push lands) and then resets. DELETE clears; GET lists
+  POST /_git/release   lets held git requests go on
 
 With `--tls-cert` and `--tls-key` (PEM files) it serves HTTPS instead, as CodeCommit does.
 
@@ -59,6 +65,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httpbase  # noqa: E402
+import faultproxy  # noqa: E402
 
 DEFAULT_ACCESS_KEY = "AKIDCODEHOOKSTEST"
 DEFAULT_SECRET_KEY = "codehooks-test-secret-key"
@@ -101,6 +108,7 @@ class GitServer(httpbase.Server):
         self.lock = threading.Lock()
         self.hooks = []
         self.bad_signature_status = 403
+        self.plan = faultproxy.FaultPlan()
 
     def record(self, entry):
         with self.lock:
@@ -159,6 +167,8 @@ class GitHandler(httpbase.Handler):
             with self.server.lock:
                 self.server.hooks.append(hook)
             return self.send_json(200, {})
+        if path in ("/_git/faults", "/_git/release"):
+            return self.fault_control(path)
         if path == "/_git/settings":
             settings = json.loads(self.read_body() or b"{}")
             with self.server.lock:
@@ -195,10 +205,40 @@ class GitHandler(httpbase.Handler):
             self.run_hooks(m["region"], m["repo"], repo_dir, "advertisement")
         elif m["rest"] == "/git-receive-pack":
             self.run_hooks(m["region"], m["repo"], repo_dir, "push")
-        status, out = self.cgi(m, query, body)
+        d = self.server.plan.decide(git_operation(m["rest"], query))
+        if d.reset:
+            entry["status"] = "reset"
+            self.server.record(entry)
+            return faultproxy.reset_connection(self)
+        if d.error:
+            entry["status"] = {"throttle": 429, "error5xx": 500, "error503": 503}[d.error]
+            self.server.record(entry)
+            return self.send_bytes(entry["status"], b"fault injected\n", "text/plain")
+        status, out = self.cgi(m, query, body, answer=not d.reset_after)
+        if d.reset_after:
+            entry["status"] = "reset_after"
+            self.server.record(entry)
+            return faultproxy.reset_connection(self)
         entry["status"] = status
         entry["bytes_out"] = out
         self.server.record(entry)
+
+    def fault_control(self, path):
+        raw = self.read_body()
+        plan = self.server.plan
+        if path == "/_git/release":
+            return self.send_json(200, {"released": plan.release()})
+        if self.command == "DELETE":
+            plan.clear()
+        elif self.command == "POST":
+            try:
+                plan.add(json.loads(raw or b"{}"))
+            except ValueError as e:
+                return self.send_json(400, {"error": str(e)})
+        return self.send_json(200, plan.snapshot())
+
+    def do_DELETE(self):
+        self.route()
 
     def run_hooks(self, region, repo, repo_dir, kind):
         with self.server.lock:
@@ -248,7 +288,7 @@ class GitHandler(httpbase.Handler):
             return 403
         return None
 
-    def cgi(self, m, query, body):
+    def cgi(self, m, query, body, answer=True):
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "GIT_PROJECT_ROOT": os.path.join(self.server.root, m["region"]),
@@ -285,8 +325,15 @@ class GitHandler(httpbase.Handler):
             status, payload = 500, proc.stderr
         content_type = headers.pop("Content-Type", "application/octet-stream")
         headers.pop("Content-Length", None)
-        self.send_bytes(status, payload, content_type, headers)
+        if answer:
+            self.send_bytes(status, payload, content_type, headers)
         return status, len(payload)
+
+
+def git_operation(rest, query):
+    """The fault plan's name of a git request."""
+    service = "receive-pack" if "receive-pack" in (rest or "") + query else "upload-pack"
+    return service + "-refs" if rest == "/info/refs" else service
 
 
 def make_server(root, access_key=DEFAULT_ACCESS_KEY, secret_key=DEFAULT_SECRET_KEY,

@@ -11,6 +11,9 @@ Tests drive it with:
                  (blocks until the function answers, or its deadline plus 2 s of grace passes)
   GET  /_status  -> {"init_error", "invocations", "polling", "pending"}
   POST /_reset   forgets the init error and the counters
+  POST /_crash   {"errorMessage": optional}: the function's process died (the test killed it):
+                 every delivered, unanswered invocation ends as Lambda ends it,
+                 `Runtime.ExitError`, at once -> {"crashed": [request ids]}
 
 Run alone: `python runtime_api.py [NAME] [--verbose]` prints `{"endpoint": "127.0.0.1:PORT"}`
 and serves until stdin reaches EOF.
@@ -132,6 +135,18 @@ class RuntimeApi:
         for inv in pending:
             inv.finish("error", error=error)
 
+    def crash(self, message=None):
+        """Ends every delivered, unanswered invocation with `Runtime.ExitError`."""
+        with self.cond:
+            pending = [i for i in self.known.values() if not i.done.is_set()]
+        crashed = []
+        for inv in pending:
+            error = {"errorType": "Runtime.ExitError",
+                     "errorMessage": message or f"RequestId: {inv.id} Error: Runtime exited with error: signal: killed"}
+            if inv.finish("error", error=error):
+                crashed.append(inv.id)
+        return crashed
+
     def reset(self):
         with self.cond:
             self.init_error = None
@@ -193,6 +208,10 @@ class RuntimeHandler(httpbase.Handler):
             self.invoke(raw)
         elif self.command == "GET" and path == "/_status":
             self.send_json(200, api.status())
+        elif self.command == "POST" and path == "/_crash":
+            body = parse(raw) if raw else {}
+            message = body.get("errorMessage") if isinstance(body, dict) else None
+            self.send_json(200, {"crashed": self.server.api.crash(message)})
         elif self.command == "POST" and path == "/_reset":
             api.reset()
             self.send_json(200, api.status())

@@ -292,6 +292,35 @@ class EmulatorTest(unittest.TestCase):
         self.assertEqual(log[0]["body"], body)
         self.assertEqual(log[0]["region"], "us-east-1")
 
+    def test_reset_and_hold_faults(self):
+        pr = self.open_pr()
+        # reset: no answer, no effect.
+        self.control("faults", {"operation": "PostCommentForPullRequest", "kind": "reset", "count": 1})
+        with self.assertRaises((ConnectionError, http.client.HTTPException, urllib.error.URLError)):
+            self.call("CodeCommit_20150413.PostCommentForPullRequest", self.comment(pr))
+        state = self.control("state?region=us-east-1", method="GET")
+        self.assertEqual(state["pullRequests"][pr["pullRequestId"]].get("comments", []), [])
+        # reset_after: the effect happens, the answer is lost; the same token repeats it once.
+        self.control("faults", {"operation": "PostCommentForPullRequest", "kind": "reset_after", "count": 1})
+        with self.assertRaises((ConnectionError, http.client.HTTPException, urllib.error.URLError)):
+            self.call("CodeCommit_20150413.PostCommentForPullRequest", self.comment(pr))
+        self.ok("CodeCommit_20150413.PostCommentForPullRequest", self.comment(pr))
+        state = self.control("state?region=us-east-1", method="GET")
+        self.assertEqual(len(state["pullRequests"][pr["pullRequestId"]]["comments"]), 1)
+        # hold: blocks until released, then applies.
+        self.control("faults", {"operation": "GetPullRequest", "kind": "hold", "count": 1})
+        out = {}
+        t = threading.Thread(target=lambda: out.update(r=self.call(
+            "CodeCommit_20150413.GetPullRequest", {"pullRequestId": pr["pullRequestId"]})))
+        t.start()
+        deadline = time.monotonic() + 5
+        while self.control("faults", method="GET")["held"] != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertNotIn("r", out)
+        self.assertEqual(self.control("release", {}), {"released": 1})
+        t.join(5)
+        self.assertEqual(out["r"][0], 200)
+
 
 class FakeFunction(threading.Thread):
     """Polls the Runtime API on one kept-alive connection, as the lambda_runtime crate does."""
@@ -368,6 +397,19 @@ class RuntimeApiTest(unittest.TestCase):
         with urllib.request.urlopen(f"http://{self.server.hostport}/_status") as r:
             status = json.loads(r.read())
         self.assertEqual((status["invocations"], status["polling"], status["init_error"]), (4, True, None))
+
+    def test_crash_ends_the_running_invocation(self):
+        out = {}
+        t = threading.Thread(target=lambda: out.update(r=self.invoke({"hang": True}, timeout_ms=60_000)))
+        t.start()
+        deadline = time.monotonic() + 5
+        while not self.function.seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        req = urllib.request.Request(f"http://{self.server.hostport}/_crash", method="POST", data=b"{}")
+        with urllib.request.urlopen(req) as r:
+            self.assertEqual(len(json.loads(r.read())["crashed"]), 1)
+        t.join(5)
+        self.assertEqual((out["r"]["status"], out["r"]["error"]["errorType"]), ("error", "Runtime.ExitError"))
 
     def test_init_error(self):
         conn = http.client.HTTPConnection(self.server.hostport)

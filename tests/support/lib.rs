@@ -22,6 +22,7 @@ use codehooks::aws::AwsOptions;
 use serde_json::{Value, json};
 
 pub mod bench;
+pub mod faults;
 pub mod http;
 
 /// The account id moto and the emulator use.

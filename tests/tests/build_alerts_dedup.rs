@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use codehooks::Error;
@@ -39,15 +39,16 @@ async fn claims_complete_and_release() {
     let clock = Arc::clone(&now);
     let store = Store::new(ddb.clone(), "dedup-a")
         .with_ttl(Duration::from_secs(48 * 3600))
-        .with_lease(Duration::from_secs(300))
         .with_clock(move || clock.load(Ordering::SeqCst));
+    // Each claim's lease: 300 s from the test's clock.
+    let lease = || UNIX_EPOCH + Duration::from_secs(now.load(Ordering::SeqCst) + 300);
 
     // First claim wins; a second one while the first is pending is busy.
-    let Claim::Claimed(lease) = store.claim("event-1").await.unwrap() else {
+    let Claim::Claimed(held) = store.claim("event-1", lease()).await.unwrap() else {
         panic!("the first claim must win")
     };
-    assert_eq!(lease.key(), "event-1");
-    assert_eq!(store.claim("event-1").await.unwrap(), Claim::Busy);
+    assert_eq!(held.key(), "event-1");
+    assert_eq!(store.claim("event-1", lease()).await.unwrap(), Claim::Busy);
 
     // The pending record carries the TTL attribute (now + 48 h).
     let rec = item(&ddb, "dedup-a", "once#event-1").await.expect("record");
@@ -58,28 +59,28 @@ async fn claims_complete_and_release() {
     );
 
     // Completed: every later claim answers Done.
-    assert!(store.complete(&lease).await.unwrap());
-    assert_eq!(store.claim("event-1").await.unwrap(), Claim::Done);
+    assert!(store.complete(&held).await.unwrap());
+    assert_eq!(store.claim("event-1", lease()).await.unwrap(), Claim::Done);
     let rec = item(&ddb, "dedup-a", "once#event-1").await.unwrap();
     assert_eq!(rec["status"].as_s().unwrap(), "done");
     assert!(!rec.contains_key("leaseUntil"));
 
     // Released after a failure: the retry claims again.
-    let Claim::Claimed(l2) = store.claim("event-2").await.unwrap() else {
+    let Claim::Claimed(l2) = store.claim("event-2", lease()).await.unwrap() else {
         panic!()
     };
     store.release(&l2).await.unwrap();
     assert!(item(&ddb, "dedup-a", "once#event-2").await.is_none());
-    let Claim::Claimed(l3) = store.claim("event-2").await.unwrap() else {
+    let Claim::Claimed(l3) = store.claim("event-2", lease()).await.unwrap() else {
         panic!("a released key can be claimed again")
     };
 
     // Abandoned (the process died): busy until the lease ends, then claimable; the old
     // holder can neither complete nor release the new holder's claim.
     now.fetch_add(299, Ordering::SeqCst);
-    assert_eq!(store.claim("event-2").await.unwrap(), Claim::Busy);
+    assert_eq!(store.claim("event-2", lease()).await.unwrap(), Claim::Busy);
     now.fetch_add(2, Ordering::SeqCst);
-    let Claim::Claimed(l4) = store.claim("event-2").await.unwrap() else {
+    let Claim::Claimed(l4) = store.claim("event-2", lease()).await.unwrap() else {
         panic!("an abandoned claim is taken over after its lease")
     };
     assert!(
@@ -88,7 +89,7 @@ async fn claims_complete_and_release() {
     );
     store.release(&l3).await.unwrap();
     assert_eq!(
-        store.claim("event-2").await.unwrap(),
+        store.claim("event-2", lease()).await.unwrap(),
         Claim::Busy,
         "the new holder keeps it"
     );
@@ -97,7 +98,7 @@ async fn claims_complete_and_release() {
     // A done record past its expiry (TTL deletion can lag) counts as gone.
     now.fetch_add(48 * 3600 + 1, Ordering::SeqCst);
     assert!(matches!(
-        store.claim("event-1").await.unwrap(),
+        store.claim("event-1", lease()).await.unwrap(),
         Claim::Claimed(_)
     ));
 }
@@ -111,27 +112,39 @@ async fn once_runs_work_once_and_retries_failures() {
 
     // A failing side effect is released and returned...
     let err = store
-        .once("k", || async {
-            runs.fetch_add(1, Ordering::SeqCst);
-            Err::<(), _>(Error::transient("publish failed"))
-        })
+        .once(
+            "k",
+            SystemTime::now() + Duration::from_secs(300),
+            || async {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Err::<(), _>(Error::transient("publish failed"))
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), "Transient");
     // ...so the retry runs it; the one after that does not.
     let first = store
-        .once("k", || async {
-            runs.fetch_add(1, Ordering::SeqCst);
-            Ok(7)
-        })
+        .once(
+            "k",
+            SystemTime::now() + Duration::from_secs(300),
+            || async {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok(7)
+            },
+        )
         .await
         .unwrap();
     assert_eq!(first, Once::Ran(7));
     let again = store
-        .once("k", || async {
-            runs.fetch_add(1, Ordering::SeqCst);
-            Ok(8)
-        })
+        .once(
+            "k",
+            SystemTime::now() + Duration::from_secs(300),
+            || async {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok(8)
+            },
+        )
         .await
         .unwrap();
     assert_eq!(again, Once::AlreadyDone);
@@ -146,11 +159,15 @@ async fn once_runs_work_once_and_retries_failures() {
         let ran = Arc::clone(&ran);
         handles.push(tokio::spawn(async move {
             store
-                .once("concurrent", || async move {
-                    ran.fetch_add(1, Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    Ok(())
-                })
+                .once(
+                    "concurrent",
+                    SystemTime::now() + Duration::from_secs(300),
+                    || async move {
+                        ran.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        Ok(())
+                    },
+                )
                 .await
                 .unwrap()
         }));
@@ -238,30 +255,37 @@ async fn last_known_state_ignores_older_events() {
 async fn once_script<S: codehooks::once::OnceOnlyStore>(
     store: &S,
     advance: impl Fn(u64),
+    lease: impl Fn() -> SystemTime,
 ) -> Vec<String> {
     use codehooks::once::{self as port, Claim as C, Once as O, State as St};
     let mut log = Vec::new();
-    let ran = port::once(store, "p-1", || async { Ok(1) }).await.unwrap();
+    let ran = port::once(store, "p-1", lease(), || async { Ok(1) })
+        .await
+        .unwrap();
     log.push(format!("{:?}", ran == O::Ran(1)));
-    let again = port::once(store, "p-1", || async { Ok(2) }).await.unwrap();
+    let again = port::once(store, "p-1", lease(), || async { Ok(2) })
+        .await
+        .unwrap();
     log.push(format!("{:?}", again == O::AlreadyDone));
-    let failed = port::once(store, "p-2", || async {
+    let failed = port::once(store, "p-2", lease(), || async {
         Err::<(), _>(Error::transient("x"))
     })
     .await;
     log.push(format!("{}", failed.is_err()));
-    let retried = port::once(store, "p-2", || async { Ok(()) }).await.unwrap();
+    let retried = port::once(store, "p-2", lease(), || async { Ok(()) })
+        .await
+        .unwrap();
     log.push(format!("{:?}", retried == O::Ran(())));
-    let first = match store.claim("p-3").await.unwrap() {
+    let first = match store.claim("p-3", lease()).await.unwrap() {
         C::Claimed(l) => l,
         _ => panic!("the first claim must win"),
     };
     log.push(format!(
         "busy {}",
-        matches!(store.claim("p-3").await.unwrap(), C::Busy)
+        matches!(store.claim("p-3", lease()).await.unwrap(), C::Busy)
     ));
     advance(301);
-    let second = match store.claim("p-3").await.unwrap() {
+    let second = match store.claim("p-3", lease()).await.unwrap() {
         C::Claimed(l) => l,
         _ => panic!("an abandoned claim is taken over after its lease"),
     };
@@ -296,15 +320,22 @@ async fn the_once_only_port_behaves_the_same_on_dynamodb_and_in_memory() {
     let ddb = table(&local, "dedup-port").await;
     let now = Arc::new(AtomicU64::new(1_800_000_000));
     let clock = Arc::clone(&now);
-    let store = Store::new(ddb, "dedup-port")
-        .with_lease(Duration::from_secs(300))
-        .with_clock(move || clock.load(Ordering::SeqCst));
-    let on_dynamodb = once_script(&store, |s| {
-        now.fetch_add(s, Ordering::SeqCst);
-    })
+    let store = Store::new(ddb, "dedup-port").with_clock(move || clock.load(Ordering::SeqCst));
+    let on_dynamodb = once_script(
+        &store,
+        |s| {
+            now.fetch_add(s, Ordering::SeqCst);
+        },
+        || UNIX_EPOCH + Duration::from_secs(now.load(Ordering::SeqCst) + 300),
+    )
     .await;
-    let memory = codehooks::once::MemoryOnceStore::new().with_lease(Duration::from_secs(300));
-    let in_memory = once_script(&memory, |s| memory.advance(Duration::from_secs(s))).await;
+    let memory = codehooks::once::MemoryOnceStore::new();
+    let in_memory = once_script(
+        &memory,
+        |s| memory.advance(Duration::from_secs(s)),
+        || memory.now() + Duration::from_secs(300),
+    )
+    .await;
     assert_eq!(on_dynamodb, in_memory);
     assert_eq!(
         in_memory,

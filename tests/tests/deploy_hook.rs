@@ -34,6 +34,9 @@ fn policy() -> String {
     .to_string()
 }
 
+/// The once-only table of the rollback alerts (the stack's alerts table).
+const TABLE: &str = "deploy-hook-alerts";
+
 struct World {
     local: LocalAws,
     elb: elbv2::Client,
@@ -61,6 +64,8 @@ impl World {
             .expect("CreateTopic")
             .topic_arn
             .expect("topic arn");
+        // The stack's alerts table: the rollback alert is once per hook execution.
+        codehooks_tests::idempotency_table(&sdk, TABLE).await;
         World {
             local,
             elb,
@@ -77,6 +82,7 @@ impl World {
             ("CODEHOOKS_HOOK_POLICY", &policy),
             ("CODEHOOKS_ALERT_TOPIC_ARN", &self.topic),
             ("CODEHOOKS_HOOK_REPORT_MARGIN_MS", "500"),
+            ("CODEHOOKS_ALERTS_TABLE", TABLE),
         ];
         env.extend_from_slice(extra);
         self.local.function(NAME, REGION, &env)
@@ -1052,4 +1058,48 @@ async fn an_invalid_configuration_keeps_serving_and_reports_failed() {
         hook_status(&w.local, "d-BADRETRY1", "hook-exec-1"),
         "Failed"
     );
+}
+
+/// SNS's boundary is at least once: a Publish whose answer is lost (a reset after SNS accepted
+/// it) is sent again by the SDK, and a standard topic delivers both. Every copy carries the
+/// same alert id (`<deployment>/<hook execution>`, the `alertId` attribute and the chat
+/// document's `id`), so a subscriber can drop the repeat; a later delivery of the same hook
+/// finds the alert done and adds no copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_alert_carries_the_same_alert_id() {
+    use codehooks_tests::faults::{Fault, FaultProxy};
+    let w = World::start().await;
+    let queue = codehooks_tests::subscribe_queue(&w.sdk, &w.topic, "deploy-alerts-dup").await;
+    let proxy = FaultProxy::start(w.local.moto_url());
+    let f = w.function(&[
+        ("AWS_ENDPOINT_URL_SNS", proxy.url.as_str()),
+        ("AWS_MAX_ATTEMPTS", "2"),
+    ]);
+    proxy.faults().arm("Publish", Fault::ResetAfter, 1);
+    let green = Service::start(Mode::Status(500), NEW_VERSION);
+    let inv = scenario(&w, &f, "d-DUPALERT1", "shop", green.port, "dupalert").await;
+    assert_decision(&inv, "Failed", &f);
+    let again = f.invoke(&payload("d-DUPALERT1", "hook-exec-1"), 30_000);
+    assert!(again.is_ok(), "{again:?}");
+    assert_eq!(again.response["reported"], "alreadyCompleted");
+
+    let messages = codehooks_tests::drain_queue(&w.sdk, &queue).await;
+    assert_eq!(
+        messages.len(),
+        2,
+        "the lost answer's copy and the SDK's: {messages:?}"
+    );
+    for m in &messages {
+        assert_eq!(
+            m["MessageAttributes"]["alertId"]["Value"], "d-DUPALERT1/hook-exec-1",
+            "{m:#}"
+        );
+        let doc: Value = serde_json::from_str(m["Message"].as_str().unwrap_or("{}")).unwrap();
+        assert_eq!(doc["id"], "d-DUPALERT1/hook-exec-1", "{doc:#}");
+        assert_eq!(
+            alert_evidence(m)["alertId"],
+            "d-DUPALERT1/hook-exec-1",
+            "{m:#}"
+        );
+    }
 }

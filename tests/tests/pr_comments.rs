@@ -165,6 +165,11 @@ impl Rig {
             "group-name": logs["groupName"], "stream-name": logs["streamName"], "deep-link": logs["deepLink"]
         });
         info["source-version"] = build["sourceVersion"].clone();
+        // The commit CodeBuild resolved, as AWS reports it (pr-comments checks it is the
+        // commit it asked for).
+        if let Some(resolved) = build.get("resolvedSourceVersion") {
+            info["resolved-source-version"] = resolved.clone();
+        }
         if info.get("build-number").is_some() {
             info["build-number"] = build["buildNumber"].clone();
         }
@@ -751,4 +756,151 @@ async fn merged_pull_request_stops_its_running_build_and_a_late_created_event_st
             .content
             .contains("pull request was closed")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_with_forged_pull_request_variables_is_neither_approved_nor_commented() {
+    let rig = Rig::start("feature/login", &[("CODEHOOKS_PR_APPROVAL", "on")]).await;
+    rig.invoke(&rig.pr_event("pr-comments-pull-request-created.json"));
+    let ours = rig.builds()[0].clone();
+    // A developer allowed codebuild:StartBuild starts a build of the validation project
+    // whose CODEHOOKS_PR_* variables copy those of the function's build: the pull
+    // request's head, its destination and its current revision.
+    let sdk = sdk_config_as(rig.local.emulator_url(), REGION, DEVELOPER_KEY).await;
+    let cb = aws_sdk_codebuild::Client::new(&sdk);
+    let mut start = cb
+        .start_build()
+        .project_name(PROJECT)
+        .source_version(COMMIT_A);
+    for v in ours["environment"]["environmentVariables"]
+        .as_array()
+        .unwrap()
+    {
+        start = start.environment_variables_override(
+            aws_sdk_codebuild::types::EnvironmentVariable::builder()
+                .name(v["name"].as_str().unwrap())
+                .value(v["value"].as_str().unwrap())
+                .r#type(aws_sdk_codebuild::types::EnvironmentVariableType::Plaintext)
+                .build()
+                .unwrap(),
+        );
+    }
+    let forged_id = start
+        .send()
+        .await
+        .expect("StartBuild")
+        .build_value
+        .unwrap()
+        .id
+        .unwrap();
+    let forged = rig
+        .builds()
+        .into_iter()
+        .find(|b| b["id"] == forged_id.as_str())
+        .unwrap();
+    let forged = rig.end_build(&forged, "SUCCEEDED", json!(null));
+    let comments_before: Vec<(String, String)> = rig
+        .comments()
+        .into_iter()
+        .map(|c| (c.id, c.content))
+        .collect();
+    let approvals_before = rig.state()["pullRequests"][&rig.pr_id]["approvals"].clone();
+    let approval_calls = rig.requests("UpdatePullRequestApprovalState").len();
+
+    let out = rig.invoke(&rig.build_event("pr-comments-build-succeeded.json", &forged));
+    assert_eq!(out["action"], "ignored", "{out}");
+    assert_eq!(
+        out["reason"], "build was not started by pr-comments for this pull request",
+        "{out}"
+    );
+    assert_eq!(out["buildId"], forged_id.as_str(), "{out}");
+    assert!(
+        rig.f.logs().contains(&format!(
+            "build {forged_id} was not started by pr-comments for this pull request"
+        )),
+        "{}",
+        rig.f.logs()
+    );
+    let comments_after: Vec<(String, String)> = rig
+        .comments()
+        .into_iter()
+        .map(|c| (c.id, c.content))
+        .collect();
+    assert_eq!(
+        comments_after, comments_before,
+        "no comment posted or edited"
+    );
+    assert_eq!(
+        rig.state()["pullRequests"][&rig.pr_id]["approvals"],
+        approvals_before,
+        "approval state unchanged"
+    );
+    assert_eq!(
+        rig.requests("UpdatePullRequestApprovalState").len(),
+        approval_calls
+    );
+    assert!(rig.requests("UpdateComment").is_empty());
+
+    // The function's own build of the same commit is still reported and approved.
+    let ours = rig.end_build(&ours, "SUCCEEDED", json!(null));
+    let out = rig.invoke(&rig.build_event("pr-comments-build-succeeded.json", &ours));
+    assert_eq!(out["approval"], "APPROVE", "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_repository_builds_in_its_own_project() {
+    // The template's shape: one project per repository, named through the placeholder.
+    let per_repo = "codehooks-pr-codehooks-demo";
+    let rig = Rig::start(
+        "feature/login",
+        &[
+            ("CODEHOOKS_PR_BUILD_PROJECT", "codehooks-pr-{repository}"),
+            ("CODEHOOKS_PR_APPROVAL", "on"),
+        ],
+    )
+    .await;
+    rig.local.emulator().seed(&json!({
+        "region": REGION,
+        "codebuild": {"projects": [{"name": per_repo}]}
+    }));
+    let out = rig.invoke(&rig.pr_event("pr-comments-pull-request-created.json"));
+    assert_eq!(out["action"], "started", "{out}");
+    let builds_of = |project: &str| -> Vec<Value> {
+        let mut b: Vec<Value> = rig.state()["builds"]
+            .as_object()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        b.retain(|b| b["projectName"] == project);
+        b
+    };
+    let ours = builds_of(per_repo);
+    assert_eq!(ours.len(), 1, "{:?}", rig.state()["builds"]);
+    assert!(builds_of(PROJECT).is_empty());
+    let id = ours[0]["id"].as_str().unwrap().to_owned();
+    rig.local
+        .emulator()
+        .set_build(REGION, &id, "SUCCEEDED", &json!(null));
+    let ours = builds_of(per_repo).remove(0);
+    let mut done = rig.build_event("pr-comments-build-succeeded.json", &ours);
+    done["detail"]["project-name"] = json!(per_repo);
+    let out = rig.invoke(&done);
+    assert_eq!(out["approval"], "APPROVE", "{out}");
+
+    // The same variables on a build of another project of the prefix: not ours.
+    let mut other = done.clone();
+    other["detail"]["project-name"] = json!(PROJECT);
+    other["detail"]["build-id"] = json!(
+        done["detail"]["build-id"]
+            .as_str()
+            .unwrap()
+            .replace(per_repo, PROJECT)
+    );
+    other["id"] = json!("other-project");
+    let n = rig.requests("UpdatePullRequestApprovalState").len();
+    let out = rig.invoke(&other);
+    assert_eq!(
+        out["reason"], "build was not started by pr-comments for this pull request",
+        "{out}"
+    );
+    assert_eq!(rig.requests("UpdatePullRequestApprovalState").len(), n);
 }

@@ -9,6 +9,7 @@ mod repo_replicator_support;
 use codehooks_tests::{Function, LocalAws, SECRET_KEY};
 use repo_replicator_support::*;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 const REPO: &str = "payments-api";
 
@@ -52,6 +53,8 @@ fn start(s: &Setup, extra: &[(&str, &str)]) -> Function {
         ("CODEHOOKS_REPLICA_REGIONS", "eu-west-2,ap-southeast-2"),
         ("CODEHOOKS_REPOSITORIES", "payments-api,ledger"),
         ("CODEHOOKS_GIT_CONNECT_URL", &connect),
+        // The local git server speaks plain http://, which needs the explicit test flag.
+        ("CODEHOOKS_ALLOW_INSECURE_GIT", "true"),
         ("CODEHOOKS_CACHE_DIR", &s.cache),
     ];
     env.extend_from_slice(extra);
@@ -406,6 +409,39 @@ async fn a_missing_replica_is_created_when_allowed_and_a_clear_error_otherwise()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_without_the_test_flag_refuses_to_start() {
+    let s = setup(&REPLICAS);
+    s.work.commit("a.txt", "a\n");
+    s.work.push("main:main");
+    let connect = s.server.connect_url();
+    assert!(connect.starts_with("http://"), "{connect}");
+    let mut f = s.local.function(
+        "repo-replicator",
+        SOURCE,
+        &[
+            ("CODEHOOKS_REPLICA_REGIONS", "eu-west-2,ap-southeast-2"),
+            ("CODEHOOKS_REPOSITORIES", REPO),
+            ("CODEHOOKS_GIT_CONNECT_URL", &connect),
+            ("CODEHOOKS_CACHE_DIR", &s.cache),
+        ],
+    );
+    let status = f.wait_exit(Duration::from_secs(20));
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "{status:?}\n{}",
+        f.logs()
+    );
+    let logs = f.logs();
+    assert!(
+        logs.contains("CODEHOOKS_GIT_CONNECT_URL must start with https://")
+            && logs.contains("CODEHOOKS_ALLOW_INSECURE_GIT=true"),
+        "{logs}"
+    );
+    assert!(s.server.requests().is_empty(), "{:?}", s.server.requests());
+    assert!(refs(&s.server.repo("eu-west-2", REPO)).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrongly_signed_requests_fail_without_looping() {
     let s = setup(&REPLICAS);
     s.work.commit("a.txt", "a\n");
@@ -576,6 +612,7 @@ async fn the_signature_covers_the_git_host() {
             ),
             ("CODEHOOKS_REPOSITORIES", REPO.to_owned()),
             ("CODEHOOKS_GIT_CONNECT_URL", connect.clone()),
+            ("CODEHOOKS_ALLOW_INSECURE_GIT", "true".to_owned()),
             ("CODEHOOKS_CACHE_DIR", cache.clone()),
             ("CODEHOOKS_GIT_HOST", host.to_owned()),
         ]

@@ -1,7 +1,9 @@
 //! The orchestration, generic over the ports: for each parsed event, decide (alert, recovered
-//! notice, or nothing), claim the alert's key in the once-only store, look up the reason,
-//! publish, record the last known state, and mark the key done. A publish that fails releases
-//! the key and fails the invocation, so EventBridge retries it.
+//! notice, or nothing), claim the alert's key in the once-only store until just after the
+//! invocation's deadline, look up the reason, publish, record the last known state, and mark
+//! the key done. A publish that fails releases the key and fails the invocation, so Lambda
+//! retries it; a claim left by a process that died ends with the invocation, so the first
+//! retry takes it over.
 
 use codehooks::alert::{Alert, AlertPublisher, Published, SnsPublisher};
 use codehooks::dedup::Store;
@@ -9,6 +11,7 @@ use codehooks::idempotency;
 use codehooks::once::{self, Once, OnceOnlyStore, State};
 use codehooks::{Error, Result};
 use serde_json::Value;
+use std::time::SystemTime;
 
 use crate::Run;
 use crate::codebuild;
@@ -52,18 +55,25 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
         &self.history
     }
 
-    /// One event: parse and check it, then act.
-    pub async fn process(&self, payload: Value) -> Result<Outcome> {
+    /// One event: parse and check it, then act. A claim this invocation takes ends at
+    /// `lease_until` (its deadline plus the margin: [`codehooks::once::lease_until`]).
+    pub async fn process(&self, payload: Value, lease_until: SystemTime) -> Result<Outcome> {
         let (origin, parsed) = parse(payload)?;
+        let lease = lease_until;
         match parsed {
-            Parsed::Build(d) => self.build(&origin, &d).await,
-            Parsed::Action(d) => self.action(&origin, &d).await,
-            Parsed::Pipeline(d) => self.pipeline(&origin, &d).await,
-            Parsed::Deployment(d) => self.deployment(&origin, &d).await,
+            Parsed::Build(d) => self.build(&origin, &d, lease).await,
+            Parsed::Action(d) => self.action(&origin, &d, lease).await,
+            Parsed::Pipeline(d) => self.pipeline(&origin, &d, lease).await,
+            Parsed::Deployment(d) => self.deployment(&origin, &d, lease).await,
         }
     }
 
-    async fn build(&self, run: &Origin, d: &codehooks::prbuild::BuildDetail) -> Result<Outcome> {
+    async fn build(
+        &self,
+        run: &Origin,
+        d: &codehooks::prbuild::BuildDetail,
+        lease: SystemTime,
+    ) -> Result<Outcome> {
         // Builds a pipeline started take part in the pipeline's state, not the project's;
         // pull request builds in none.
         let state_key = (codebuild::pipeline(d).is_none() && codebuild::pull_request(d).is_none())
@@ -74,11 +84,12 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
                 let key = idempotency::key("build-alerts/build", &[&d.build_id, &d.build_status]);
                 let alert = codebuild::alert(d, run);
                 let state = state_key.as_deref().map(|k| (k, None));
-                self.alert_once(&key, || async { alert }, state, run).await
+                self.alert_once(&key, || async { alert }, state, run, lease)
+                    .await
             }
             Run::Success => match state_key {
                 Some(k) => {
-                    self.success(&k, run, |last| codebuild::recovered(d, run, last))
+                    self.success(&k, run, lease, |last| codebuild::recovered(d, run, last))
                         .await
                 }
                 None => Ok(Outcome::ignored(
@@ -88,7 +99,7 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
         }
     }
 
-    async fn action(&self, run: &Origin, d: &PipelineDetail) -> Result<Outcome> {
+    async fn action(&self, run: &Origin, d: &PipelineDetail, lease: SystemTime) -> Result<Outcome> {
         match codepipeline::plan_action(d) {
             Run::Ignore(reason) => Ok(Outcome::suppressed(reason)),
             Run::Success => Ok(Outcome::ignored("action successes are not tracked")),
@@ -109,17 +120,22 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
                     let lookups = self.pipeline_lookups(d).await;
                     codepipeline::action_alert(d, run, &lookups)
                 };
-                self.alert_once(&key, make, None, run).await
+                self.alert_once(&key, make, None, run, lease).await
             }
         }
     }
 
-    async fn pipeline(&self, run: &Origin, d: &PipelineDetail) -> Result<Outcome> {
+    async fn pipeline(
+        &self,
+        run: &Origin,
+        d: &PipelineDetail,
+        lease: SystemTime,
+    ) -> Result<Outcome> {
         let state_key = format!("codepipeline/{}/{}", run.region, d.pipeline);
         match codepipeline::plan_pipeline(d) {
             Run::Ignore(reason) => Ok(Outcome::ignored(reason)),
             Run::Success => {
-                self.success(&state_key, run, |last| {
+                self.success(&state_key, run, lease, |last| {
                     codepipeline::recovered(d, run, last)
                 })
                 .await
@@ -145,13 +161,19 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
                     ],
                 );
                 let alert = codepipeline::pipeline_alert(d, run, &lookups);
-                self.alert_once(&key, || async { alert }, Some((&state_key, None)), run)
+                let state = Some((state_key.as_str(), None));
+                self.alert_once(&key, || async { alert }, state, run, lease)
                     .await
             }
         }
     }
 
-    async fn deployment(&self, run: &Origin, d: &DeploymentDetail) -> Result<Outcome> {
+    async fn deployment(
+        &self,
+        run: &Origin,
+        d: &DeploymentDetail,
+        lease: SystemTime,
+    ) -> Result<Outcome> {
         let state_key = format!(
             "codedeploy/{}/{}/{}",
             run.region, d.application, d.deployment_group
@@ -159,8 +181,10 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
         match codedeploy::plan(d) {
             Run::Ignore(reason) => Ok(Outcome::ignored(reason)),
             Run::Success => {
-                self.success(&state_key, run, |last| codedeploy::recovered(d, run, last))
-                    .await
+                self.success(&state_key, run, lease, |last| {
+                    codedeploy::recovered(d, run, last)
+                })
+                .await
             }
             Run::Failure => {
                 let key =
@@ -177,7 +201,7 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
                     }
                 };
                 let state = Some((state_key.as_str(), Some(d.deployment_id.as_str())));
-                self.alert_once(&key, make, state, run).await
+                self.alert_once(&key, make, state, run, lease).await
             }
         }
     }
@@ -209,13 +233,15 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
     }
 
     /// Publishes the alert `make` writes, once for `key` (`make` runs only when the key is
-    /// claimed), then records the failure as the last known state `(state key, detail)`.
+    /// claimed, until `lease`), then records the failure as the last known state
+    /// `(state key, detail)`.
     async fn alert_once<F, Fut>(
         &self,
         key: &str,
         make: F,
         state: Option<(&str, Option<&str>)>,
         run: &Origin,
+        lease: SystemTime,
     ) -> Result<Outcome>
     where
         F: FnOnce() -> Fut,
@@ -225,7 +251,7 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
             let alert = make().await;
             return Ok(Outcome::Published(self.publisher.publish(&alert).await?));
         };
-        let out = once::once(store, key, || async {
+        let out = once::once(store, key, lease, || async {
             let alert = make().await;
             self.publisher.publish(&alert).await
         })
@@ -243,6 +269,7 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
         &self,
         state_key: &str,
         run: &Origin,
+        lease: SystemTime,
         notice: impl FnOnce(&State) -> Alert,
     ) -> Result<Outcome> {
         let Some(store) = self.store.as_ref().filter(|_| self.config.recovered) else {
@@ -254,7 +281,8 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
             Some(last) if last.state == "FAILED" && last.at.as_str() <= run.time.as_str() => {
                 let key = idempotency::key("build-alerts/recovered", &[state_key, &run.event_id]);
                 let alert = notice(&last);
-                let out = once::once(store, &key, || self.publisher.publish(&alert)).await?;
+                let publish = || self.publisher.publish(&alert);
+                let out = once::once(store, &key, lease, publish).await?;
                 once_outcome(out)?
             }
             Some(last) if last.at.as_str() > run.time.as_str() => {
@@ -286,8 +314,9 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
 }
 
 /// The answer for a do-once run. `Busy` (another invocation holds the claim, or one died
-/// holding it) fails the invocation so that Lambda retries it after the lease: by then the
-/// alert is either done (a duplicate) or claimable again.
+/// holding it) fails the invocation so that Lambda retries it: a claim ends just after its
+/// invocation's deadline, so by the retry the alert is either done (a duplicate) or
+/// claimable again.
 fn once_outcome(out: Once<Published>) -> Result<Outcome> {
     match out {
         Once::Ran(p) => Ok(Outcome::Published(p)),

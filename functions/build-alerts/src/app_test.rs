@@ -1,6 +1,6 @@
 //! Unit tests of `app.rs`: the orchestration against the in-memory twins (no network).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use codehooks::alert::MemoryPublisher;
 use codehooks::once::{Claim, MemoryOnceStore, OnceOp};
@@ -20,18 +20,32 @@ fn config(recovered: bool) -> Config {
         recovered,
         dedup_ttl: Duration::from_secs(48 * 3600),
         state_ttl: Duration::from_secs(90 * 86_400),
-        lease: Duration::from_secs(90),
+        lease_margin: Duration::from_secs(5),
     }
 }
 
 fn app_with(recovered: bool, history: MemoryReleaseHistory) -> Twin {
-    let store = MemoryOnceStore::new().with_lease(Duration::from_secs(90));
+    let store = MemoryOnceStore::new();
     App::new(
         config(recovered),
         MemoryPublisher::new(),
         Some(store),
         history,
     )
+}
+
+/// The lease of an invocation starting now with Lambda's 60 s timeout: its deadline plus the
+/// 5 s margin, on the store's clock.
+fn lease(app: &Twin) -> SystemTime {
+    let now = app
+        .store()
+        .map_or_else(SystemTime::now, MemoryOnceStore::now);
+    let deadline = now + Duration::from_secs(60);
+    let deadline_ms = deadline
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    codehooks::once::lease_until(deadline_ms, now, Duration::from_secs(5))
 }
 
 fn app() -> Twin {
@@ -71,7 +85,10 @@ fn label(o: &Outcome) -> &str {
 #[tokio::test]
 async fn a_failure_publishes_once_and_a_redelivery_is_a_duplicate() {
     let app = app();
-    let first = app.process(event("build-failed")).await.unwrap();
+    let first = app
+        .process(event("build-failed"), lease(&app))
+        .await
+        .unwrap();
     let Outcome::Published(p) = &first else {
         panic!("{first:?}")
     };
@@ -80,7 +97,10 @@ async fn a_failure_publishes_once_and_a_redelivery_is_a_duplicate() {
         "FAILED build shop-api #142 (9f86d08) in eu-west-1"
     );
     assert_eq!(p.message_id.as_deref(), Some("memory-1"));
-    let again = app.process(event("build-failed")).await.unwrap();
+    let again = app
+        .process(event("build-failed"), lease(&app))
+        .await
+        .unwrap();
     assert_eq!(again, Outcome::duplicate());
     assert_eq!(app.publisher().published().len(), 1);
     // The answer keeps the keys the integration tests and the demo read.
@@ -105,16 +125,34 @@ async fn busy_fails_the_invocation_so_it_is_retried() {
         ],
     );
     let store = app.store().unwrap();
+    // An invocation claimed the alert and died.
     assert!(matches!(
-        store.claim(&key).await.unwrap(),
+        store.claim(&key, lease(&app)).await.unwrap(),
         Claim::Claimed(_)
     ));
-    let err = app.process(event("build-failed")).await.unwrap_err();
+    let err = app
+        .process(event("build-failed"), lease(&app))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), "Transient", "{err}");
+    store.advance(Duration::from_secs(65));
+    let err = app
+        .process(event("build-failed"), lease(&app))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        "Transient",
+        "still within its deadline plus the margin"
+    );
     assert!(app.publisher().published().is_empty());
-    // After the lease of the claim that died, the retry publishes.
-    store.advance(Duration::from_secs(91));
-    let out = app.process(event("build-failed")).await.unwrap();
+    // Just after the dead invocation's deadline plus the margin (66 s, well before the
+    // former fixed 90 s lease), Lambda's retry takes the claim over and publishes.
+    store.advance(Duration::from_secs(1));
+    let out = app
+        .process(event("build-failed"), lease(&app))
+        .await
+        .unwrap();
     assert_eq!(label(&out), "published");
 }
 
@@ -122,10 +160,16 @@ async fn busy_fails_the_invocation_so_it_is_retried() {
 async fn a_failed_publish_releases_the_claim_so_a_retry_publishes() {
     let app = app();
     app.publisher().fail_next(1);
-    let err = app.process(event("deploy-failed")).await.unwrap_err();
+    let err = app
+        .process(event("deploy-failed"), lease(&app))
+        .await
+        .unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert!(app.publisher().published().is_empty());
-    let out = app.process(event("deploy-failed")).await.unwrap();
+    let out = app
+        .process(event("deploy-failed"), lease(&app))
+        .await
+        .unwrap();
     assert_eq!(label(&out), "published");
     assert_eq!(app.publisher().attempts(), 2);
     let attrs = &app.publisher().published()[0].attributes;
@@ -135,9 +179,11 @@ async fn a_failed_publish_releases_the_claim_so_a_retry_publishes() {
 #[tokio::test]
 async fn a_success_after_a_failure_sends_a_recovered_notice_once() {
     let app = app();
-    app.process(event("build-failed")).await.unwrap();
+    app.process(event("build-failed"), lease(&app))
+        .await
+        .unwrap();
     let ok = event("build-succeeded");
-    let out = app.process(ok.clone()).await.unwrap();
+    let out = app.process(ok.clone(), lease(&app)).await.unwrap();
     let Outcome::Published(p) = &out else {
         panic!("{out:?}")
     };
@@ -149,7 +195,7 @@ async fn a_success_after_a_failure_sends_a_recovered_notice_once() {
     // The state is now SUCCEEDED: another success says nothing.
     let next = at(ok, "later-success", "2026-11-23T05:00:00Z");
     assert_eq!(
-        app.process(next).await.unwrap(),
+        app.process(next, lease(&app)).await.unwrap(),
         Outcome::ignored("it did not fail last time")
     );
     assert_eq!(app.publisher().published().len(), 2);
@@ -159,8 +205,12 @@ async fn a_success_after_a_failure_sends_a_recovered_notice_once() {
 async fn an_older_event_never_overwrites_a_newer_state() {
     let app = app();
     // The success (00:31) is processed first, then a failure from before it (23:43) arrives.
-    app.process(event("build-succeeded")).await.unwrap();
-    app.process(event("build-failed")).await.unwrap();
+    app.process(event("build-succeeded"), lease(&app))
+        .await
+        .unwrap();
+    app.process(event("build-failed"), lease(&app))
+        .await
+        .unwrap();
     let store = app.store().unwrap();
     let state = store
         .state("codebuild/eu-west-1/shop-api")
@@ -175,9 +225,11 @@ async fn an_older_event_never_overwrites_a_newer_state() {
         "late-failure",
         "2026-11-23T09:00:00Z",
     );
-    app.process(late_failure).await.unwrap();
+    app.process(late_failure, lease(&app)).await.unwrap();
     assert_eq!(
-        app.process(event("build-succeeded")).await.unwrap(),
+        app.process(event("build-succeeded"), lease(&app))
+            .await
+            .unwrap(),
         Outcome::ignored("a later event set the state already")
     );
     assert_eq!(app.publisher().published().len(), 1);
@@ -186,8 +238,13 @@ async fn an_older_event_never_overwrites_a_newer_state() {
 #[tokio::test]
 async fn recovered_notices_need_the_switch() {
     let app = app_with(false, MemoryReleaseHistory::new());
-    app.process(event("build-failed")).await.unwrap();
-    let out = app.process(event("build-succeeded")).await.unwrap();
+    app.process(event("build-failed"), lease(&app))
+        .await
+        .unwrap();
+    let out = app
+        .process(event("build-succeeded"), lease(&app))
+        .await
+        .unwrap();
     assert_eq!(label(&out), "ignored");
     assert!(
         app.store()
@@ -212,13 +269,19 @@ async fn pipeline_failures_with_a_failed_action_are_suppressed() {
         }],
     );
     let app = app_with(true, history);
-    let out = app.process(event("pipeline-failed")).await.unwrap();
+    let out = app
+        .process(event("pipeline-failed"), lease(&app))
+        .await
+        .unwrap();
     assert_eq!(
         out,
         Outcome::suppressed("the failed action Build/Build has its own alert")
     );
     // A CodeBuild action's own event is suppressed too: the build's event alerts.
-    let out = app.process(event("action-failed-build")).await.unwrap();
+    let out = app
+        .process(event("action-failed-build"), lease(&app))
+        .await
+        .unwrap();
     assert_eq!(label(&out), "suppressed");
     assert!(app.publisher().published().is_empty());
     // The pipeline's failure is still its last known state.
@@ -235,7 +298,10 @@ async fn pipeline_failures_with_a_failed_action_are_suppressed() {
 #[tokio::test]
 async fn a_pipeline_failure_without_a_failed_action_alerts() {
     let app = app();
-    let out = app.process(event("pipeline-failed")).await.unwrap();
+    let out = app
+        .process(event("pipeline-failed"), lease(&app))
+        .await
+        .unwrap();
     let Outcome::Published(p) = out else {
         panic!("not published")
     };
@@ -253,11 +319,19 @@ async fn lookup_failures_still_alert_with_a_note() {
     app.history().fail(Lookup::Execution);
     app.history().fail(Lookup::Deployment);
     assert_eq!(
-        label(&app.process(event("action-failed")).await.unwrap()),
+        label(
+            &app.process(event("action-failed"), lease(&app))
+                .await
+                .unwrap()
+        ),
         "published"
     );
     assert_eq!(
-        label(&app.process(event("deploy-failed")).await.unwrap()),
+        label(
+            &app.process(event("deploy-failed"), lease(&app))
+                .await
+                .unwrap()
+        ),
         "published"
     );
     let published = app.publisher().published();
@@ -292,7 +366,9 @@ async fn deployment_alerts_use_the_deployment_facts() {
         },
     );
     let app = app_with(true, history);
-    app.process(event("deploy-failed")).await.unwrap();
+    app.process(event("deploy-failed"), lease(&app))
+        .await
+        .unwrap();
     let r = &app.publisher().published()[0];
     assert!(
         r.text
@@ -303,7 +379,9 @@ async fn deployment_alerts_use_the_deployment_facts() {
     assert!(r.text.contains("Sent by codehooks build-alerts."));
     assert_eq!(app.history().calls(), ["GetDeployment d-7K2P9QX4B"]);
     // A redelivery does not even look the deployment up again.
-    app.process(event("deploy-failed")).await.unwrap();
+    app.process(event("deploy-failed"), lease(&app))
+        .await
+        .unwrap();
     assert_eq!(app.history().calls().len(), 1);
 }
 
@@ -318,8 +396,12 @@ async fn without_a_table_every_event_publishes() {
         None,
         MemoryReleaseHistory::new(),
     );
-    app.process(event("build-failed")).await.unwrap();
-    app.process(event("build-failed")).await.unwrap();
+    app.process(event("build-failed"), lease(&app))
+        .await
+        .unwrap();
+    app.process(event("build-failed"), lease(&app))
+        .await
+        .unwrap();
     assert_eq!(app.publisher().published().len(), 2);
 }
 
@@ -327,7 +409,10 @@ async fn without_a_table_every_event_publishes() {
 async fn a_store_outage_fails_before_publishing() {
     let app = app();
     app.store().unwrap().fail_next(OnceOp::Claim, 1);
-    let err = app.process(event("build-failed")).await.unwrap_err();
+    let err = app
+        .process(event("build-failed"), lease(&app))
+        .await
+        .unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert!(app.publisher().published().is_empty());
 }
@@ -337,10 +422,16 @@ async fn bad_events_fail_before_any_side_effect() {
     let app = app();
     let mut ev = event("build-failed");
     ev["region"] = json!("eu-west-1/../x");
-    assert_eq!(app.process(ev).await.unwrap_err().kind(), "BadInput");
+    assert_eq!(
+        app.process(ev, lease(&app)).await.unwrap_err().kind(),
+        "BadInput"
+    );
     let mut ev = event("build-failed");
     ev["detail-type"] = json!("Something Else");
-    assert_eq!(app.process(ev).await.unwrap_err().kind(), "BadInput");
+    assert_eq!(
+        app.process(ev, lease(&app)).await.unwrap_err().kind(),
+        "BadInput"
+    );
     assert!(app.store().unwrap().calls().is_empty());
     assert_eq!(app.publisher().attempts(), 0);
 }

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use codehooks::config::Env;
-use codehooks::names::is_name;
 
 /// What build-alerts reads from its environment.
 #[derive(Debug, Clone)]
@@ -24,13 +23,10 @@ pub struct Config {
     pub dedup_ttl: Duration,
     /// `CODEHOOKS_ALERTS_STATE_TTL_DAYS`: how long a last known state is kept (default 90).
     pub state_ttl: Duration,
-    /// `CODEHOOKS_ALERTS_LEASE_SECONDS`: how long a claim blocks a concurrent delivery (default
-    /// 90; keep it longer than the function's timeout).
-    pub lease: Duration,
-}
-
-fn is_table_name(s: &str) -> bool {
-    is_name(s, 3, 255, "_.-")
+    /// `CODEHOOKS_ALERTS_LEASE_MARGIN_SECONDS`: how long after the invocation's deadline its
+    /// claim still blocks another delivery (default 5). The lease itself comes from the
+    /// invocation ([`codehooks::once::lease_until`]): no second timeout to keep in sync.
+    pub lease_margin: Duration,
 }
 
 impl Config {
@@ -38,7 +34,7 @@ impl Config {
         let topic_arn = env.arn("CODEHOOKS_ALERT_TOPIC_ARN", "sns");
         let table = env.optional("CODEHOOKS_ALERTS_TABLE");
         if let Some(t) = &table
-            && !is_table_name(t)
+            && !codehooks::names::is_table_name(t)
         {
             env.problem(
                 "CODEHOOKS_ALERTS_TABLE",
@@ -60,8 +56,15 @@ impl Config {
         let state_ttl = Duration::from_secs(
             86_400 * env.u64_in("CODEHOOKS_ALERTS_STATE_TTL_DAYS", 90, 1..=3650),
         );
-        let lease =
-            Duration::from_secs(env.u64_in("CODEHOOKS_ALERTS_LEASE_SECONDS", 90, 30..=3600));
+        let lease_margin =
+            Duration::from_secs(env.u64_in("CODEHOOKS_ALERTS_LEASE_MARGIN_SECONDS", 5, 0..=300));
+        if env.optional("CODEHOOKS_ALERTS_LEASE_SECONDS").is_some() {
+            env.problem(
+                "CODEHOOKS_ALERTS_LEASE_SECONDS",
+                "is no longer read: a claim ends at the invocation's deadline plus \
+                 CODEHOOKS_ALERTS_LEASE_MARGIN_SECONDS; remove it",
+            );
+        }
         Self {
             topic_arn,
             table,
@@ -70,7 +73,7 @@ impl Config {
             recovered,
             dedup_ttl,
             state_ttl,
-            lease,
+            lease_margin,
         }
     }
 }

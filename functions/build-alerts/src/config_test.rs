@@ -16,6 +16,7 @@ fn config_reads_and_checks() {
     env.finish().unwrap();
     assert!(c.recovered && !c.stopped);
     assert_eq!(c.dedup_ttl, Duration::from_secs(48 * 3600));
+    assert_eq!(c.lease_margin, Duration::from_secs(5));
 
     let mut env = Env::from_pairs([
         (
@@ -36,4 +37,32 @@ fn config_reads_and_checks() {
         "{err}"
     );
     assert!(err.contains("CODEHOOKS_ALERTS_DEDUP_TTL_HOURS"), "{err}");
+}
+
+#[test]
+fn the_lease_is_a_margin_after_the_deadline_and_the_old_variable_is_refused() {
+    let topic = (
+        "CODEHOOKS_ALERT_TOPIC_ARN",
+        "arn:aws:sns:eu-west-1:123456789012:alerts",
+    );
+    let mut env = Env::from_pairs([topic, ("CODEHOOKS_ALERTS_LEASE_MARGIN_SECONDS", "0")]);
+    let c = Config::read(&mut env);
+    env.finish().unwrap();
+    assert_eq!(c.lease_margin, Duration::ZERO);
+
+    let mut env = Env::from_pairs([
+        topic,
+        ("CODEHOOKS_ALERTS_LEASE_SECONDS", "90"),
+        ("CODEHOOKS_ALERTS_LEASE_MARGIN_SECONDS", "301"),
+    ]);
+    Config::read(&mut env);
+    let err = env.finish().unwrap_err().to_string();
+    assert!(
+        err.contains("CODEHOOKS_ALERTS_LEASE_SECONDS is no longer read"),
+        "{err}"
+    );
+    assert!(
+        err.contains("CODEHOOKS_ALERTS_LEASE_MARGIN_SECONDS"),
+        "{err}"
+    );
 }

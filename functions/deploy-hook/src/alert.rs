@@ -134,10 +134,12 @@ pub fn alert(ev: &Evidence) -> Alert {
         thread_id: if name.is_empty() { id.clone() } else { name },
         resources,
         event_type: "CodeDeployLifecycleHookFailed".to_owned(),
-        event_id: ev.request_id.clone(),
+        // The alert's id: every copy of one hook execution's alert carries it.
+        event_id: alert_id(ev),
         time: utc_now(),
         sender: format!("codehooks {NAME}"),
         extra_attributes: vec![
+            ("alertId".to_owned(), alert_id(ev)),
             ("decision".to_owned(), ev.decision.as_str().to_owned()),
             ("deploymentId".to_owned(), id.clone()),
             (
@@ -147,6 +149,18 @@ pub fn alert(ev: &Evidence) -> Alert {
         ],
         data: data(ev),
     }
+}
+
+/// The stable id of a hook execution's alert: `<deployment id>/<hook execution id>`. SNS
+/// standard topics
+/// deliver at least once (and a publish whose answer is lost is sent again), so every copy
+/// carries it, as the `alertId` message attribute and the chat document's `id`, for
+/// subscribers to drop a repeat.
+pub fn alert_id(ev: &Evidence) -> String {
+    format!(
+        "{}/{}",
+        ev.deployment_id, ev.lifecycle_event_hook_execution_id
+    )
 }
 
 /// The probe samples and the unhealthy targets, bounded.
@@ -195,6 +209,8 @@ fn sections(ev: &Evidence) -> Vec<(String, String)> {
 /// The machine-readable evidence (the keys the alert body always had).
 fn data(ev: &Evidence) -> Map<String, Value> {
     let v = json!({
+        "alertId": alert_id(ev),
+        "requestId": ev.request_id,
         "summary": ev.summary,
         "deploymentId": ev.deployment_id,
         "application": ev.application,
@@ -222,7 +238,7 @@ fn data(ev: &Evidence) -> Map<String, Value> {
 }
 
 /// Now as `2026-12-01T02:30:00Z`.
-fn utc_now() -> String {
+pub(crate) fn utc_now() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

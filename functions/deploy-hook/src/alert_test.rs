@@ -62,6 +62,7 @@ fn attributes_match_build_alerts_and_keep_the_hooks_own() {
             ("severity", "error"),
             ("region", "eu-west-1"),
             ("account", "123456789012"),
+            ("alertId", "d-ATTRS0001/x"),
             ("decision", "Failed"),
             ("deploymentId", "d-ATTRS0001"),
             ("hook", "AfterAllowTestTraffic"),

@@ -1,13 +1,15 @@
 //! The hook's orchestration, generic over its ports: check what the deployment is, decide,
 //! report `Succeeded` or `Failed` before the deadline on every path, and publish the evidence
-//! of a failure. With an invalid configuration it still serves (the degraded mode): each hook
+//! of a failure once ([`crate::notify`]). With an invalid configuration it still serves (the degraded mode): each hook
 //! is reported `Failed`.
 
 use std::time::Duration;
 
 use codehooks::alert::{AlertPublisher, SnsPublisher};
 use codehooks::config::{ConfigError, Env};
+use codehooks::dedup::Store;
 use codehooks::harness::{Common, Function};
+use codehooks::once::OnceOnlyStore;
 use codehooks::{Error, Result};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -26,13 +28,16 @@ const REPORT_RETRY: Duration = Duration::from_millis(250);
 
 /// The hook: its settings and its ports, built once per execution environment.
 #[derive(Debug)]
-pub struct App<D = SdkDeployments, L = SdkLoadBalancer, A = SnsPublisher> {
+pub struct App<D = SdkDeployments, L = SdkLoadBalancer, A = SnsPublisher, S = Store> {
     pub metrics_namespace: String,
     pub settings: Config,
     pub deployments: D,
     pub load_balancer: L,
     /// Where the evidence of a failure goes (`None`: no alert topic configured).
     pub alerts: Option<A>,
+    /// The once-only store that makes the alert exactly-once per hook execution (`None`: no
+    /// alerts table configured; the alert is then at-least-once).
+    pub once: Option<S>,
     /// The region of the deployments (the function's).
     pub region: Option<String>,
     /// What is wrong with the configuration, when something is: the degraded mode.
@@ -51,12 +56,17 @@ impl App {
             .alert_topic_arn
             .clone()
             .map(|topic| SnsPublisher::new(aws_sdk_sns::Client::new(sdk), topic));
+        let once = settings
+            .alerts_table
+            .clone()
+            .map(|table| Store::new(aws_sdk_dynamodb::Client::new(sdk), table));
         App {
             metrics_namespace: common.metrics_namespace.clone(),
             settings,
             deployments: SdkDeployments::new(sdk),
             load_balancer: SdkLoadBalancer::new(sdk),
             alerts,
+            once,
             region: sdk.region().map(|r| r.as_ref().to_owned()),
             config_error,
         }
@@ -106,7 +116,7 @@ impl Function for App {
     }
 }
 
-impl<D: Deployments, L: LoadBalancer, A: AlertPublisher> App<D, L, A> {
+impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D, L, A, S> {
     /// Handles one invocation: the checks, or the degraded mode's refusal.
     pub async fn answer(&self, event: LambdaEvent<Value>) -> Result<Evidence> {
         match &self.config_error {
@@ -176,8 +186,9 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher> App<D, L, A> {
         Err(Error::Config(problem.clone()))
     }
 
-    /// Reports the decision, logs and measures it, and, when this invocation set a failing
-    /// status, publishes the evidence.
+    /// Records a `Failed` decision, reports it, logs and measures it, and publishes the
+    /// rollback alert when this invocation owes it ([`crate::notify`]): a publish that fails is
+    /// the invocation's error, so Lambda retries it (or the dead-letter queue keeps it).
     async fn report_and_alert(
         &self,
         payload: &HookPayload,
@@ -187,16 +198,20 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher> App<D, L, A> {
         let report_by = deadline
             .checked_sub(Duration::from_millis(100))
             .unwrap_or(deadline);
+        if ev.decision == Decision::Failed {
+            self.record_decision(payload, ev, report_by).await;
+        }
         let reported = self.report(payload, ev.decision, report_by).await;
         ev.reported = match &reported {
             Ok(r) => r.as_str().to_owned(),
             Err(e) => format!("error: {e}"),
         };
         crate::measure::log_and_measure(&self.metrics_namespace, ev);
-        // Only the invocation that set the status alerts: a repeated one changes nothing.
-        if ev.alert_worthy() && matches!(reported, Ok(Reported::Reported)) {
-            self.publish(ev, deadline).await;
+        if ev.decision == Decision::Succeeded && matches!(reported, Ok(Reported::Reported)) {
+            // A `Failed` recorded by an attempt that died before its status landed is void.
+            self.record_decision(payload, ev, report_by).await;
         }
+        self.alert_owed(payload, ev, &reported, deadline).await?;
         reported
     }
 
@@ -250,24 +265,6 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher> App<D, L, A> {
             }
             tracing::warn!(error = %err, "reporting the hook status failed; retrying");
             tokio::time::sleep(REPORT_RETRY).await;
-        }
-    }
-
-    /// Publishes the evidence as an alert, before the deadline; a failure is logged.
-    async fn publish(&self, ev: &Evidence, deadline: Instant) {
-        let Some(alerts) = &self.alerts else {
-            return;
-        };
-        let alert = crate::alert::alert(ev);
-        let by = deadline
-            .checked_sub(Duration::from_millis(50))
-            .unwrap_or(deadline);
-        match tokio::time::timeout_at(by, alerts.publish(&alert)).await {
-            Ok(Ok(p)) => {
-                tracing::info!(subject = %p.subject, bytes = p.bytes, "published the evidence to the alert topic")
-            }
-            Ok(Err(e)) => tracing::error!(error = %e, "cannot publish the alert"),
-            Err(_) => tracing::error!("the alert was not published before the deadline"),
         }
     }
 }

@@ -19,7 +19,8 @@ impl StatusRange {
         let (a, b) = match text.split_once('-') {
             Some((a, b)) => (a.trim(), b.trim()),
             None if text.len() == 3 && text.ends_with("xx") => {
-                let d: u16 = text[..1].parse().ok()?;
+                // Only the classes HTTP defines: 1xx to 5xx.
+                let d: u16 = text[..1].parse().ok().filter(|d| (1..=5).contains(d))?;
                 return Some(StatusRange {
                     from: d * 100,
                     to: d * 100 + 99,

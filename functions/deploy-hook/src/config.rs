@@ -1,4 +1,5 @@
-//! The function's own settings (`CODEHOOKS_HOOK_*`, `CODEHOOKS_ALERT_TOPIC_ARN`), read and
+//! The function's own settings (`CODEHOOKS_HOOK_*`, `CODEHOOKS_ALERT_TOPIC_ARN`,
+//! `CODEHOOKS_ALERTS_TABLE`), read and
 //! validated once at start-up.
 
 use std::time::Duration;
@@ -19,6 +20,9 @@ pub struct Config {
     pub dry_run: bool,
     pub fail_open: bool,
     pub alert_topic_arn: Option<String>,
+    /// The once-only table (the stack's alerts table) that makes the rollback alert
+    /// exactly-once per hook execution; without it the alert is at-least-once.
+    pub alerts_table: Option<String>,
     pub report_margin: Duration,
 }
 
@@ -50,12 +54,23 @@ impl Config {
         {
             env.problem("CODEHOOKS_HOOK_BASE_URL", e.to_string());
         }
+        let alerts_table = env.optional("CODEHOOKS_ALERTS_TABLE");
+        if alerts_table
+            .as_deref()
+            .is_some_and(|t| !codehooks::names::is_table_name(t))
+        {
+            env.problem(
+                "CODEHOOKS_ALERTS_TABLE",
+                "must be a DynamoDB table name (3 to 255 letters, digits, '_', '-' or '.')",
+            );
+        }
         Config {
             policy,
             base_url,
             dry_run: env.bool_or("CODEHOOKS_HOOK_DRY_RUN", false),
             fail_open: env.bool_or("CODEHOOKS_HOOK_FAIL_OPEN", false),
             alert_topic_arn: env.optional_arn("CODEHOOKS_ALERT_TOPIC_ARN", "sns"),
+            alerts_table,
             report_margin: env.millis_in(
                 "CODEHOOKS_HOOK_REPORT_MARGIN_MS",
                 DEFAULT_REPORT_MARGIN_MS,
@@ -70,6 +85,9 @@ impl Config {
         Config {
             dry_run: false,
             fail_open: false,
+            alerts_table: self
+                .alerts_table
+                .filter(|t| codehooks::names::is_table_name(t)),
             ..self
         }
     }

@@ -83,3 +83,20 @@ fn the_degraded_settings_trust_neither_dry_run_nor_fail_open() {
     .degraded();
     assert!(!s.dry_run && !s.fail_open);
 }
+
+#[test]
+fn the_alerts_table_is_optional_and_checked() {
+    let none = config_from_pairs([]).unwrap();
+    assert_eq!(none.alerts_table, None);
+    let table =
+        config_from_pairs([("CODEHOOKS_ALERTS_TABLE", "stack-BuildAlertsTable-1X2")]).unwrap();
+    assert_eq!(
+        table.alerts_table.as_deref(),
+        Some("stack-BuildAlertsTable-1X2")
+    );
+    let err = config_from_pairs([("CODEHOOKS_ALERTS_TABLE", "no spaces")]).unwrap_err();
+    assert!(err.to_string().contains("CODEHOOKS_ALERTS_TABLE"), "{err}");
+    // The degraded mode drops a table it could not use.
+    let mut env = codehooks::config::Env::from_pairs([("CODEHOOKS_ALERTS_TABLE", "x")]);
+    assert_eq!(Config::read(&mut env).degraded().alerts_table, None);
+}

@@ -7,11 +7,12 @@
 //! green target group's health ([`health`]) and probes the service through the listener
 //! ([`probe`]), as the hook's policy says ([`policy`]). It always reports `Succeeded` or `Failed`
 //! with `PutLifecycleEventHookExecutionStatus` before its deadline ([`app`]); on `Failed` it
-//! publishes the evidence as an alert ([`alert`]).
+//! publishes the evidence as an alert ([`alert`]), once per hook execution
+//! ([`notify`]).
 //!
 //! Layers: [`app`] and [`run`] (orchestration, generic over the ports) → [`ports`]
 //! ([`Deployments`](ports::Deployments), [`LoadBalancer`](ports::LoadBalancer), and
-//! `codehooks::alert::AlertPublisher`) → [`sdk`] (the SDK adapters) or `twins` (in memory, for the unit tests).
+//! `codehooks::alert::AlertPublisher`, `codehooks::once::OnceOnlyStore`) → [`sdk`] (the SDK adapters) or `twins` (in memory, for the unit tests).
 
 pub mod alert;
 pub mod app;
@@ -26,6 +27,7 @@ pub mod facts;
 pub mod health;
 pub mod hook;
 pub mod measure;
+pub mod notify;
 pub mod overrides;
 pub mod payload;
 pub mod plan;

@@ -61,7 +61,7 @@ fn validate_override(where_: &str, o: &CheckOverride, problems: &mut Vec<String>
         }
     }
     if let Some(h) = &o.host_name
-        && !valid_host_name(h)
+        && !codehooks::names::is_host_name(h)
     {
         bad(format!("hostName {h:?} is not a DNS name"));
     }
@@ -138,21 +138,6 @@ fn validate_override(where_: &str, o: &CheckOverride, problems: &mut Vec<String>
             bad(format!("version.header {h:?} is not a header name"));
         }
     }
-}
-
-/// Whether `h` looks like a DNS host name.
-pub fn valid_host_name(h: &str) -> bool {
-    !h.is_empty()
-        && h.len() <= 253
-        && h.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
 }
 
 /// Every problem of a policy, each naming its place in the document.

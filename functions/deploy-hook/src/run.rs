@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use codehooks::alert::AlertPublisher;
+use codehooks::once::OnceOnlyStore;
 use tokio::time::Instant;
 
 use crate::app::App;
@@ -20,7 +21,7 @@ use crate::policy::Hook;
 use crate::ports::{Deployments, LoadBalancer};
 use crate::probe::{self, CheckResult, Criteria};
 
-impl<D: Deployments, L: LoadBalancer, A: AlertPublisher> App<D, L, A> {
+impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D, L, A, S> {
     /// Runs the checks the policy asks for, until `until`.
     pub(crate) async fn evaluate(&self, payload: &HookPayload, ev: &mut Evidence, until: Instant) {
         let policy = &self.settings.policy;

@@ -14,6 +14,8 @@ use crate::ports::{Deployments, LoadBalancer};
 
 /// Most deployment targets read (a blue/green ECS deployment has one).
 const MAX_TARGETS: usize = 1000;
+/// The most ListDeploymentTargets pages read for one deployment.
+const MAX_TARGET_PAGES: usize = 100;
 /// `BatchGetDeploymentTargets` takes at most 25 ids.
 const BATCH: usize = 25;
 
@@ -131,7 +133,9 @@ impl Deployments for SdkDeployments {
     async fn targets(&self, deployment_id: &str) -> Result<Vec<DeploymentTarget>> {
         let mut ids = Vec::new();
         let mut next: Option<String> = None;
-        loop {
+        // Bounded: a service answering empty pages with a next token cannot keep the hook
+        // listing until its deadline.
+        for _ in 0..MAX_TARGET_PAGES {
             let page = self
                 .client
                 .list_deployment_targets()

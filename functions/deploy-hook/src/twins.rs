@@ -57,6 +57,9 @@ struct DeploymentsState {
     statuses: HashMap<(String, String), Decision>,
     calls: Vec<String>,
     faults: Faults,
+    /// Status reports that take effect but whose answer is lost, and whether the error the
+    /// caller gets is retryable (a timeout) or not (the process dies with it).
+    lost_answers: (u32, bool),
 }
 
 /// The deployment service in memory.
@@ -91,6 +94,13 @@ impl MemoryDeployments {
             .faults
             .0
             .insert(operation, (times, retryable));
+    }
+
+    /// The next `times` status reports take effect, but their answer is lost: the caller gets
+    /// an error, retryable (a timeout, a connection reset after the call) or not (standing for
+    /// a crash right after the call: the invocation ends there).
+    pub fn lose_report_answers(&self, times: u32, retryable: bool) {
+        lock(&self.state).lost_answers = (times, retryable);
     }
 
     /// The operations called so far, with their main argument (`GetDeployment d-1`).
@@ -168,6 +178,14 @@ impl Deployments for MemoryDeployments {
             return Ok(Reported::AlreadyCompleted);
         }
         s.statuses.insert(key, status);
+        if s.lost_answers.0 > 0 {
+            s.lost_answers.0 -= 1;
+            return Err(twin_error(
+                "PutLifecycleEventHookExecutionStatus",
+                "RequestTimeout",
+                s.lost_answers.1,
+            ));
+        }
         Ok(Reported::Reported)
     }
 }

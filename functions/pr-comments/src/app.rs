@@ -10,6 +10,7 @@
 //!
 //! The comment and build helpers are in [`crate::comments`].
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -19,6 +20,7 @@ use codehooks::{Error, Result};
 use tracing::{debug, info, warn};
 
 use crate::build::{BuildRef, Ended, failing_phase};
+use crate::comments::PrBuild;
 use crate::config::{Author, Config};
 use crate::events::{self, PullRequestAction, PullRequestDetail};
 use crate::markdown::{self, State, Subject};
@@ -34,7 +36,8 @@ pub struct App<H, B> {
     pub(crate) runner: B,
     /// The function's own principal: configured, or learned from its first comment.
     pub(crate) author: Mutex<Option<Author>>,
-    pub(crate) badge: Mutex<Option<(Instant, Option<String>)>>,
+    /// The badge image URL per project, and when it was learned.
+    pub(crate) badge: Mutex<HashMap<String, (Instant, Option<String>)>>,
     /// The region of the clients (for clone URLs when an event names none).
     pub(crate) region: String,
 }
@@ -52,7 +55,7 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
     pub fn new(config: Config, host: H, runner: B, region: &str) -> Self {
         Self {
             author: Mutex::new(config.author.clone()),
-            badge: Mutex::new(None),
+            badge: Mutex::new(HashMap::new()),
             region: region.to_owned(),
             config,
             host,
@@ -170,11 +173,24 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             destination_reference: pr.destination_reference.clone(),
         };
         let builds = self.pull_request_builds(repository, pr_id).await?;
-        let existing = builds.iter().find(|b| {
-            b.link.source_commit == link.source_commit
-                && b.link.revision_id == link.revision_id
-                && b.status != "STOPPED"
-        });
+        // A build whose variables name this revision is the function's own only when its
+        // comment records it; anyone may start a build with such variables.
+        let candidates: Vec<&PrBuild> = builds
+            .iter()
+            .filter(|b| {
+                b.link.source_commit == link.source_commit
+                    && b.link.revision_id == link.revision_id
+                    && b.status != "STOPPED"
+            })
+            .collect();
+        let records = if candidates.is_empty() {
+            Vec::new()
+        } else {
+            self.own_records(&link).await?.unwrap_or_default()
+        };
+        let existing = candidates
+            .into_iter()
+            .find(|b| records.iter().any(|r| r.build_id == b.build.id));
         let (build, number, fresh) = match existing {
             Some(b) => {
                 info!(build = %b.build.id, status = %b.status, "a build of this revision exists already");
@@ -254,7 +270,7 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
 
     async fn build_changed(&self, ev: &EventBridgeEvent) -> Result<Outcome> {
         let d: BuildDetail = ev.detail_as()?;
-        if d.project_name != self.config.project {
+        if !self.config.is_project(&d.project_name) {
             debug!(project = %d.project_name, "build of another project; ignored");
             return Ok(Outcome::ignored("build of another project"));
         }
@@ -284,6 +300,10 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             }));
         };
 
+        if let Some(outcome) = self.not_ours(&d, &link, &build).await? {
+            return Ok(outcome);
+        }
+
         let Some(pr) = self.pull_request(&link.pull_request_id).await? else {
             warn!(pull_request = %link.pull_request_id, "pull request does not exist; ignored");
             return Ok(Outcome::ignored("pull request does not exist"));
@@ -307,7 +327,7 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             }));
         }
 
-        let badge = self.badge_url().await;
+        let badge = self.badge_url(&d.project_name).await;
         let logs_url = d
             .additional_information
             .logs

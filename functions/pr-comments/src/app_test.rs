@@ -1,6 +1,8 @@
 //! Unit tests of the orchestration (`app.rs` and `comments.rs`) against the in-memory twins.
 
 use super::*;
+use crate::comments::NOT_OURS;
+use crate::ports::StartBuild;
 use crate::twins::{HostTwin, RunnerTwin};
 use codehooks::config::Env;
 use serde_json::{Value, json};
@@ -494,5 +496,296 @@ async fn builds_in_china_use_the_china_partition() {
     assert_eq!(
         crate::comments::clone_url("us-gov-west-1", "r"),
         "https://git-codecommit.us-gov-west-1.amazonaws.com/v1/repos/r"
+    );
+}
+
+/// The link of pull request 7 at commit `source`, revision `revision` (what a forger writes
+/// into a build's `CODEHOOKS_PR_*` variables).
+fn link_of(source: &str, revision: &str) -> BuildLink {
+    BuildLink {
+        pull_request_id: "7".into(),
+        repository: "app".into(),
+        source_commit: source.into(),
+        destination_commit: DEST.into(),
+        revision_id: revision.into(),
+        source_reference: Some("refs/heads/feature".into()),
+        destination_reference: Some("refs/heads/main".into()),
+    }
+}
+
+/// A build of the validation project started by someone else (a developer with
+/// `codebuild:StartBuild`, or a buildspec) with variables naming `link`; its 1-based number.
+async fn forge_build(app: &TestApp, link: &BuildLink, token: &str) -> usize {
+    app.runner
+        .start(&StartBuild {
+            project: "pr-validate".into(),
+            source_location: "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/evil".into(),
+            source_version: "refs/heads/evil".into(),
+            token: token.into(),
+            variables: link.to_vars(),
+        })
+        .await
+        .unwrap();
+    app.runner.state().builds.len()
+}
+
+/// Every side effect the function can have on the pull request, as a snapshot.
+fn effects(app: &TestApp) -> (Vec<crate::twins::HostComment>, usize, usize, Vec<String>) {
+    let s = app.host.state();
+    let mut approvals: Vec<String> = s
+        .approvals
+        .iter()
+        .map(|((p, r), a)| format!("{p}/{r}={}", a.as_str()))
+        .collect();
+    approvals.sort();
+    drop(s);
+    (
+        comments(app),
+        app.host.calls_of("UpdateComment") + app.host.calls_of("PostCommentForPullRequest"),
+        app.host.calls_of("UpdatePullRequestApprovalState"),
+        approvals,
+    )
+}
+
+#[tokio::test]
+async fn a_forged_build_naming_the_pull_requests_head_is_not_approved_nor_commented() {
+    let app = approving();
+    run(&app, created()).await;
+    let before = effects(&app);
+    // Someone else's build whose variables name pull request 7's current head and revision.
+    let n = forge_build(&app, &link_of(A, "rev-1"), "forged").await;
+    let out = answer(&run(&app, build_event(&app, n, "SUCCEEDED")).await);
+    assert_eq!(out["action"], "ignored", "{out}");
+    assert_eq!(out["reason"], NOT_OURS, "{out}");
+    assert_eq!(out["buildId"], app.runner.state().builds[n - 1].id.as_str());
+    assert_eq!(effects(&app), before, "no approval, no comment edit");
+    assert_eq!(approval(&app, "rev-1"), Some(Approval::Revoke));
+    // Its failure changes nothing either (no revoke, no comment).
+    let out = answer(&run(&app, build_event(&app, n, "FAILED")).await);
+    assert_eq!(out["reason"], NOT_OURS, "{out}");
+    assert_eq!(effects(&app), before);
+}
+
+#[tokio::test]
+async fn a_forged_build_naming_another_pull_request_is_ignored_without_any_build_of_ours() {
+    let app = approving();
+    app.host.put_pull_request("8", pr(B, "rev-8", true));
+    let mut other = link_of(B, "rev-8");
+    other.pull_request_id = "8".into();
+    let n = forge_build(&app, &other, "forged").await;
+    let out = answer(&run(&app, build_event(&app, n, "SUCCEEDED")).await);
+    assert_eq!(out["reason"], NOT_OURS, "{out}");
+    assert!(app.host.state().approvals.is_empty());
+    assert!(comments(&app).is_empty());
+    assert_eq!(app.host.calls_of("GetPullRequest"), 0);
+}
+
+#[tokio::test]
+async fn a_record_forged_by_someone_else_proves_nothing() {
+    let app = approving();
+    run(&app, created()).await;
+    let n = forge_build(&app, &link_of(A, "rev-1"), "forged").await;
+    let forged_id = app.runner.state().builds[n - 1].id.clone();
+    // Mallory writes a comment whose footer names her build, on the right commit pair.
+    let footer =
+        format!("_codehooks pr-comments · build `{forged_id}` · commit `{A}` · state `STARTED`_");
+    assert!(markdown::record_of(&footer).is_some());
+    app.host.put_comment(&link_of(A, "rev-1"), MALLORY, &footer);
+    let before = effects(&app);
+    let out = answer(&run(&app, build_event(&app, n, "SUCCEEDED")).await);
+    assert_eq!(out["reason"], NOT_OURS, "{out}");
+    assert_eq!(effects(&app), before);
+}
+
+#[tokio::test]
+async fn our_build_that_built_another_commit_is_ignored() {
+    let app = approving();
+    run(&app, created()).await;
+    let before = effects(&app);
+    let mut ev = build_event(&app, 1, "SUCCEEDED");
+    ev["detail"]["additional-information"]["resolved-source-version"] = json!(B);
+    let out = answer(&run(&app, ev).await);
+    assert_eq!(out["reason"], NOT_OURS, "{out}");
+    assert_eq!(effects(&app), before);
+    // With the commit asked for, the same build is reported and approved.
+    let mut ev = build_event(&app, 1, "SUCCEEDED");
+    ev["detail"]["additional-information"]["resolved-source-version"] = json!(A);
+    let out = answer(&run(&app, ev).await);
+    assert_eq!(out["approval"], "APPROVE", "{out}");
+}
+
+#[tokio::test]
+async fn a_forged_build_of_the_revision_is_never_adopted_as_ours() {
+    let app = approving();
+    // The forged build exists before the pull request event is handled.
+    let n = forge_build(&app, &link_of(A, "rev-1"), "forged").await;
+    let forged_id = app.runner.state().builds[n - 1].id.clone();
+    let out = answer(&run(&app, created()).await);
+    assert_eq!(out["action"], "started", "{out}");
+    assert_ne!(out["buildId"], forged_id.as_str(), "{out}");
+    assert!(
+        comments(&app)
+            .iter()
+            .all(|c| !c.content.contains(&forged_id))
+    );
+    let out = answer(&run(&app, build_event(&app, n, "SUCCEEDED")).await);
+    assert_eq!(out["reason"], NOT_OURS, "{out}");
+    assert_eq!(approval(&app, "rev-1"), Some(Approval::Revoke));
+    // Our own build still reports and approves.
+    let out = answer(&run(&app, build_event(&app, n + 1, "SUCCEEDED")).await);
+    assert_eq!(out["approval"], "APPROVE", "{out}");
+}
+
+#[tokio::test]
+async fn our_build_for_an_older_commit_is_still_handled_as_superseded() {
+    let app = approving();
+    run(&app, created()).await;
+    app.host.put_pull_request("7", pr(B, "rev-2", true));
+    run(
+        &app,
+        pr_event("e-2", "pullRequestSourceBranchUpdated", B, "Open"),
+    )
+    .await;
+    let out = answer(&run(&app, build_event(&app, 1, "STOPPED")).await);
+    assert_eq!(out["action"], "superseded", "{out}");
+    assert_eq!(out["comment"], "updated", "{out}");
+    // A success of the older build is reported as outdated and approves nothing.
+    let out = answer(&run(&app, build_event(&app, 1, "SUCCEEDED")).await);
+    assert_eq!(out["action"], "reported", "{out}");
+    assert_eq!(out["outdated"], true, "{out}");
+    assert_eq!(out["approval"], Value::Null, "{out}");
+    assert_eq!(approval(&app, "rev-2"), Some(Approval::Revoke));
+}
+
+#[tokio::test]
+async fn without_a_known_author_no_build_result_is_acted_on() {
+    let app = app_with(&[("CODEHOOKS_PR_APPROVAL", "true")], None);
+    let n = forge_build(&app, &link_of(A, "rev-1"), "forged").await;
+    let forged_id = app.runner.state().builds[n - 1].id.clone();
+    let footer =
+        format!("_codehooks pr-comments · build `{forged_id}` · commit `{A}` · state `STARTED`_");
+    app.host.put_comment(&link_of(A, "rev-1"), MALLORY, &footer);
+    let before = effects(&app);
+    let out = answer(&run(&app, build_event(&app, n, "SUCCEEDED")).await);
+    assert_eq!(
+        out["reason"], "the function's comment author is unknown",
+        "{out}"
+    );
+    assert_eq!(effects(&app), before);
+}
+
+#[tokio::test]
+async fn endless_empty_pages_end_after_a_bounded_number_of_calls() {
+    let app = app();
+    run(&app, created()).await;
+    app.runner.state().endless_empty_pages = true;
+    app.host.state().endless_empty_pages = true;
+    let ids = app.runner.recent("pr-validate", 100).await.unwrap();
+    assert!(ids.is_empty());
+    assert_eq!(
+        app.runner.calls_of("ListBuildsForProject"),
+        1 + crate::paging::pages_for(100, crate::paging::BUILDS_PER_PAGE)
+    );
+    let calls = app.host.calls_of("GetCommentsForPullRequest");
+    let found = app
+        .host
+        .comments(&link_of(A, "rev-1"), false)
+        .await
+        .unwrap();
+    assert!(found.is_empty());
+    assert_eq!(
+        app.host.calls_of("GetCommentsForPullRequest") - calls,
+        crate::paging::MAX_COMMENT_PAGES
+    );
+}
+
+#[tokio::test]
+async fn short_pages_are_followed_to_the_end() {
+    let app = app();
+    run(&app, created()).await;
+    app.runner.state().page_size = 1;
+    app.host.state().page_size = 1;
+    for i in 0..3 {
+        app.host
+            .put_comment(&link_of(A, "rev-1"), MALLORY, &format!("note {i}"));
+    }
+    let all = app.host.comments(&link_of(A, "rev-1"), true).await.unwrap();
+    assert_eq!(all.len(), 4);
+    // A second build of the pull request is found across pages.
+    app.host.put_pull_request("7", pr(B, "rev-2", true));
+    let out = answer(
+        &run(
+            &app,
+            pr_event("e-2", "pullRequestSourceBranchUpdated", B, "Open"),
+        )
+        .await,
+    );
+    assert_eq!(
+        out["stoppedBuilds"].as_array().map(Vec::len),
+        Some(1),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn each_repository_is_validated_by_its_own_project() {
+    let app = app_with(
+        &[
+            ("CODEHOOKS_PR_BUILD_PROJECT", "stack-pr-{repository}"),
+            ("CODEHOOKS_PR_APPROVAL", "true"),
+        ],
+        Some(ME),
+    );
+    run(&app, created()).await;
+    let ours = app.runner.state().builds[0].clone();
+    assert_eq!(ours.project, "stack-pr-app");
+    assert!(ours.id.starts_with("stack-pr-app:"), "{}", ours.id);
+    let out = answer(&run(&app, build_event(&app, 1, "SUCCEEDED")).await);
+    assert_eq!(out["approval"], "APPROVE", "{out}");
+
+    // A build of another repository's project whose variables name this pull request.
+    app.host.state().approvals.clear();
+    let n = {
+        app.runner
+            .start(&StartBuild {
+                project: "stack-pr-infra".into(),
+                source_location: "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/infra"
+                    .into(),
+                source_version: A.into(),
+                token: "other".into(),
+                variables: link_of(A, "rev-1").to_vars(),
+            })
+            .await
+            .unwrap();
+        app.runner.state().builds.len()
+    };
+    let before = effects(&app);
+    let out = answer(&run(&app, build_event(&app, n, "SUCCEEDED")).await);
+    assert_eq!(out["reason"], NOT_OURS, "{out}");
+    assert_eq!(effects(&app), before);
+    // A project that is no validation project at all.
+    let mut other = build_event(&app, 1, "SUCCEEDED");
+    other["detail"]["project-name"] = json!("unrelated");
+    assert_eq!(
+        answer(&run(&app, other).await)["reason"],
+        "build of another project"
+    );
+}
+
+#[tokio::test]
+async fn the_badge_shows_only_when_the_project_has_it_on() {
+    let app = app();
+    run(&app, created()).await;
+    run(&app, build_event(&app, 1, "SUCCEEDED")).await;
+    assert!(!comments(&app)[0].content.contains("badge]("));
+    let app = self::app();
+    app.runner.state().badge =
+        Some("https://codebuild.us-east-1.amazonaws.com/badges?uuid=x".into());
+    run(&app, created()).await;
+    run(&app, build_event(&app, 1, "SUCCEEDED")).await;
+    assert!(
+        comments(&app)[0]
+            .content
+            .contains("![pr-validate badge](https://codebuild")
     );
 }

@@ -8,6 +8,7 @@ use aws_sdk_codebuild::types::{
 use codehooks::prbuild::vars;
 use codehooks::{Error, Result};
 
+use crate::paging::{self, Page};
 use crate::ports::{Build, BuildRunner, StartBuild};
 
 /// CodeBuild as the [`BuildRunner`].
@@ -82,26 +83,23 @@ impl BuildRunner for CodeBuildRunner {
     }
 
     async fn recent(&self, project: &str, max: usize) -> Result<Vec<String>> {
-        let mut ids: Vec<String> = Vec::new();
-        let mut token: Option<String> = None;
-        while ids.len() < max {
+        let pages = paging::pages_for(max, paging::BUILDS_PER_PAGE);
+        paging::collect("ListBuildsForProject", pages, max, |token| async move {
             let out = self
                 .client
                 .list_builds_for_project()
                 .project_name(project)
                 .sort_order(SortOrderType::Descending)
-                .set_next_token(token.take())
+                .set_next_token(token)
                 .send()
                 .await
                 .map_err(|e| Error::aws("ListBuildsForProject", e))?;
-            ids.extend(out.ids.unwrap_or_default());
-            match out.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => break,
-            }
-        }
-        ids.truncate(max);
-        Ok(ids)
+            Ok(Page {
+                items: out.ids.unwrap_or_default(),
+                next: out.next_token,
+            })
+        })
+        .await
     }
 
     async fn batch_get(&self, ids: &[String]) -> Result<Vec<Build>> {

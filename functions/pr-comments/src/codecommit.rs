@@ -9,12 +9,10 @@ use aws_sdk_codecommit::types::{ApprovalState, PullRequestStatusEnum};
 use codehooks::prbuild::BuildLink;
 use codehooks::{Error, Result};
 
+use crate::paging::{self, Page};
 use crate::ports::{
     Approval, ApprovalSet, Comment, Posted, PullRequestHost, PullRequestNow, Updated,
 };
-
-/// Pages of comments read at most per search.
-const MAX_COMMENT_PAGES: usize = 20;
 
 /// CodeCommit as the [`PullRequestHost`].
 #[derive(Debug, Clone)]
@@ -68,45 +66,49 @@ impl PullRequestHost for CodeCommitHost {
     }
 
     async fn comments(&self, link: &BuildLink, exact: bool) -> Result<Vec<Comment>> {
-        let mut found = Vec::new();
-        let mut token: Option<String> = None;
-        for _ in 0..MAX_COMMENT_PAGES {
-            let mut req = self
-                .client
-                .get_comments_for_pull_request()
-                .pull_request_id(&link.pull_request_id)
-                .max_results(100)
-                .set_next_token(token.take());
-            if exact {
-                req = req
-                    .repository_name(&link.repository)
-                    .before_commit_id(&link.destination_commit)
-                    .after_commit_id(&link.source_commit);
-            }
-            let out = req
-                .send()
-                .await
-                .map_err(|e| Error::aws("GetCommentsForPullRequest", e))?;
-            for data in out.comments_for_pull_request_data.unwrap_or_default() {
-                for c in data.comments.unwrap_or_default() {
-                    if c.deleted {
-                        continue;
-                    }
-                    if let (Some(id), Some(content)) = (c.comment_id, c.content) {
-                        found.push(Comment {
-                            id,
-                            content,
-                            author_arn: c.author_arn,
-                        });
+        paging::collect(
+            "GetCommentsForPullRequest",
+            paging::MAX_COMMENT_PAGES,
+            usize::MAX,
+            |token| async move {
+                let mut req = self
+                    .client
+                    .get_comments_for_pull_request()
+                    .pull_request_id(&link.pull_request_id)
+                    .max_results(100)
+                    .set_next_token(token);
+                if exact {
+                    req = req
+                        .repository_name(&link.repository)
+                        .before_commit_id(&link.destination_commit)
+                        .after_commit_id(&link.source_commit);
+                }
+                let out = req
+                    .send()
+                    .await
+                    .map_err(|e| Error::aws("GetCommentsForPullRequest", e))?;
+                let mut items = Vec::new();
+                for data in out.comments_for_pull_request_data.unwrap_or_default() {
+                    for c in data.comments.unwrap_or_default() {
+                        if c.deleted {
+                            continue;
+                        }
+                        if let (Some(id), Some(content)) = (c.comment_id, c.content) {
+                            items.push(Comment {
+                                id,
+                                content,
+                                author_arn: c.author_arn,
+                            });
+                        }
                     }
                 }
-            }
-            match out.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => break,
-            }
-        }
-        Ok(found)
+                Ok(Page {
+                    items,
+                    next: out.next_token,
+                })
+            },
+        )
+        .await
     }
 
     async fn post_comment(&self, link: &BuildLink, content: &str, token: &str) -> Result<Posted> {

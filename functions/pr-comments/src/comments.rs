@@ -8,19 +8,34 @@ use std::time::{Duration, Instant};
 
 use codehooks::arn::{Arn, service_host};
 use codehooks::events::EventBridgeEvent;
-use codehooks::prbuild::BuildLink;
+use codehooks::prbuild::{BuildDetail, BuildLink};
 use codehooks::{Error, Result, idempotency};
 use tracing::{debug, info, warn};
 
 use crate::app::App;
 use crate::build::{BuildRef, Ended};
 use crate::config::Author;
-use crate::markdown::{self, State};
-use crate::outcome::CommentResult;
+use crate::markdown::{self, Record, State};
+use crate::outcome::{CommentResult, Ignored, Outcome};
 use crate::ports::{BuildRunner, Posted, PullRequestHost, StartBuild, Updated};
 
 /// How long the project's badge setting is remembered.
 const BADGE_TTL: Duration = Duration::from_secs(600);
+
+/// Why a build-end event is ignored when the function did not start that build for the
+/// commit its variables name.
+pub const NOT_OURS: &str = "build was not started by pr-comments for this pull request";
+
+/// Whether a build is one the function started for a pull request's commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Provenance {
+    /// The function's own comment records the build for the commit.
+    Recorded,
+    /// No comment of the function records it: someone else started it, or for another commit.
+    NotRecorded,
+    /// The function's principal is not known (no `CODEHOOKS_PR_AUTHOR_ARN`, nothing learned).
+    AuthorUnknown,
+}
 
 /// One of the project's builds that belongs to a pull request.
 #[derive(Debug, Clone)]
@@ -74,6 +89,87 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             })
             .map(|c| (c.id, c.content))
             .collect())
+    }
+
+    /// What the function's own comments on the link's pull request record about the builds
+    /// it started: exactly the link's destination/source commit pair first, then (should
+    /// CodeCommit have filed them under other commits) every comment of the pull request.
+    /// `None` when the function's principal is not known yet, so its comments cannot be told
+    /// from anyone else's. Only reads.
+    pub(crate) async fn own_records(&self, link: &BuildLink) -> Result<Option<Vec<Record>>> {
+        let Some(author) = self.author.lock().ok().and_then(|a| a.clone()) else {
+            return Ok(None);
+        };
+        for exact in [true, false] {
+            let records: Vec<Record> = self
+                .host
+                .comments(link, exact)
+                .await?
+                .into_iter()
+                .filter(|c| c.author_arn.as_deref().is_some_and(|a| author.matches(a)))
+                .filter_map(|c| markdown::record_of(&c.content))
+                .filter(|r| r.commit == link.source_commit)
+                .collect();
+            if !records.is_empty() {
+                return Ok(Some(records));
+            }
+        }
+        Ok(Some(Vec::new()))
+    }
+
+    /// Whether the function started build `build_id` for the link: its own comment on the
+    /// pull request names that build and the link's source commit. The build's
+    /// `CODEHOOKS_PR_*` variables alone prove nothing: whoever may start a build of the
+    /// project (or write the pull request's buildspec) can set them.
+    pub(crate) async fn provenance(&self, link: &BuildLink, build_id: &str) -> Result<Provenance> {
+        Ok(match self.own_records(link).await? {
+            None => Provenance::AuthorUnknown,
+            Some(records) if records.iter().any(|r| r.build_id == build_id) => Provenance::Recorded,
+            Some(_) => Provenance::NotRecorded,
+        })
+    }
+
+    /// `Some(ignored)` when the ended build is not one the function started for the commit
+    /// its variables name (see [`App::provenance`]): nothing is edited or approved for it.
+    pub(crate) async fn not_ours(
+        &self,
+        d: &BuildDetail,
+        link: &BuildLink,
+        build: &BuildRef,
+    ) -> Result<Option<Outcome>> {
+        let ignored = |reason: &'static str| {
+            Some(Outcome::Ignored(Ignored {
+                reason,
+                pull_request_id: Some(link.pull_request_id.clone()),
+                build_id: Some(build.id.clone()),
+                ..Ignored::default()
+            }))
+        };
+        let project = self.config.project_for(&link.repository);
+        if d.project_name != project {
+            info!(build = %build.id, pull_request = %link.pull_request_id, project = %d.project_name, expected = %project,
+                "build {} ran in another project than the one of its repository; ignored", build.id);
+            return Ok(ignored(NOT_OURS));
+        }
+        let resolved = d.additional_information.resolved_source_version.as_deref();
+        if let Some(resolved) = resolved.filter(|r| *r != link.source_commit) {
+            info!(build = %build.id, pull_request = %link.pull_request_id, asked = %link.source_commit, built = resolved,
+                "build {} built another commit than pr-comments asked for; ignored", build.id);
+            return Ok(ignored(NOT_OURS));
+        }
+        Ok(match self.provenance(link, &build.id).await? {
+            Provenance::Recorded => None,
+            Provenance::NotRecorded => {
+                info!(build = %build.id, pull_request = %link.pull_request_id, commit = %link.source_commit,
+                    "build {} was not started by pr-comments for this pull request; ignored", build.id);
+                ignored(NOT_OURS)
+            }
+            Provenance::AuthorUnknown => {
+                warn!(build = %build.id, pull_request = %link.pull_request_id,
+                    "the function's own comments cannot be told apart (set CODEHOOKS_PR_AUTHOR_ARN); build {} ignored", build.id);
+                ignored("the function's comment author is unknown")
+            }
+        })
     }
 
     /// Brings the function's comment about the build to `content`: edits it in place, or
@@ -188,7 +284,7 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
         let started = self
             .runner
             .start(&StartBuild {
-                project: self.config.project.clone(),
+                project: self.config.project_for(&link.repository),
                 source_location: clone_url(region, &link.repository),
                 source_version: link.source_commit.clone(),
                 token,
@@ -228,7 +324,10 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
     ) -> Result<Vec<PrBuild>> {
         let ids = self
             .runner
-            .recent(&self.config.project, self.config.recent_builds)
+            .recent(
+                &self.config.project_for(repository),
+                self.config.recent_builds,
+            )
             .await?;
         let builds = self.runner.batch_get(&ids).await?;
         Ok(builds
@@ -250,14 +349,14 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
     }
 
     /// The project's badge image, when badges are enabled (remembered for a while).
-    pub(crate) async fn badge_url(&self) -> Option<String> {
+    pub(crate) async fn badge_url(&self, project: &str) -> Option<String> {
         if let Ok(b) = self.badge.lock()
-            && let Some((at, url)) = b.as_ref()
+            && let Some((at, url)) = b.get(project)
             && at.elapsed() < BADGE_TTL
         {
             return url.clone();
         }
-        let url = match self.runner.badge_url(&self.config.project).await {
+        let url = match self.runner.badge_url(project).await {
             Ok(url) => url.filter(|u| markdown::safe_url(u)),
             Err(e) => {
                 warn!(error = %e, "badge setting unknown; comment without badge");
@@ -265,7 +364,7 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             }
         };
         if let Ok(mut b) = self.badge.lock() {
-            *b = Some((Instant::now(), url.clone()));
+            b.insert(project.to_owned(), (Instant::now(), url.clone()));
         }
         url
     }

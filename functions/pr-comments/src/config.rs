@@ -9,7 +9,8 @@ use codehooks::names::{is_account, is_repository_name};
 pub struct Config {
     /// Repositories whose pull requests are validated; empty means every repository.
     pub repositories: Vec<String>,
-    /// The CodeBuild project that validates pull requests.
+    /// The CodeBuild project that validates pull requests; a [`REPOSITORY`] placeholder
+    /// stands for the pull request's repository (see [`Config::project_for`]).
     pub project: String,
     /// Whether the function approves (on success) and revokes (on start and failure) pull requests.
     pub approval: bool,
@@ -40,11 +41,10 @@ impl Config {
             }
         }
         let project = env.required("CODEHOOKS_PR_BUILD_PROJECT");
-        if !project.is_empty() && !is_project_name(&project) {
-            env.problem(
-                "CODEHOOKS_PR_BUILD_PROJECT",
-                "must be a CodeBuild project name (2 to 255 letters, digits, '-' or '_', starting with a letter or digit)",
-            );
+        if !project.is_empty()
+            && let Some(why) = project_problem(&project, &repositories)
+        {
+            env.problem("CODEHOOKS_PR_BUILD_PROJECT", why);
         }
         let approval = env.bool_or("CODEHOOKS_PR_APPROVAL", false);
         let stop_superseded = env.bool_or("CODEHOOKS_PR_STOP_SUPERSEDED", true);
@@ -69,6 +69,26 @@ impl Config {
             stop_superseded,
             author,
             recent_builds,
+        }
+    }
+
+    /// The project that validates pull requests of `repository`: the configured name, its
+    /// [`REPOSITORY`] placeholder replaced by the repository name with dots as dashes.
+    pub fn project_for(&self, repository: &str) -> String {
+        self.project
+            .replace(REPOSITORY, &repository.replace('.', "-"))
+    }
+
+    /// Whether `name` can be a validation project: the configured name, or, with the
+    /// placeholder, a name with its prefix and suffix around a non-empty repository part.
+    pub fn is_project(&self, name: &str) -> bool {
+        match self.project.split_once(REPOSITORY) {
+            None => name == self.project,
+            Some((prefix, suffix)) => {
+                name.len() > prefix.len() + suffix.len()
+                    && name.starts_with(prefix)
+                    && name.ends_with(suffix)
+            }
         }
     }
 
@@ -146,6 +166,36 @@ impl Author {
             _ => false,
         }
     }
+}
+
+/// The placeholder of `CODEHOOKS_PR_BUILD_PROJECT` for the pull request's repository.
+pub const REPOSITORY: &str = "{repository}";
+
+/// What is wrong with a configured project name (with at most one [`REPOSITORY`]
+/// placeholder), checked with the longest repository name and with each listed one.
+fn project_problem(project: &str, repositories: &[String]) -> Option<String> {
+    const RULE: &str = "must be a CodeBuild project name (2 to 255 letters, digits, '-' or '_', starting with a letter or digit), optionally with one {repository} placeholder";
+    let placeholders = project.matches(REPOSITORY).count();
+    if placeholders == 0 {
+        return (!is_project_name(project)).then(|| RULE.to_owned());
+    }
+    if placeholders > 1 {
+        return Some(format!("{RULE}; got {placeholders} placeholders"));
+    }
+    // The shortest and the longest repository names must both give a project name.
+    for sample in ["a", &"a".repeat(100)] {
+        if !is_project_name(&project.replace(REPOSITORY, sample)) {
+            return Some(format!(
+                "{RULE}; with a repository name of {} characters it is not",
+                sample.len()
+            ));
+        }
+    }
+    repositories
+        .iter()
+        .map(|r| project.replace(REPOSITORY, &r.replace('.', "-")))
+        .find(|p| !is_project_name(p))
+        .map(|p| format!("{RULE}; gives {p:?}"))
 }
 
 /// A CodeBuild project name: 2 to 255 of letters, digits, `-` and `_`, starting with a letter or digit.

@@ -103,3 +103,37 @@ fn authors_of_other_partitions_are_read() {
         None
     );
 }
+
+#[test]
+fn a_repository_placeholder_names_one_project_per_repository() {
+    let cfg = read(&[
+        ("CODEHOOKS_PR_BUILD_PROJECT", "stack-pr-{repository}"),
+        ("CODEHOOKS_PR_REPOSITORIES", "app,web.site"),
+    ])
+    .unwrap();
+    assert_eq!(cfg.project_for("app"), "stack-pr-app");
+    assert_eq!(cfg.project_for("web.site"), "stack-pr-web-site");
+    assert!(cfg.is_project("stack-pr-app") && cfg.is_project("stack-pr-web-site"));
+    assert!(!cfg.is_project("stack-pr-") && !cfg.is_project("other-pr-app"));
+    let plain = read(&[("CODEHOOKS_PR_BUILD_PROJECT", "pr-validate")]).unwrap();
+    assert_eq!(plain.project_for("app"), "pr-validate");
+    assert!(plain.is_project("pr-validate") && !plain.is_project("pr-validate-app"));
+}
+
+#[test]
+fn a_wrong_placeholder_is_refused_at_start_up() {
+    for bad in [
+        "pr-{repository}-{repository}",
+        "{repository}",
+        "pr-{repo}",
+        "-pr-{repository}",
+        &format!("{}-{{repository}}", "x".repeat(200)),
+    ] {
+        let err = read(&[("CODEHOOKS_PR_BUILD_PROJECT", bad)]).unwrap_err();
+        assert!(
+            err.to_string().contains("CODEHOOKS_PR_BUILD_PROJECT"),
+            "{bad}: {err}"
+        );
+    }
+    assert!(read(&[("CODEHOOKS_PR_BUILD_PROJECT", "{repository}-pr")]).is_ok());
+}

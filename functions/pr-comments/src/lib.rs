@@ -9,6 +9,7 @@
 //!   stopped);
 //! - [`markdown`]: the comments' text; [`build`]: a build as the comments show it;
 //! - [`codecommit`] and [`codebuild`]: the SDK adapters; `twins`: the in-memory twins (unit tests);
+//! - [`paging`]: the bounded pagination loop of the adapters;
 //! - [`outcome`]: the typed answer.
 
 pub mod app;
@@ -20,6 +21,7 @@ pub mod config;
 pub mod events;
 pub mod markdown;
 pub mod outcome;
+pub mod paging;
 pub mod ports;
 #[cfg(test)]
 pub mod twins;

@@ -161,6 +161,37 @@ pub fn state_of(content: &str) -> Option<State> {
     State::parse(&content[start..end])
 }
 
+/// What the footer of one of the function's comments records: the build the function
+/// started and the commit it asked that build for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub build_id: String,
+    pub commit: String,
+    pub state: State,
+}
+
+/// Where the footer starts.
+const FOOTER: &str = "_codehooks pr-comments · build `";
+
+/// The record in a comment's footer (the last one, where [`finish`] writes it); `None` when
+/// the comment has no well-formed footer.
+pub fn record_of(content: &str) -> Option<Record> {
+    let rest = &content[content.rfind(FOOTER)? + FOOTER.len()..];
+    let (build_id, rest) = rest.split_once('`')?;
+    let rest = rest.strip_prefix(" · commit `")?;
+    let (commit, rest) = rest.split_once('`')?;
+    let rest = rest.strip_prefix(" · state `")?;
+    let (state, rest) = rest.split_once('`')?;
+    if rest != "_" || build_id.is_empty() || commit.is_empty() {
+        return None;
+    }
+    Some(Record {
+        build_id: build_id.to_owned(),
+        commit: commit.to_owned(),
+        state: State::parse(state)?,
+    })
+}
+
 fn finish(mut body: String, s: &Subject<'_>, state: State) -> String {
     let footer = format!(
         "\n---\n_codehooks pr-comments {} commit `{}` · state `{}`_",

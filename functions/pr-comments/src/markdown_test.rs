@@ -116,3 +116,34 @@ fn superseded_comment() {
     let c = superseded(&subject(&b, "refs/heads/a"), None);
     assert!(c.contains("was closed"), "{c}");
 }
+
+#[test]
+fn the_footer_records_build_commit_and_state() {
+    let b = build();
+    let s = subject(&b, "refs/heads/feature/login");
+    let want = |state| Record {
+        build_id: b.id.clone(),
+        commit: s.source_commit.to_owned(),
+        state,
+    };
+    assert_eq!(record_of(&started(&s)), Some(want(State::Started)));
+    assert_eq!(
+        record_of(&finished(&s, Ended::Failed, &Result::default())),
+        Some(want(State::Finished(Ended::Failed)))
+    );
+    assert_eq!(
+        record_of(&superseded(&s, None)),
+        Some(want(State::Superseded))
+    );
+    // Text after the footer, a missing field or an unknown state: no record.
+    assert_eq!(record_of(&format!("{} and more", started(&s))), None);
+    assert_eq!(
+        record_of("_codehooks pr-comments · build `p:1` · state `STARTED`_"),
+        None
+    );
+    assert_eq!(
+        record_of("_codehooks pr-comments · build `p:1` · commit `abc` · state `MAYBE`_"),
+        None
+    );
+    assert_eq!(record_of("no footer"), None);
+}

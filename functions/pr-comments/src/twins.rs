@@ -9,6 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use codehooks::prbuild::BuildLink;
 use codehooks::{Error, Result};
 
+use crate::paging::{self, Page};
 use crate::ports::{
     Approval, ApprovalSet, Build, BuildRunner, Comment, Posted, PullRequestHost, PullRequestNow,
     StartBuild, Updated,
@@ -59,6 +60,10 @@ pub struct HostState {
     pub calls: Vec<String>,
     /// Operations told to fail, with the error code.
     pub fail: HashMap<&'static str, String>,
+    /// Comments a page (`GetCommentsForPullRequest`); 0 means 100.
+    pub page_size: usize,
+    /// Every page is empty and carries a fresh next token (a misbehaving service).
+    pub endless_empty_pages: bool,
 }
 
 /// The in-memory twin of [`PullRequestHost`]; the function comments as `me`.
@@ -132,8 +137,9 @@ impl PullRequestHost for HostTwin {
     }
 
     async fn comments(&self, link: &BuildLink, exact: bool) -> Result<Vec<Comment>> {
-        let s = self.call("GetCommentsForPullRequest", &link.pull_request_id)?;
-        Ok(s.comments
+        let matching: Vec<Comment> = self
+            .state()
+            .comments
             .iter()
             .filter(|c| !c.deleted && c.pull_request_id == link.pull_request_id)
             .filter(|c| {
@@ -147,7 +153,19 @@ impl PullRequestHost for HostTwin {
                 content: c.content.clone(),
                 author_arn: Some(c.author_arn.clone()),
             })
-            .collect())
+            .collect();
+        paging::collect(
+            "GetCommentsForPullRequest",
+            paging::MAX_COMMENT_PAGES,
+            usize::MAX,
+            |token| {
+                let page = self
+                    .call("GetCommentsForPullRequest", &link.pull_request_id)
+                    .map(|s| page_of(&matching, token, s.page_size, s.endless_empty_pages));
+                async move { page }
+            },
+        )
+        .await
     }
 
     async fn post_comment(&self, link: &BuildLink, content: &str, token: &str) -> Result<Posted> {
@@ -247,6 +265,10 @@ pub struct RunnerState {
     pub badge: Option<String>,
     pub calls: Vec<String>,
     pub fail: HashMap<&'static str, String>,
+    /// Build ids a page (`ListBuildsForProject`); 0 means 100.
+    pub page_size: usize,
+    /// Every page is empty and carries a fresh next token (a misbehaving service).
+    pub endless_empty_pages: bool,
 }
 
 /// The in-memory twin of [`BuildRunner`]; builds get ARNs in `region` and `account`.
@@ -297,6 +319,33 @@ impl RunnerTwin {
         s.calls.push(format!("{op}({arg})"));
         failure(&s.fail, op)?;
         Ok(s)
+    }
+}
+
+/// The page of `all` that `token` (an offset, `o-<n>`) points at, as a service would hand it
+/// out: `size` items (0 means 100), or, when `endless_empty`, no item and a fresh token.
+fn page_of<T: Clone>(
+    all: &[T],
+    token: Option<String>,
+    size: usize,
+    endless_empty: bool,
+) -> Page<T> {
+    let start: usize = token
+        .as_deref()
+        .and_then(|t| t.strip_prefix("o-"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    if endless_empty {
+        return Page {
+            items: Vec::new(),
+            next: Some(format!("o-{}", start + 1)),
+        };
+    }
+    let size = if size == 0 { 100 } else { size };
+    let end = (start + size).min(all.len());
+    Page {
+        items: all.get(start..end).map(<[T]>::to_vec).unwrap_or_default(),
+        next: (end < all.len()).then(|| format!("o-{end}")),
     }
 }
 
@@ -359,14 +408,22 @@ impl BuildRunner for RunnerTwin {
     }
 
     async fn recent(&self, project: &str, max: usize) -> Result<Vec<String>> {
-        let s = self.call("ListBuildsForProject", project)?;
-        Ok(s.builds
+        let ids: Vec<String> = self
+            .state()
+            .builds
             .iter()
             .rev()
             .filter(|b| b.project == project)
-            .take(max)
             .map(|b| b.id.clone())
-            .collect())
+            .collect();
+        let pages = paging::pages_for(max, paging::BUILDS_PER_PAGE);
+        paging::collect("ListBuildsForProject", pages, max, |token| {
+            let page = self
+                .call("ListBuildsForProject", project)
+                .map(|s| page_of(&ids, token, s.page_size, s.endless_empty_pages));
+            async move { page }
+        })
+        .await
     }
 
     async fn batch_get(&self, ids: &[String]) -> Result<Vec<Build>> {

@@ -56,11 +56,20 @@ pub enum MapError {
     ReplicaName { from: String, to: String },
     #[error("maps {region:?} to {host:?}; expected region names to host names")]
     GitHost { region: String, host: String },
+    #[error(
+        "maps both {first:?} and {second:?} to {replica:?}; each replica mirrors one repository"
+    )]
+    SharedReplica {
+        first: String,
+        second: String,
+        replica: String,
+    },
 }
 
-/// Whether `host` is a host name only (no scheme, port, path or user).
+/// Whether `host` is a DNS host name only (no scheme, port, path, user or other character);
+/// a `{region}` placeholder stands for a region name.
 pub fn is_host_name(host: &str) -> bool {
-    !host.is_empty() && !host.contains(['/', ':', '@'])
+    codehooks::names::is_host_name(&host.replace("{region}", "us-east-1"))
 }
 
 /// The `CODEHOOKS_REPLICA_NAMES` entries, each a pair of repository names.
@@ -69,9 +78,18 @@ pub fn replica_names(
 ) -> Result<BTreeMap<RepositoryName, RepositoryName>, Vec<MapError>> {
     let mut out = BTreeMap::new();
     let mut errors = Vec::new();
+    let mut sources: BTreeMap<String, String> = BTreeMap::new();
     for (from, to) in raw {
-        match (from.parse(), to.parse()) {
+        match (from.parse::<RepositoryName>(), to.parse::<RepositoryName>()) {
             (Ok(f), Ok(t)) => {
+                if let Some(first) = sources.insert(to.clone(), from.clone()) {
+                    errors.push(MapError::SharedReplica {
+                        first,
+                        second: from,
+                        replica: to,
+                    });
+                    continue;
+                }
                 out.insert(f, t);
             }
             _ => errors.push(MapError::ReplicaName { from, to }),
@@ -213,13 +231,22 @@ impl Config {
         let raw_hosts: BTreeMap<String, String> = env.json_or_default("CODEHOOKS_GIT_HOSTS");
         let hosts = checked(env, "CODEHOOKS_GIT_HOSTS", git_hosts(raw_hosts));
         let connect_url = env.optional("CODEHOOKS_GIT_CONNECT_URL");
-        if let Some(u) = &connect_url
-            && !(u.starts_with("https://") || u.starts_with("http://"))
-        {
-            env.problem(
-                "CODEHOOKS_GIT_CONNECT_URL",
-                "must start with https:// or http://",
-            );
+        // Plain http:// would send the signed git requests and the repositories' contents in
+        // clear: only a test's local git server may ask for it, and only with this flag (the
+        // template never sets it).
+        let allow_insecure = env.bool_or("CODEHOOKS_ALLOW_INSECURE_GIT", false);
+        if let Some(u) = &connect_url {
+            if u.starts_with("http://") {
+                if !allow_insecure {
+                    env.problem(
+                        "CODEHOOKS_GIT_CONNECT_URL",
+                        "must start with https://; http:// (no TLS) is for a local test server \
+                         only and needs CODEHOOKS_ALLOW_INSECURE_GIT=true as well",
+                    );
+                }
+            } else if !u.starts_with("https://") {
+                env.problem("CODEHOOKS_GIT_CONNECT_URL", "must start with https://");
+            }
         }
         let max_refs = env.u64_in("CODEHOOKS_MAX_REFS_PER_PUSH", 4000, 1..=4000);
         let cas_retries = env.u64_in("CODEHOOKS_CAS_RETRIES", 3, 0..=10);

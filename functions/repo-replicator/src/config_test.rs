@@ -64,6 +64,7 @@ fn all_with_exclusions_mappings_and_endpoints() {
             "CODEHOOKS_GIT_CONNECT_URL",
             "http://127.0.0.1:8080/{region}",
         ),
+        ("CODEHOOKS_ALLOW_INSECURE_GIT", "true"),
     ]);
     let c = read(p).unwrap();
     assert!(c.selects(&n("anything")) && !c.selects(&n("scratch")));
@@ -78,6 +79,60 @@ fn all_with_exclusions_mappings_and_endpoints() {
     assert_eq!(
         c.git.host(&r("us-west-2")),
         "git-codecommit-fips.us-west-2.amazonaws.com"
+    );
+}
+
+#[test]
+fn plain_http_needs_the_explicit_test_flag() {
+    let with = |extra: Vec<(&'static str, &'static str)>| {
+        let mut p = base();
+        p.extend(extra);
+        read(p)
+    };
+    for refused in [
+        vec![("CODEHOOKS_GIT_CONNECT_URL", "http://127.0.0.1:8080")],
+        vec![
+            ("CODEHOOKS_GIT_CONNECT_URL", "http://127.0.0.1:8080"),
+            ("CODEHOOKS_ALLOW_INSECURE_GIT", "false"),
+        ],
+    ] {
+        let text = with(refused).unwrap_err().to_string();
+        assert!(
+            text.contains("CODEHOOKS_GIT_CONNECT_URL must start with https://")
+                && text.contains("CODEHOOKS_ALLOW_INSECURE_GIT=true"),
+            "{text}"
+        );
+    }
+    let err = with(vec![
+        ("CODEHOOKS_GIT_CONNECT_URL", "http://127.0.0.1:8080"),
+        ("CODEHOOKS_ALLOW_INSECURE_GIT", "yes please"),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("CODEHOOKS_ALLOW_INSECURE_GIT"), "{err}");
+    let c = with(vec![
+        ("CODEHOOKS_GIT_CONNECT_URL", "http://127.0.0.1:8080"),
+        ("CODEHOOKS_ALLOW_INSECURE_GIT", "true"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.git.target(&r("eu-west-2"), &n("app")).url(),
+        "http://127.0.0.1:8080/v1/repos/app"
+    );
+    // TLS needs no flag, and the flag alone changes nothing.
+    assert!(
+        with(vec![(
+            "CODEHOOKS_GIT_CONNECT_URL",
+            "https://proxy.example.com"
+        )])
+        .is_ok()
+    );
+    let c = with(vec![("CODEHOOKS_ALLOW_INSECURE_GIT", "true")]).unwrap();
+    assert!(
+        c.git
+            .target(&r("eu-west-2"), &n("app"))
+            .url()
+            .starts_with("https://")
     );
 }
 

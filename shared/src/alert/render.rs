@@ -227,15 +227,18 @@ impl Alert {
             description.push('\n');
         }
         description.push_str(&links);
+        // Names and identifiers are short by nature; a long one is cut like an attribute value,
+        // so the message stays within its limit whatever it names.
+        let short = |s: &str| cut(&one_line(s), ATTRIBUTE_MAX);
         let mut context = Map::new();
-        context.insert("source".into(), json!(one_line(&self.source)));
-        context.insert("name".into(), json!(one_line(&self.name)));
-        context.insert("state".into(), json!(one_line(&self.state)));
+        context.insert("source".into(), json!(short(&self.source)));
+        context.insert("name".into(), json!(short(&self.name)));
+        context.insert("state".into(), json!(short(&self.state)));
         context.insert("severity".into(), json!(self.severity.as_str()));
-        context.insert("region".into(), json!(one_line(&self.region)));
-        context.insert("account".into(), json!(one_line(&self.account)));
-        context.insert("eventId".into(), json!(one_line(&self.event_id)));
-        context.insert("time".into(), json!(one_line(&self.time)));
+        context.insert("region".into(), json!(short(&self.region)));
+        context.insert("account".into(), json!(short(&self.account)));
+        context.insert("eventId".into(), json!(short(&self.event_id)));
+        context.insert("time".into(), json!(short(&self.time)));
         context.insert(
             "reasons".into(),
             json!(
@@ -279,17 +282,13 @@ impl Alert {
                 );
             }
         }
-        let mut keywords = vec![
-            one_line(&self.state),
-            one_line(&self.source),
-            one_line(&self.region),
-        ];
+        let mut keywords = vec![short(&self.state), short(&self.source), short(&self.region)];
         keywords.retain(|k| !k.is_empty());
         let subject = self.subject();
         json!({
             "version": "1.0",
             "source": "custom",
-            "id": one_line(&self.event_id),
+            "id": short(&self.event_id),
             "content": {
                 "textType": "client-markdown",
                 "title": format!("{icon} {subject}"),
@@ -300,7 +299,7 @@ impl Alert {
             "metadata": {
                 "threadId": cut(&one_line(&self.thread_id), 200),
                 "summary": subject,
-                "eventType": one_line(&self.event_type),
+                "eventType": short(&self.event_type),
                 "relatedResources": self.resources.iter().map(|r| cut(r, 2048)).collect::<Vec<_>>(),
                 "additionalContext": Value::Object(context),
             }
