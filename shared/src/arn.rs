@@ -11,7 +11,8 @@
 //! assert_eq!(p, Partition::AwsCn);
 //! let arn = Arn::new("cn-north-1", "codebuild", "123456789012", "build/app:1");
 //! assert_eq!(arn.to_string(), "arn:aws-cn:codebuild:cn-north-1:123456789012:build/app:1");
-//! assert_eq!(Arn::parse(&arn.to_string()).unwrap(), arn);
+//! assert_eq!(Arn::parse(&arn.to_string())?, arn);
+//! # Ok::<(), codehooks::arn::ArnError>(())
 //! ```
 
 use std::fmt;

@@ -8,10 +8,11 @@
 //!
 //! ```
 //! use codehooks::names::{CommitId, Region, RepositoryName};
-//! let region: Region = "eu-west-1".parse().unwrap();
+//! let region: Region = "eu-west-1".parse()?;
 //! assert_eq!(region.as_str(), "eu-west-1");
 //! assert!("../etc".parse::<RepositoryName>().is_err());
 //! assert!("ABCDEF0123456789abcdef0123456789abcdef01".parse::<CommitId>().is_ok());
+//! # Ok::<(), codehooks::names::NameError>(())
 //! ```
 
 use std::fmt;
