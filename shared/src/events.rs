@@ -6,7 +6,7 @@
 //! [`crate::Error::BadInput`] that names what is wrong, raised before any side effect.
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::Error;
@@ -52,6 +52,17 @@ impl EventBridgeEvent<Value> {
             ))
         })
     }
+}
+
+/// For `deserialize_with` on detail fields AWS writes inconsistently: a string, or a number or
+/// bool written as text; `null` and anything else as `None`.
+pub fn string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(if b { "True" } else { "False" }.to_owned()),
+        _ => None,
+    })
 }
 
 #[cfg(test)]

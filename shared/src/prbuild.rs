@@ -314,7 +314,7 @@ pub struct EnvironmentVariable {
     /// `PLAINTEXT`, `PARAMETER_STORE` or `SECRETS_MANAGER`.
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
-    #[serde(default, deserialize_with = "string_like")]
+    #[serde(default, deserialize_with = "crate::events::string_like")]
     pub value: Option<String>,
 }
 
@@ -433,16 +433,6 @@ where
     T: Deserialize<'de> + Default,
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-/// A string, or a number or bool written as text; `null` and anything else as `None`.
-fn string_like<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(if b { "True" } else { "False" }.to_owned()),
-        _ => None,
-    })
 }
 
 /// A number, or a number written as text; `null` and anything else as `None`.

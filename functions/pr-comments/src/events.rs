@@ -8,8 +8,7 @@ use codehooks::prbuild::{
     check_commit, check_pull_request_id, check_repository_name, check_revision_id,
 };
 use codehooks::{Error, Result};
-use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+use serde::Deserialize;
 
 /// `source` of CodeCommit events.
 pub const CODECOMMIT: &str = "aws.codecommit";
@@ -28,7 +27,7 @@ pub const BUILD_PHASE_CHANGED: &str = "CodeBuild Build Phase Change";
 #[serde(rename_all = "camelCase")]
 pub struct PullRequestDetail {
     pub event: String,
-    #[serde(default, deserialize_with = "string_like")]
+    #[serde(default, deserialize_with = "codehooks::events::string_like")]
     pub pull_request_id: Option<String>,
     #[serde(default)]
     pub repository_names: Vec<String>,
@@ -44,7 +43,7 @@ pub struct PullRequestDetail {
     pub revision_id: Option<String>,
     #[serde(default)]
     pub pull_request_status: Option<String>,
-    #[serde(default, deserialize_with = "string_like")]
+    #[serde(default, deserialize_with = "codehooks::events::string_like")]
     pub is_merged: Option<String>,
     #[serde(default)]
     pub caller_user_arn: Option<String>,
@@ -123,16 +122,6 @@ impl PullRequestDetail {
         check_commit("detail.sourceCommit", c)?;
         Ok(c)
     }
-}
-
-/// A string, or a number or bool written as text; `null` and anything else as `None`.
-fn string_like<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(if b { "True" } else { "False" }.to_owned()),
-        _ => None,
-    })
 }
 
 #[cfg(test)]
