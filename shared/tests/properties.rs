@@ -1,4 +1,4 @@
-//! Property tests of the shared rules (issue 11): the parsers of untrusted input (the
+//! Property tests of the shared rules: the parsers of untrusted input (the
 //! EventBridge envelope, CodeBuild's build event, the build's pull request variables, ARNs,
 //! names) never panic and accept exactly what their rules say, and every limit holds on any
 //! input (`text::cut`, the SNS subject, the 256 KB message with its links kept whole).

@@ -21,6 +21,18 @@ Control API (plain JSON, no auth), for tests:
   GET    /_emulator/requests  every AWS request received (?operation= filters)
   GET    /_emulator/state     the state of a region (?region=), for assertions
   GET    /_emulator/hooks     ?region=&deploymentId= -> {hookExecutionId: status}
+  POST   /_emulator/git       {"root": DIR} (or null): link the git server's repositories
+                              (`git_server.py --root DIR`, `<DIR>/<region>/<name>`); kept
+                              across resets (it is wiring, not AWS state)
+
+CodeCommit branches: a repository's branches are those seeded or moved with the control API,
+plus, once linked to the git server, the branches of its bare repository (what was pushed over
+git). GetRepository's `defaultBranch` is absent until the repository has a branch; then, as in
+AWS where the first branch pushed becomes the default, it is the one branch, or when several
+arrived before the repository was looked at (one push) the bare repository's HEAD branch,
+`main`, `master` or the first by name; once set it stays.
+UpdateDefaultBranch accepts only a branch the repository has (BranchDoesNotExistException
+otherwise) and points the bare repository's HEAD at it, as a CodeCommit clone checks it out.
 
 Run alone: `python emulator.py [--verbose]` prints `{"endpoint": "http://127.0.0.1:PORT"}`
 and serves until stdin reaches EOF.
@@ -29,8 +41,10 @@ and serves until stdin reaches EOF.
 import base64
 import copy
 import json
+import os
 import re
 import secrets
+import subprocess
 import sys
 import threading
 import time
@@ -167,6 +181,7 @@ class RegionState:
         self.name = name
         # CodeCommit
         self.repos = {}      # name -> {"metadata", "branches": {branch: sha}, "commits": set}
+        self.git_root = None  # the git server's root when linked (see `Emulator.git_root`)
         self.prs = {}        # id -> {"pr", "revisions", "sources", "destinations", "approvals", "comments"}
         self.next_pr = 1
         self.comments = {}   # commentId -> {"comment", "pullRequestId", "repositoryName", ...}
@@ -210,6 +225,40 @@ class RegionState:
             meta["defaultBranch"] = default_branch
         self.repos[name] = {"metadata": meta, "branches": {}, "commits": set()}
         return self.repos[name]
+
+    def git_dir(self, name):
+        """The bare repository the linked git server serves for `name` (None when unlinked)."""
+        return os.path.join(self.git_root, self.name, name) if self.git_root else None
+
+    def git(self, name, *args):
+        """Runs git in the linked bare repository of `name`: its stdout, or None when there is none."""
+        d = self.git_dir(name)
+        if d is None or not os.path.isdir(d):
+            return None
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GIT_CONFIG_NOSYSTEM": "1",
+               "HOME": d, "GIT_DIR": d}
+        proc = subprocess.run(["git", *args], capture_output=True, text=True, env=env, check=False)
+        return proc.stdout if proc.returncode == 0 else None
+
+    def branches(self, name):
+        """Every branch of repository `name`: the emulator's table and the linked git repository's."""
+        out = dict(self.repo(name)["branches"])
+        listing = self.git(name, "for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/heads/")
+        for line in (listing or "").splitlines():
+            branch, _, sha = line.partition(" ")
+            if branch and sha:
+                out[branch] = sha
+        return out
+
+    def metadata(self, name):
+        """GetRepository's metadata: once the repository has a branch it has a default branch."""
+        meta = self.repo(name)["metadata"]
+        if "defaultBranch" not in meta:
+            branches = sorted(self.branches(name))
+            if branches:
+                head = (self.git(name, "symbolic-ref", "--quiet", "HEAD") or "").strip().removeprefix("refs/heads/")
+                meta["defaultBranch"] = next(b for b in (head, "main", "master", branches[0]) if b in branches)
+        return meta
 
     def set_branch(self, repo_name, branch, sha):
         """Moves a branch; open pull requests follow it. Returns the updated PR ids."""
@@ -262,8 +311,8 @@ class RegionState:
             }
         return {
             "region": self.name,
-            "repositories": {n: {"repositoryMetadata": r["metadata"], "branches": r["branches"]}
-                             for n, r in self.repos.items()},
+            "repositories": {n: {"repositoryMetadata": self.metadata(n), "branches": self.branches(n)}
+                             for n in self.repos},
             "pullRequests": prs,
             "projects": self.projects,
             "builds": self.builds,
@@ -441,7 +490,24 @@ def create_repository(st, body, caller):
 
 @operation(CC, "GetRepository")
 def get_repository(st, body, caller):
-    return {"repositoryMetadata": st.repo(repo_name(body))["metadata"]}
+    return {"repositoryMetadata": st.metadata(repo_name(body))}
+
+
+@operation(CC, "UpdateDefaultBranch")
+def update_default_branch(st, body, caller):
+    """Sets the default branch to a branch the repository has; the same name again succeeds."""
+    name = repo_name(body)
+    branch = need(body, "defaultBranchName", "BranchNameRequiredException")
+    if len(branch) > 256 or not branch_name_ok(branch):
+        raise AwsError("InvalidBranchNameException", f"The specified reference name is not valid: {branch}")
+    meta = st.metadata(name)
+    if branch not in st.branches(name):
+        raise AwsError("BranchDoesNotExistException", f"Branch {branch} does not exist in {name}")
+    if meta.get("defaultBranch") != branch:
+        meta["defaultBranch"] = branch
+        meta["lastModifiedDate"] = now()
+        st.git(name, "symbolic-ref", "HEAD", f"refs/heads/{branch}")
+    return {}
 
 
 @operation(CC, "ListRepositories")
@@ -466,6 +532,13 @@ def list_repositories(st, body, caller):
     if start + 1000 < len(metas):
         out["nextToken"] = f"page-{start + 1000}"
     return out
+
+
+def branch_name_ok(branch):
+    """A branch name git accepts (`git check-ref-format --branch`), as CodeCommit requires."""
+    return not (not branch or re.search(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|//|@\{", branch) or branch == "@"
+                or branch.startswith(("-", "/", ".")) or branch.endswith(("/", ".", ".lock"))
+                or "/." in branch or ".lock/" in branch)
 
 
 def reference(value):
@@ -1093,6 +1166,8 @@ class Emulator:
         self.lock = threading.RLock()
         self.reset()
 
+    git_root = None  # the git server's root (`POST /_emulator/git`); survives resets
+
     def reset(self):
         with self.lock:
             self.regions = {}
@@ -1107,6 +1182,7 @@ class Emulator:
     def region(self, name):
         if name not in self.regions:
             self.regions[name] = RegionState(name)
+        self.regions[name].git_root = self.git_root
         return self.regions[name]
 
     # -- AWS requests
@@ -1294,6 +1370,13 @@ class Emulator:
                                                              body.get("commitId"))}
         if (method, name) == ("POST", "build"):
             return self.set_build(body)
+        if (method, name) == ("POST", "git"):
+            root = body.get("root")
+            if root is not None and (not isinstance(root, str) or not os.path.isdir(root)):
+                raise ControlError(f"root must be an existing directory (the git server's --root): {root!r}")
+            with self.lock:
+                self.git_root = os.path.abspath(root) if root else None
+            return {"root": self.git_root}
         if (method, name) == ("POST", "faults"):
             return self.add_fault(body)
         if (method, name) == ("DELETE", "faults"):
@@ -1315,7 +1398,7 @@ class Emulator:
             with self.lock:
                 if "region" in q:
                     return self.region(q["region"]).dump()
-                return {"regions": {n: st.dump() for n, st in self.regions.items()}}
+                return {"regions": {n: self.region(n).dump() for n in list(self.regions)}}
         if (method, name) == ("GET", "hooks"):
             with self.lock:
                 st = self.region(q.get("region") or "us-east-1")

@@ -25,8 +25,10 @@ becomes reachable over git, as it does in AWS.
 
 Control API, for tests:
   GET  /_git/requests  the git requests served (region, repository, service, status, bytes in
-                       and out, whether the username carried a session token)
-  POST /_git/reset     clears that list, hooks and settings
+                       and out, whether the username carried a session token, and `stderr`:
+                       the end of what git http-backend wrote there, when it wrote anything)
+  POST /_git/reset     clears that list, hooks, settings and the ref-update log; lets every
+                       /_git/hold hold go and forgets them
   POST /_git/hook      {"region", "repository", "advertisement": n, "ref", "oid"}: just before
                        serving the n-th (1-based, counted from now) receive-pack advertisement
                        of that repository, set `ref` to `oid` there: another writer moving
@@ -42,6 +44,26 @@ Control API, for tests:
                        or `*`. throttle answers 429, error5xx 500, error503 503; reset_after runs
                        the backend (a push lands) and then resets. DELETE clears; GET lists
   POST /_git/release   lets held git requests go on
+  POST /_git/hold      {"region", "repository", "service", "phase", "timeout_ms"}: arms a one-shot
+                       hold of the next request of that repository whose operation is `service`
+                       (the fault plan's names: `receive-pack-refs` a push's advertisement GET,
+                       `receive-pack` its POST, `upload-pack-refs`, `upload-pack`), once it is
+                       authenticated. `phase` "before" (default): it blocks before the backend
+                       runs (a held push has not landed); "after": the backend ran (the push
+                       landed, the advertisement was computed) and the answer waits. It goes on
+                       when released or after `timeout_ms` (60 s by default) -> {"id"}
+  GET  /_git/hold      {"holds": [{"id", "region", "repository", "service", "phase", "state"}]};
+                       state: armed, held, released, timed_out, done (answered)
+  POST /_git/hold/wait {"id", "state": "held", "timeout_ms"}: blocks until the hold reached that
+                       state or a later one (or the timeout) -> {"id", "state", "reached"}
+  POST /_git/hold/release  {"id"} (or {} for every hold) -> {"released": [ids]}
+  GET  /_git/updates?region=R&repository=N  every ref update of that repository, in the order
+                       they happened: [{"seq", "ref", "old", "new", "by"}] (old/new null when
+                       the ref was absent/deleted; by "push" for receive-pack, "hook" for
+                       /_git/hook). The server serialises the receive-pack POSTs of a
+                       repository and compares its refs before and after each, so the log
+                       is exact even when pushes overlap (receive-pack's own old-value check
+                       still decides which updates land)
 
 With `--tls-cert` and `--tls-key` (PEM files) it serves HTTPS instead, as CodeCommit does.
 
@@ -61,6 +83,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -95,6 +118,109 @@ def signature(secret_key, host, path, region, stamp):
     return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
 
 
+HOLD_STATES = ("armed", "held", "released", "timed_out", "done")
+HOLD_SERVICES = ("receive-pack-refs", "receive-pack", "upload-pack-refs", "upload-pack")
+DEFAULT_HOLD_TIMEOUT_MS = 60_000
+
+
+class Holds:
+    """One-shot holds of a repository's next request of one operation (see `/_git/hold`)."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.items = []
+        self.next_id = 1
+
+    def arm(self, spec):
+        if not isinstance(spec, dict):
+            raise ValueError("a hold must be a JSON object")
+        for key in ("region", "repository"):
+            if not isinstance(spec.get(key), str) or not spec[key]:
+                raise ValueError(f"{key} must be a non-empty string")
+        if spec.get("service") not in HOLD_SERVICES:
+            raise ValueError(f"service must be one of {', '.join(HOLD_SERVICES)}")
+        phase = spec.get("phase", "before")
+        if phase not in ("before", "after"):
+            raise ValueError("phase must be before or after")
+        timeout_ms = int(spec.get("timeout_ms", DEFAULT_HOLD_TIMEOUT_MS))
+        with self.cond:
+            hold = {"id": self.next_id, "region": spec["region"], "repository": spec["repository"],
+                    "service": spec["service"], "phase": phase, "timeout_ms": timeout_ms,
+                    "state": "armed", "released": False}
+            self.next_id += 1
+            self.items.append(hold)
+            return hold["id"]
+
+    def take(self, region, repo, service, phase):
+        """The armed hold this request matches (now held), or None."""
+        with self.cond:
+            for hold in self.items:
+                if (hold["state"] == "armed" and hold["region"] == region and hold["repository"] == repo
+                        and hold["service"] == service and hold["phase"] == phase):
+                    hold["state"] = "held"
+                    self.cond.notify_all()
+                    return hold
+        return None
+
+    def block(self, hold):
+        """Blocks the calling request until `hold` is released or times out."""
+        with self.cond:
+            self.cond.wait_for(lambda: hold["released"], hold["timeout_ms"] / 1000)
+            hold["state"] = "released" if hold["released"] else "timed_out"
+            self.cond.notify_all()
+
+    def finish(self, hold):
+        with self.cond:
+            hold["state"] = "done"
+            self.cond.notify_all()
+
+    def release(self, hold_id=None):
+        with self.cond:
+            ids = []
+            for hold in self.items:
+                if (hold_id is None or hold["id"] == hold_id) and not hold["released"]:
+                    hold["released"] = True
+                    ids.append(hold["id"])
+            self.cond.notify_all()
+            return ids
+
+    def wait(self, hold_id, state, timeout_ms):
+        if state not in HOLD_STATES:
+            raise ValueError(f"state must be one of {', '.join(HOLD_STATES)}")
+        with self.cond:
+            hold = next((h for h in self.items if h["id"] == hold_id), None)
+            if hold is None:
+                raise ValueError(f"no hold {hold_id}")
+
+            # released and timed_out are the same step: after held, before done.
+            rank = {"armed": 0, "held": 1, "released": 2, "timed_out": 2, "done": 3}
+            ok = self.cond.wait_for(lambda: rank[hold["state"]] >= rank[state], timeout_ms / 1000)
+            return {"id": hold_id, "state": hold["state"], "reached": bool(ok)}
+
+    def snapshot(self):
+        with self.cond:
+            return [{k: h[k] for k in ("id", "region", "repository", "service", "phase", "state")}
+                    for h in self.items]
+
+    def clear(self):
+        self.release()
+        with self.cond:
+            self.items = []
+
+
+def read_refs(repo_dir):
+    """Every ref of a repository (HEAD aside): name -> object id."""
+    out = subprocess.run(["git", "-C", repo_dir, "for-each-ref", "--format=%(refname) %(objectname)"],
+                         capture_output=True, text=True, check=True, env=git_env()).stdout
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+
+def git_env():
+    env = dict(os.environ)
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    return env
+
+
 class GitServer(httpbase.Server):
     def __init__(self, addr, root, access_key, secret_key, host_template, emulator):
         super().__init__(addr, GitHandler)
@@ -109,6 +235,24 @@ class GitServer(httpbase.Server):
         self.hooks = []
         self.bad_signature_status = 403
         self.plan = faultproxy.FaultPlan()
+        self.holds = Holds()
+        self.updates = {}  # (region, repository) -> [update]
+        self.update_seq = 0
+        self.repo_locks = {}  # (region, repository) -> Lock serialising ref writes
+
+    def repo_lock(self, region, repo):
+        with self.lock:
+            return self.repo_locks.setdefault((region, repo), threading.Lock())
+
+    def record_updates(self, region, repo, before, after, by):
+        """Logs the refs that differ between two `read_refs` snapshots."""
+        with self.lock:
+            log = self.updates.setdefault((region, repo), [])
+            for name in sorted(set(before) | set(after)):
+                if before.get(name) != after.get(name):
+                    self.update_seq += 1
+                    log.append({"seq": self.update_seq, "ref": name, "old": before.get(name),
+                                "new": after.get(name), "by": by})
 
     def record(self, entry):
         with self.lock:
@@ -160,7 +304,16 @@ class GitHandler(httpbase.Handler):
                 self.server.log.clear()
                 self.server.hooks.clear()
                 self.server.bad_signature_status = 403
+                self.server.updates.clear()
+            self.server.holds.clear()
             return self.send_json(200, {})
+        if path.startswith("/_git/hold"):
+            return self.hold_control(path)
+        if path == "/_git/updates":
+            params = urllib.parse.parse_qs(query)
+            key = (params.get("region", [""])[0], params.get("repository", [""])[0])
+            with self.server.lock:
+                return self.send_json(200, [dict(u) for u in self.server.updates.get(key, [])])
         if path == "/_git/hook":
             hook = json.loads(self.read_body() or b"{}")
             hook["seen"] = 0
@@ -201,11 +354,25 @@ class GitHandler(httpbase.Handler):
                 entry["status"] = 404
                 self.server.record(entry)
                 return self.send_bytes(404, b"repository not found\n", "text/plain")
+        operation = git_operation(m["rest"], query)
+        holds = self.server.holds
+        hold = holds.take(m["region"], m["repo"], operation, "before")
+        try:
+            if hold is not None:
+                holds.block(hold)
+            self.serve_repo(m, query, body, entry, repo_dir, operation)
+        finally:
+            if hold is not None:
+                holds.finish(hold)
+
+    def serve_repo(self, m, query, body, entry, repo_dir, operation):
+        """Serves an authenticated request of an existing repository: hooks, faults, the backend."""
+        holds = self.server.holds
         if query == "service=git-receive-pack":
             self.run_hooks(m["region"], m["repo"], repo_dir, "advertisement")
         elif m["rest"] == "/git-receive-pack":
             self.run_hooks(m["region"], m["repo"], repo_dir, "push")
-        d = self.server.plan.decide(git_operation(m["rest"], query))
+        d = self.server.plan.decide(operation)
         if d.reset:
             entry["status"] = "reset"
             self.server.record(entry)
@@ -214,13 +381,40 @@ class GitHandler(httpbase.Handler):
             entry["status"] = {"throttle": 429, "error5xx": 500, "error503": 503}[d.error]
             self.server.record(entry)
             return self.send_bytes(entry["status"], b"fault injected\n", "text/plain")
-        status, out = self.cgi(m, query, body, answer=not d.reset_after)
+        held_after = []
+
+        def before_answer():
+            after = holds.take(m["region"], m["repo"], operation, "after")
+            if after is not None:
+                held_after.append(after)
+                holds.block(after)
+
+        if operation == "receive-pack" and self.command == "POST":
+            # One push of a repository at a time, its ref changes logged from a before/after
+            # comparison (the answer, and an "after" hold, come once the lock is let go).
+            with self.server.repo_lock(m["region"], m["repo"]):
+                before = read_refs(repo_dir)
+                status, out = self.cgi(m, query, body, answer=False)
+                self.server.record_updates(m["region"], m["repo"], before, read_refs(repo_dir), "push")
+            if not d.reset_after:
+                before_answer()
+                self.send_bytes(*out)
+            out = len(out[1])
+        else:
+            status, out = self.cgi(m, query, body, answer=not d.reset_after,
+                                   before_answer=before_answer)
+            if d.reset_after:
+                out = len(out[1])
+        for h in held_after:
+            holds.finish(h)
         if d.reset_after:
             entry["status"] = "reset_after"
             self.server.record(entry)
             return faultproxy.reset_connection(self)
         entry["status"] = status
         entry["bytes_out"] = out
+        if getattr(self, "backend_stderr", ""):
+            entry["stderr"] = self.backend_stderr
         self.server.record(entry)
 
     def fault_control(self, path):
@@ -240,6 +434,24 @@ class GitHandler(httpbase.Handler):
     def do_DELETE(self):
         self.route()
 
+    def hold_control(self, path):
+        holds = self.server.holds
+        try:
+            spec = json.loads(self.read_body() or b"{}") if self.command == "POST" else {}
+            if path == "/_git/hold" and self.command == "GET":
+                return self.send_json(200, {"holds": holds.snapshot()})
+            if path == "/_git/hold" and self.command == "POST":
+                return self.send_json(200, {"id": holds.arm(spec)})
+            if path == "/_git/hold/wait" and self.command == "POST":
+                return self.send_json(200, holds.wait(int(spec.get("id", 0)), spec.get("state", "held"),
+                                                      int(spec.get("timeout_ms", DEFAULT_HOLD_TIMEOUT_MS))))
+            if path == "/_git/hold/release" and self.command == "POST":
+                hold_id = spec.get("id")
+                return self.send_json(200, {"released": holds.release(None if hold_id is None else int(hold_id))})
+        except (ValueError, TypeError, AttributeError) as e:
+            return self.send_json(400, {"error": str(e)})
+        return self.send_json(404, {"error": f"no {self.command} {path}"})
+
     def run_hooks(self, region, repo, repo_dir, kind):
         with self.server.lock:
             due = []
@@ -250,7 +462,10 @@ class GitHandler(httpbase.Handler):
                         due.append(hook)
             self.server.hooks = [h for h in self.server.hooks if h not in due]
         for hook in due:
-            subprocess.run(["git", "-C", repo_dir, "update-ref", hook["ref"], hook["oid"]], check=True)
+            with self.server.repo_lock(region, repo):
+                before = read_refs(repo_dir)
+                subprocess.run(["git", "-C", repo_dir, "update-ref", hook["ref"], hook["oid"]], check=True)
+                self.server.record_updates(region, repo, before, read_refs(repo_dir), "hook")
 
     def authenticate(self, m, entry):
         """None when the request is signed right; otherwise answers and returns the status."""
@@ -288,7 +503,9 @@ class GitHandler(httpbase.Handler):
             return 403
         return None
 
-    def cgi(self, m, query, body, answer=True):
+    def cgi(self, m, query, body, answer=True, before_answer=None):
+        """Runs the backend. With `answer`, answers (after `before_answer()`) and returns
+        (status, payload length); otherwise returns (status, (status, payload, type, headers))."""
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "GIT_PROJECT_ROOT": os.path.join(self.server.root, m["region"]),
@@ -310,6 +527,7 @@ class GitHandler(httpbase.Handler):
         if self.headers.get("Git-Protocol"):
             env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
         proc = subprocess.run([self.server.backend], input=body, env=env, capture_output=True)
+        self.backend_stderr = proc.stderr.decode("utf-8", "replace")[-500:]
         head, sep, payload = proc.stdout.partition(b"\r\n\r\n")
         if not sep:
             head, sep, payload = proc.stdout.partition(b"\n\n")
@@ -325,8 +543,11 @@ class GitHandler(httpbase.Handler):
             status, payload = 500, proc.stderr
         content_type = headers.pop("Content-Type", "application/octet-stream")
         headers.pop("Content-Length", None)
-        if answer:
-            self.send_bytes(status, payload, content_type, headers)
+        if not answer:
+            return status, (status, payload, content_type, headers)
+        if before_answer is not None:
+            before_answer()
+        self.send_bytes(status, payload, content_type, headers)
         return status, len(payload)
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -23,6 +24,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 A, B, C, D = ("a" * 40, "b" * 40, "c" * 40, "d" * 40)
 DEPLOYMENT = "d-ABCDEFGH1"
 EXECUTION = "11111111-2222-3333-4444-555555555555"
+
+
+def make_commit(bare):
+    """A commit with an empty tree in the bare repository `bare`; returns its id."""
+    env = dict(os.environ, GIT_DIR=bare, GIT_AUTHOR_NAME="a", GIT_AUTHOR_EMAIL="a@example.com",
+               GIT_COMMITTER_NAME="a", GIT_COMMITTER_EMAIL="a@example.com", GIT_CONFIG_NOSYSTEM="1")
+    tree = subprocess.run(["git", "mktree"], input="", capture_output=True, text=True, env=env,
+                          check=True).stdout.strip()
+    return subprocess.run(["git", "commit-tree", tree, "-m", "first"], capture_output=True, text=True,
+                          env=env, check=True).stdout.strip()
 
 
 def auth(key, region, service):
@@ -212,6 +223,68 @@ class EmulatorTest(unittest.TestCase):
         self.assertEqual(eu["pullRequestTargets"][0]["sourceCommit"], D)
         self.fails("RepositoryDoesNotExistException", "CodeCommit_20150413.GetRepository",
                    {"repositoryName": "app"}, region="ap-south-1")
+
+    def test_update_default_branch_is_strict(self):
+        cc = "CodeCommit_20150413."
+        update = cc + "UpdateDefaultBranch"
+        self.fails("RepositoryNameRequiredException", update, {"defaultBranchName": "main"})
+        self.fails("InvalidRepositoryNameException", update, {"repositoryName": "a b", "defaultBranchName": "main"})
+        self.fails("BranchNameRequiredException", update, {"repositoryName": "app"})
+        self.fails("BranchNameRequiredException", update, {"repositoryName": "app", "defaultBranchName": ""})
+        for bad in ("a..b", "-x", "x.lock", "a b", "x/", "a:b", "@", "a/.b", "x" * 257):
+            self.fails("InvalidBranchNameException", update, {"repositoryName": "app", "defaultBranchName": bad})
+        self.fails("SerializationException", update, {"repositoryName": "app", "defaultBranchName": 7})
+        self.fails("RepositoryDoesNotExistException", update, {"repositoryName": "nope", "defaultBranchName": "main"})
+        self.fails("BranchDoesNotExistException", update, {"repositoryName": "app", "defaultBranchName": "release"})
+        # A branch of another region does not count.
+        self.control("seed", {"region": "eu-west-1", "codecommit": {"repositories": [
+            {"repositoryName": "app", "branches": {"release": C}}]}})
+        self.fails("BranchDoesNotExistException", update, {"repositoryName": "app", "defaultBranchName": "release"})
+        # Success answers an empty body, also when nothing changes.
+        self.assertEqual(self.ok(update, {"repositoryName": "app", "defaultBranchName": "feature"}), {})
+        self.assertEqual(self.ok(update, {"repositoryName": "app", "defaultBranchName": "feature"}), {})
+        meta = self.ok(cc + "GetRepository", {"repositoryName": "app"})["repositoryMetadata"]
+        self.assertEqual(meta["defaultBranch"], "feature")
+        self.assertEqual(self.control("requests?operation=UpdateDefaultBranch", method="GET")[-1]["body"],
+                         {"repositoryName": "app", "defaultBranchName": "feature"})
+
+    def test_default_branch_follows_the_linked_git_repositories(self):
+        cc = "CodeCommit_20150413."
+        with tempfile.TemporaryDirectory() as root:
+            self.addCleanup(self.control, "git", {"root": None})
+            self.ok(cc + "CreateRepository", {"repositoryName": "replica"}, region="eu-west-2")
+            meta = self.ok(cc + "GetRepository", {"repositoryName": "replica"}, region="eu-west-2")["repositoryMetadata"]
+            self.assertNotIn("defaultBranch", meta)  # an empty repository has none
+            self.fails("BranchDoesNotExistException", cc + "UpdateDefaultBranch",
+                       {"repositoryName": "replica", "defaultBranchName": "main"}, region="eu-west-2")
+            with self.assertRaises(urllib.error.HTTPError) as bad:
+                self.control("git", {"root": os.path.join(root, "missing")})
+            self.assertEqual(bad.exception.code, 400)
+            self.assertEqual(self.control("git", {"root": root}), {"root": os.path.abspath(root)})
+            # The git server creates the bare repository; branches arrive by git push.
+            bare = os.path.join(root, "eu-west-2", "replica")
+            subprocess.run(["git", "init", "--quiet", "--bare", "-b", "trunk", bare], check=True)
+            self.fails("BranchDoesNotExistException", cc + "UpdateDefaultBranch",
+                       {"repositoryName": "replica", "defaultBranchName": "main"}, region="eu-west-2")
+            commit = make_commit(bare)
+            for branch in ("release", "main"):
+                subprocess.run(["git", "--git-dir", bare, "update-ref", f"refs/heads/{branch}", commit], check=True)
+            meta = self.ok(cc + "GetRepository", {"repositoryName": "replica"}, region="eu-west-2")["repositoryMetadata"]
+            self.assertEqual(meta["defaultBranch"], "main")  # pushed together: main before the others
+            self.assertEqual(self.ok(cc + "UpdateDefaultBranch", {"repositoryName": "replica",
+                                                                  "defaultBranchName": "release"},
+                                     region="eu-west-2"), {})
+            head = subprocess.run(["git", "--git-dir", bare, "symbolic-ref", "HEAD"],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+            self.assertEqual(head, "refs/heads/release")  # a clone checks out the default branch
+            state = self.control("state?region=eu-west-2", method="GET")["repositories"]["replica"]
+            self.assertEqual(state["repositoryMetadata"]["defaultBranch"], "release")
+            self.assertEqual(state["branches"], {"main": commit, "release": commit})
+            # The link is wiring, not AWS state: it survives a reset.
+            self.control("reset", {})
+            self.ok(cc + "CreateRepository", {"repositoryName": "replica"}, region="eu-west-2")
+            meta = self.ok(cc + "GetRepository", {"repositoryName": "replica"}, region="eu-west-2")["repositoryMetadata"]
+            self.assertEqual(meta["defaultBranch"], "release")  # the bare repository's HEAD branch
 
     # -- CodeBuild
 

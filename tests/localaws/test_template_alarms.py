@@ -182,7 +182,7 @@ class TemplateAlarms(unittest.TestCase):
         functions = {k for k, r in res.items() if r["Type"] == "AWS::Serverless::Function"}
         queues = {k for k, r in res.items() if k.endswith("DeadLetterQueue") and r["Type"] == "AWS::SQS::Queue"}
         self.assertEqual(len(functions), 4)
-        self.assertEqual(len(queues), 4)
+        self.assertEqual(len(queues), 5)
         errors, depths = set(), set()
         for alarm, props in self.alarms.items():
             for ns, metric, dimensions in metric_stats(props):

@@ -1,4 +1,4 @@
-//! Property tests of build-alerts (issue 11): its event parser (CodeBuild, CodePipeline action
+//! Property tests of build-alerts: its event parser (CodeBuild, CodePipeline action
 //! and pipeline, CodeDeploy events) never panics and hands on only checked envelopes; every
 //! alert it writes from any accepted event, whatever the lookups found, has an SNS subject
 //! (printable ASCII, under 100 characters) and a message within SNS's 256 KB that keeps every

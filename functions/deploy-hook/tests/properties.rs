@@ -1,4 +1,4 @@
-//! Property tests of deploy-hook (issue 11): the lifecycle hook payload, the hook policy
+//! Property tests of deploy-hook: the lifecycle hook payload, the hook policy
 //! document (`CODEHOOKS_HOOK_POLICY`), its status ranges and the probe's response judge never
 //! panic on any input; a policy that is accepted only yields checks within the documented
 //! ranges; the judge passes a response only when it meets every criterion.

@@ -1,4 +1,4 @@
-//! Property tests of pr-comments (issue 11): its parsers of untrusted input (the pull request
+//! Property tests of pr-comments: its parsers of untrusted input (the pull request
 //! event, CodeBuild's build event and the build ARN in it, the comment author ARN, its own
 //! comment's footer) never panic and accept only checked values; every comment stays within
 //! CodeCommit's 10,240 characters with a footer that reads back to its state; user text never

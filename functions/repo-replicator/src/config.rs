@@ -10,7 +10,10 @@ use std::path::PathBuf;
 use codehooks::config::Env;
 use codehooks::names::{Region, RepositoryName};
 
+use crate::cache::CacheBounds;
 use crate::endpoints::{DEFAULT_GIT_HOST, GitEndpoints};
+use crate::policy::{self, Policy};
+use crate::queue::QueueConfig;
 
 /// Which repositories of the source region are replicated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +50,25 @@ pub struct Config {
     /// The git hosts and connection URLs of the regions.
     pub git: GitEndpoints,
     pub limits: PushLimits,
+    /// The ref policy of every replica (`CODEHOOKS_REF_INCLUDE`, `CODEHOOKS_REF_EXCLUDE`,
+    /// `CODEHOOKS_BACKUP_RETENTION`, `CODEHOOKS_DIVERGENCE`)...
+    pub policy: Policy,
+    /// ...and per replica region where it differs (`CODEHOOKS_REPLICA_POLICIES`).
+    pub replica_policies: BTreeMap<Region, Policy>,
+    /// Whether a replica's default branch follows the source's
+    /// (`CODEHOOKS_FOLLOW_DEFAULT_BRANCH`, default true).
+    pub follow_default_branch: bool,
+    /// A ref whose history needs more commits than this is pushed in slices
+    /// (`CODEHOOKS_SLICE_COMMITS`, default 5,000).
+    pub slice_commits: usize,
+    /// Slices stop this long before the invocation's deadline
+    /// (`CODEHOOKS_DEADLINE_MARGIN_SECONDS`, default 30).
+    pub deadline_margin: std::time::Duration,
+    /// The work queue the reconciliation fans out on (`CODEHOOKS_WORK_QUEUE_URL`; `None`:
+    /// the reconciliation replicates every repository itself).
+    pub work_queue: Option<QueueConfig>,
+    /// The disk and lock bounds of the caches (`CODEHOOKS_CACHE_BUDGET_MB`...).
+    pub cache_bounds: CacheBounds,
 }
 
 /// Why an entry of a JSON map variable is refused.
@@ -250,6 +272,26 @@ impl Config {
         }
         let max_refs = env.u64_in("CODEHOOKS_MAX_REFS_PER_PUSH", 4000, 1..=4000);
         let cas_retries = env.u64_in("CODEHOOKS_CAS_RETRIES", 3, 0..=10);
+        let (policy, raw_policies) = policy::read(env);
+        let mut replica_policies = BTreeMap::new();
+        for (region, p) in raw_policies {
+            match region.parse::<Region>() {
+                Ok(r) if replica_regions.contains(&r) => {
+                    replica_policies.insert(r, p);
+                }
+                _ => env.problem(
+                    "CODEHOOKS_REPLICA_POLICIES",
+                    format!(
+                        "{region:?} is not one of the replica regions (CODEHOOKS_REPLICA_REGIONS)"
+                    ),
+                ),
+            }
+        }
+        let follow_default_branch = env.bool_or("CODEHOOKS_FOLLOW_DEFAULT_BRANCH", true);
+        let slice_commits = env.u64_in("CODEHOOKS_SLICE_COMMITS", 5000, 100..=10_000_000);
+        let margin = env.u64_in("CODEHOOKS_DEADLINE_MARGIN_SECONDS", 30, 0..=600);
+        let work_queue = QueueConfig::read(env);
+        let cache_bounds = CacheBounds::read(env);
         Some(Self {
             source_region: source_region?,
             replica_regions,
@@ -267,7 +309,19 @@ impl Config {
                 max_refs_per_push: max_refs as usize,
                 cas_retries: cas_retries as u32,
             },
+            policy,
+            replica_policies,
+            follow_default_branch,
+            slice_commits: slice_commits as usize,
+            deadline_margin: std::time::Duration::from_secs(margin),
+            work_queue,
+            cache_bounds: cache_bounds.unwrap_or_default(),
         })
+    }
+
+    /// The ref policy of the replica in `region`.
+    pub fn policy_for(&self, region: &Region) -> &Policy {
+        self.replica_policies.get(region).unwrap_or(&self.policy)
     }
 
     /// Whether events about `repository` are replicated.

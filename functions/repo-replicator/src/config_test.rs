@@ -221,3 +221,98 @@ fn repository_names_follow_codecommit_rules() {
     assert!(!ok("a/b"));
     assert!(!ok(&"x".repeat(101)));
 }
+
+#[test]
+fn the_ref_policy_defaults_to_every_branch_and_tag_with_five_backups() {
+    let c = read(base()).unwrap();
+    assert_eq!(c.policy, Policy::default());
+    assert_eq!(c.policy.backup_retention, 5);
+    assert_eq!(c.policy.divergence, crate::policy::Divergence::Overwrite);
+    assert!(c.follow_default_branch);
+    assert_eq!(c.slice_commits, 5000);
+    assert_eq!(c.deadline_margin, std::time::Duration::from_secs(30));
+    assert!(c.replica_policies.is_empty());
+    assert_eq!(c.policy_for(&r("eu-west-2")), &c.policy);
+}
+
+#[test]
+fn reads_the_ref_policy_and_the_per_region_overrides() {
+    let mut pairs = base();
+    pairs.extend([
+        ("CODEHOOKS_REF_INCLUDE", "refs/heads/release/*, refs/tags/**"),
+        ("CODEHOOKS_REF_EXCLUDE", "refs/tags/tmp/**"),
+        ("CODEHOOKS_BACKUP_RETENTION", "0"),
+        ("CODEHOOKS_DIVERGENCE", "keep"),
+        ("CODEHOOKS_FOLLOW_DEFAULT_BRANCH", "false"),
+        ("CODEHOOKS_SLICE_COMMITS", "1000"),
+        ("CODEHOOKS_DEADLINE_MARGIN_SECONDS", "45"),
+        (
+            "CODEHOOKS_REPLICA_POLICIES",
+            r#"{"eu-west-2": {"include": ["refs/heads/main"], "backupRetention": 3, "divergence": "overwrite"}}"#,
+        ),
+    ]);
+    let c = read(pairs).unwrap();
+    let names: Vec<&str> = c.policy.include.iter().map(|p| p.as_str()).collect();
+    assert_eq!(names, ["refs/heads/release/*", "refs/tags/**"]);
+    assert_eq!(c.policy.exclude[0].as_str(), "refs/tags/tmp/**");
+    assert_eq!(c.policy.backup_retention, 0);
+    assert_eq!(c.policy.divergence, crate::policy::Divergence::Keep);
+    assert!(!c.follow_default_branch);
+    assert_eq!(c.slice_commits, 1000);
+    assert_eq!(c.deadline_margin, std::time::Duration::from_secs(45));
+    let eu = c.policy_for(&r("eu-west-2"));
+    assert_eq!(eu.include.len(), 1);
+    assert!(eu.selects("refs/heads/main") && !eu.selects("refs/heads/release/1"));
+    // Not overridden: the global exclusion stays.
+    assert_eq!(eu.exclude, c.policy.exclude);
+    assert_eq!(eu.backup_retention, 3);
+    assert_eq!(eu.divergence, crate::policy::Divergence::Overwrite);
+    assert_eq!(c.policy_for(&r("ap-southeast-2")), &c.policy);
+}
+
+#[test]
+fn names_every_wrong_policy_variable() {
+    let mut pairs = base();
+    pairs.extend([
+        ("CODEHOOKS_REF_INCLUDE", "heads/main,refs/codehooks/**"),
+        ("CODEHOOKS_REF_EXCLUDE", "refs/heads/a b"),
+        ("CODEHOOKS_BACKUP_RETENTION", "-1"),
+        ("CODEHOOKS_DIVERGENCE", "merge"),
+        ("CODEHOOKS_FOLLOW_DEFAULT_BRANCH", "maybe"),
+        ("CODEHOOKS_SLICE_COMMITS", "5"),
+        ("CODEHOOKS_DEADLINE_MARGIN_SECONDS", "9999"),
+        (
+            "CODEHOOKS_REPLICA_POLICIES",
+            r#"{"us-west-1": {}, "eu-west-2": {"divergence": "merge", "backupRetention": 5000, "include": ["x"]}}"#,
+        ),
+    ]);
+    let text = read(pairs).unwrap_err().to_string();
+    for v in [
+        "CODEHOOKS_REF_INCLUDE",
+        "CODEHOOKS_REF_EXCLUDE",
+        "CODEHOOKS_BACKUP_RETENTION",
+        "CODEHOOKS_DIVERGENCE",
+        "CODEHOOKS_FOLLOW_DEFAULT_BRANCH",
+        "CODEHOOKS_SLICE_COMMITS",
+        "CODEHOOKS_DEADLINE_MARGIN_SECONDS",
+    ] {
+        assert!(text.contains(v), "{v} missing in {text}");
+    }
+    for piece in [
+        "must start with refs/",
+        "own refs under refs/codehooks/",
+        "us-west-1",
+        "divergence must be overwrite or keep",
+        "backupRetention must be from 0 to 1000",
+    ] {
+        assert!(text.contains(piece), "{piece:?} missing in {text}");
+    }
+    // An unknown field is refused too.
+    let mut pairs = base();
+    pairs.push((
+        "CODEHOOKS_REPLICA_POLICIES",
+        r#"{"eu-west-2": {"retention": 3}}"#,
+    ));
+    let text = read(pairs).unwrap_err().to_string();
+    assert!(text.contains("CODEHOOKS_REPLICA_POLICIES"), "{text}");
+}

@@ -1,7 +1,10 @@
 //! What invoked the function, read from the EventBridge envelope: a CodeCommit
 //! `CodeCommit Repository State Change` (a branch or tag created, updated or deleted) or the
-//! `Scheduled Event` of the reconciliation. Anything else is bad input, refused before any
-//! side effect; every value that may later reach a URL or a path is validated here.
+//! `Scheduled Event` of the reconciliation; or, from the work queue, an SQS event whose
+//! records each name a repository (`{"repository": "<name>"}`). Anything else is bad input,
+//! refused before any side effect; every value that may later reach a URL or a path is
+//! validated here. A queue record whose body is not a job is not an error of the invocation:
+//! it is kept as a bad [`QueueJob`], answered as a batch item failure.
 
 use codehooks::events::EventBridgeEvent;
 use codehooks::names::{Region, RepositoryName};
@@ -9,8 +12,14 @@ use codehooks::{Error, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::queue::Job;
+
 pub const STATE_CHANGE: &str = "CodeCommit Repository State Change";
 pub const SCHEDULED: &str = "Scheduled Event";
+/// The `eventSource` of an SQS record.
+pub const SQS_SOURCE: &str = "aws:sqs";
+/// Longest message id accepted (SQS's are 36-character UUIDs).
+const MAX_MESSAGE_ID: usize = 128;
 const REFERENCE_EVENTS: [&str; 3] = ["referenceCreated", "referenceUpdated", "referenceDeleted"];
 
 /// The detail of a CodeCommit reference event (only what the function reads).
@@ -50,6 +59,38 @@ pub enum Trigger {
     Change(Change),
     /// The scheduled reconciliation of every configured repository.
     Reconcile,
+    /// Jobs from the work queue, one per record (the event source sends batches of one).
+    Queue(Vec<QueueJob>),
+}
+
+/// One record of an SQS event from the work queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueJob {
+    /// The SQS message id: what a batch item failure names.
+    pub message_id: String,
+    pub work: Work,
+    /// When the message was sent, milliseconds since the epoch (for the queue lag).
+    pub sent_ms: Option<u64>,
+    /// How many times SQS has delivered it (1 the first time).
+    pub receive_count: u32,
+}
+
+/// What a queue record asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Work {
+    Job(Job),
+    /// The body is not a job: why (reported as a batch item failure, then dead-lettered).
+    Bad(String),
+}
+
+impl QueueJob {
+    /// The job, unless the record is bad.
+    pub fn job(&self) -> Option<&Job> {
+        match &self.work {
+            Work::Job(j) => Some(j),
+            Work::Bad(_) => None,
+        }
+    }
 }
 
 impl Trigger {
@@ -58,6 +99,7 @@ impl Trigger {
         match self {
             Trigger::Change(_) => "event",
             Trigger::Reconcile => "schedule",
+            Trigger::Queue(_) => "queue",
         }
     }
 }
@@ -71,6 +113,9 @@ pub struct Invocation {
 
 /// Reads an invocation's payload.
 pub fn parse(payload: Value) -> Result<Invocation> {
+    if payload.get("Records").is_some() {
+        return queue(&payload);
+    }
     let ev = EventBridgeEvent::parse(payload)?;
     let trigger = match (ev.source.as_str(), ev.detail_type.as_str()) {
         ("aws.codecommit", STATE_CHANGE) => Trigger::Change(change(&ev)?),
@@ -119,6 +164,82 @@ fn change(ev: &EventBridgeEvent) -> Result<Change> {
         commit: d.commit_id,
         old_commit: d.old_commit_id,
         time_ms: parse_time_ms(&ev.time),
+    })
+}
+
+/// The fields of an SQS record the function reads (the rest of the documented shape,
+/// `receiptHandle`, `md5OfBody`, `eventSourceARN`, `awsRegion`..., is not needed).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record {
+    #[serde(default)]
+    message_id: Option<String>,
+    #[serde(default)]
+    body: Option<Value>,
+    #[serde(default)]
+    attributes: Attributes,
+    #[serde(default)]
+    event_source: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Attributes {
+    #[serde(default)]
+    approximate_receive_count: Option<String>,
+    #[serde(default)]
+    sent_timestamp: Option<String>,
+}
+
+/// An SQS event: the envelope must be SQS's (else bad input, the invocation fails), each
+/// record's body is checked on its own.
+fn queue(payload: &Value) -> Result<Invocation> {
+    let Some(records) = payload.get("Records").and_then(Value::as_array) else {
+        return Err(Error::bad_input("Records is not a list"));
+    };
+    if records.is_empty() {
+        return Err(Error::bad_input("the SQS event has no records"));
+    }
+    let mut jobs = Vec::with_capacity(records.len());
+    for (i, raw) in records.iter().enumerate() {
+        let r = Record::deserialize(raw)
+            .map_err(|e| Error::bad_input(format!("Records[{i}] is not an SQS record: {e}")))?;
+        if r.event_source.as_deref() != Some(SQS_SOURCE) {
+            return Err(Error::bad_input(format!(
+                "Records[{i}] has eventSource {:?}; only {SQS_SOURCE} records are handled",
+                r.event_source.unwrap_or_default()
+            )));
+        }
+        let message_id = r
+            .message_id
+            .filter(|m| {
+                !m.is_empty() && m.len() <= MAX_MESSAGE_ID && !m.chars().any(char::is_control)
+            })
+            .ok_or_else(|| Error::bad_input(format!("Records[{i}] has no valid messageId")))?;
+        let work = match r.body {
+            Some(Value::String(body)) => match Job::from_body(&body) {
+                Ok(job) => Work::Job(job),
+                Err(e) => Work::Bad(format!("message {message_id}: {e}")),
+            },
+            _ => Work::Bad(format!("message {message_id} has no body text")),
+        };
+        jobs.push(QueueJob {
+            message_id,
+            work,
+            sent_ms: r.attributes.sent_timestamp.and_then(|t| t.parse().ok()),
+            receive_count: r
+                .attributes
+                .approximate_receive_count
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(1),
+        });
+    }
+    Ok(Invocation {
+        event_id: jobs
+            .first()
+            .map(|j| j.message_id.clone())
+            .unwrap_or_default(),
+        trigger: Trigger::Queue(jobs),
     })
 }
 

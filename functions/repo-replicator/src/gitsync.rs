@@ -1,24 +1,23 @@
-//! The git side of replication, on libgit2: a bare cache of the source repository that
-//! survives warm invocations, an incremental fetch into it, listings of a replica's refs, and
-//! pushes of ref changes guarded by a compare-and-swap on each ref's old value.
+//! The cache side of replication, on libgit2: a bare cache of the source repository that
+//! survives warm invocations, an incremental fetch into it, and the questions asked of its
+//! history (how a ref move relates old and new values, where to slice a long history).
+//! Listings and pushes go over [`crate::smart`]; packs are made by [`crate::packs`].
 //!
 //! Everything here blocks; [`crate::mirror`] runs it on tokio's blocking pool. The decisions
 //! (what to push, when to plan again) are made by [`crate::plan`] and [`crate::sync`].
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::Cell;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use git2::{
-    AutotagOption, Cred, CredentialType, Direction, FetchOptions, FetchPrune, Oid, PushOptions,
-    RemoteCallbacks, Repository,
+    AutotagOption, Cred, CredentialType, FetchOptions, FetchPrune, Oid, RemoteCallbacks, Repository,
 };
 
 use crate::endpoints::GitTarget;
-use crate::plan::{ObjectId, RefChange, Refs, is_mirrored, ref_changes};
-use crate::ports::{Fetched, MirrorError, Opened, Pushed};
+use crate::plan::{ObjectId, Refs, is_mirrored};
+use crate::ports::{Fetched, MirrorError, Relation};
 use crate::signing::{AwsKeys, git_credentials};
 
 fn classify(context: &str, e: &git2::Error) -> MirrorError {
@@ -90,14 +89,70 @@ pub fn open_cache(dir: &Path) -> Result<Repository, MirrorError> {
     })
 }
 
-/// Makes the cache's branches and tags equal to the source's: fetches what the cache lacks,
-/// moves refs (forced) and prunes refs the source no longer has.
-pub fn fetch_source(
+/// Opens the existing cache at `dir` for reading (never creates it: that is the fetch's job,
+/// under the cache's lock). Outside that lock, read it through [`reading`] (or hold a
+/// [`crate::cache::Reading`]) for as long as its files are used.
+pub fn read_cache(dir: &Path) -> Result<Repository, MirrorError> {
+    Repository::open_bare(dir).map_err(|e| {
+        MirrorError::Failed(format!(
+            "cannot open the cache {}: {}",
+            dir.display(),
+            e.message()
+        ))
+    })
+}
+
+/// Runs `f` on the existing cache at `dir` outside its lock, as a reader: a
+/// [`crate::cache::Reading`] guard (waiting at most `wait` for a compaction or an eviction to
+/// end) keeps the cache's files from being removed until `f` is done.
+pub fn reading<T>(
+    dir: &Path,
+    wait: std::time::Duration,
+    f: impl FnOnce(&Repository) -> Result<T, MirrorError>,
+) -> Result<T, MirrorError> {
+    let _reading = crate::cache::Reading::start(dir, wait)?;
+    let cache = read_cache(dir)?;
+    f(&cache)
+}
+
+/// How many times a fetch is tried when the source moved a tip between libgit2's listing and
+/// its request for the objects (see [`is_moved_tip`]).
+pub const FETCH_ATTEMPTS: u32 = 3;
+
+/// The source's mirrored refs as one listing saw them.
+type Listing = std::collections::BTreeMap<String, Oid>;
+
+fn listing(heads: &[git2::RemoteHead<'_>]) -> Listing {
+    heads
+        .iter()
+        .filter(|h| is_mirrored(h.name()))
+        .map(|h| (h.name().to_owned(), h.oid()))
+        .collect()
+}
+
+/// Whether a fetch failed the way a fetch over HTTP fails when the source moved or deleted a
+/// tip after libgit2 listed it and before its request for that tip arrived: `git upload-pack`
+/// answers `not our ref <id>` and stops, which libgit2 reports as the end of the stream in
+/// the middle of the negotiation (or, from a server that sends it, as the remote's error).
+pub fn is_moved_tip(e: &git2::Error) -> bool {
+    e.class() == git2::ErrorClass::Net
+        && (e.code() == git2::ErrorCode::Eof
+            && e.message() == "could not read from remote repository"
+            || e.message().contains("not our ref"))
+}
+
+/// Whether a failed fetch should be tried again: it failed as [`is_moved_tip`] says, and the
+/// source's refs now differ from the listing the fetch went by (so a tip did move).
+pub fn retry_fetch(e: &git2::Error, used: Option<&Listing>, now: Option<&Listing>) -> bool {
+    is_moved_tip(e) && matches!((used, now), (Some(u), Some(n)) if u != n)
+}
+
+/// One fetch; on failure, the error and the listing libgit2 went by (when it got that far).
+fn fetch_once(
     cache: &Repository,
     source: &GitTarget,
     keys: &AwsKeys,
-) -> Result<Fetched, MirrorError> {
-    let started = Instant::now();
+) -> Result<(u64, u64), (git2::Error, Option<Listing>)> {
     let asked = Cell::new(0);
     let received = Cell::new((0u64, 0u64));
     let mut cb = signed_callbacks(keys, source, &asked);
@@ -112,20 +167,85 @@ pub fn fetch_source(
     fo.update_fetchhead(false);
     let mut remote = cache
         .remote_anonymous(&source.url())
-        .map_err(|e| classify("cannot set up the source remote", &e))?;
-    remote
-        .fetch(
-            &["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
-            Some(&mut fo),
-            None,
-        )
-        .map_err(|e| classify(&format!("fetch from {} failed", source.describe()), &e))?;
+        .map_err(|e| (e, None))?;
+    if let Err(e) = remote.fetch(
+        &["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
+        Some(&mut fo),
+        None,
+    ) {
+        // libgit2 keeps the advertisement it fetched by after the connection closed.
+        let used = remote.list().ok().map(listing);
+        return Err((e, used));
+    }
     let stats = remote.stats();
     let (bytes, objects) = received.get();
+    Ok((
+        bytes.max(stats.received_bytes() as u64),
+        objects.max(stats.received_objects() as u64),
+    ))
+}
+
+/// The source's mirrored refs now (one ref advertisement).
+fn list_source(
+    cache: &Repository,
+    source: &GitTarget,
+    keys: &AwsKeys,
+) -> Result<Listing, git2::Error> {
+    let asked = Cell::new(0);
+    let mut remote = cache.remote_anonymous(&source.url())?;
+    let connection = remote.connect_auth(
+        git2::Direction::Fetch,
+        Some(signed_callbacks(keys, source, &asked)),
+        None,
+    )?;
+    Ok(listing(connection.list()?))
+}
+
+/// Makes the cache's branches and tags equal to the source's: fetches what the cache lacks,
+/// moves refs (forced) and prunes refs the source no longer has. A fetch that lost a race with
+/// a force push or a delete at the source (see [`retry_fetch`]) is tried again, listing the
+/// source again, up to [`FETCH_ATTEMPTS`] times.
+pub fn fetch_source(
+    cache: &Repository,
+    source: &GitTarget,
+    keys: &AwsKeys,
+) -> Result<Fetched, MirrorError> {
+    let started = Instant::now();
+    let mut attempt = 1;
+    let (bytes, objects) = loop {
+        match fetch_once(cache, source, keys) {
+            Ok(done) => break done,
+            Err((e, used)) => {
+                let now = if attempt < FETCH_ATTEMPTS && used.is_some() && is_moved_tip(&e) {
+                    list_source(cache, source, keys)
+                        .inspect_err(|le| {
+                            tracing::warn!(source = %source.describe(), error = %le.message(), "cannot list the source again after a failed fetch")
+                        })
+                        .ok()
+                } else {
+                    None
+                };
+                if retry_fetch(&e, used.as_ref(), now.as_ref()) {
+                    tracing::warn!(
+                        source = %source.describe(),
+                        attempt,
+                        error = %e.message(),
+                        "the source moved a ref while it was fetched; fetching again"
+                    );
+                    attempt += 1;
+                    continue;
+                }
+                return Err(classify(
+                    &format!("fetch from {} failed", source.describe()),
+                    &e,
+                ));
+            }
+        }
+    };
     Ok(Fetched {
         refs: local_refs(cache)?,
-        bytes: bytes.max(stats.received_bytes() as u64),
-        objects: objects.max(stats.received_objects() as u64),
+        bytes,
+        objects,
         millis: started.elapsed().as_millis() as u64,
     })
 }
@@ -150,171 +270,138 @@ pub fn local_refs(cache: &Repository) -> Result<Refs, MirrorError> {
     Ok(out)
 }
 
-/// The mirrored refs `target` advertises for pushing.
-pub fn list_refs(
-    cache: &Repository,
-    target: &GitTarget,
-    keys: &AwsKeys,
-) -> Result<Refs, MirrorError> {
-    let asked = Cell::new(0);
-    let mut remote = cache
-        .remote_anonymous(&target.url())
-        .map_err(|e| classify("cannot set up the replica remote", &e))?;
-    let conn = remote
-        .connect_auth(
-            Direction::Push,
-            Some(signed_callbacks(keys, target, &asked)),
-            None,
-        )
-        .map_err(|e| classify(&format!("cannot reach {}", target.describe()), &e))?;
-    advertised(&conn, target)
+/// The prefix of the function's own refs on a replica (backups, slices).
+pub const OWN_PREFIX: &str = "refs/codehooks/";
+
+/// Whether `name` is one of the function's own refs.
+pub fn is_own(name: &str) -> bool {
+    name.starts_with(OWN_PREFIX) && !name.ends_with("^{}")
 }
 
-/// The mirrored refs of a connection's advertisement.
-fn advertised(
-    conn: &git2::RemoteConnection<'_, '_, '_>,
-    target: &GitTarget,
-) -> Result<Refs, MirrorError> {
-    let heads = conn.list().map_err(|e| {
-        classify(
-            &format!("cannot list the refs of {}", target.describe()),
-            &e,
-        )
-    })?;
-    Ok(heads
-        .iter()
-        .filter(|h| is_mirrored(h.name()))
-        .map(|h| (h.name().to_owned(), object_id(h.oid())))
-        .collect())
+/// `id` as a libgit2 id, or a clear error (ids come from servers).
+pub fn oid(id: &ObjectId) -> Result<Oid, MirrorError> {
+    Oid::from_str(id.as_str())
+        .map_err(|_| MirrorError::Failed(format!("{id:?} is not a git object id")))
 }
 
-/// Lists `target`, plans towards `desired`, and pushes the first `batch` changes over the
-/// connection that listed it.
-pub fn open_and_push(
-    cache: &Repository,
-    target: &GitTarget,
-    keys: &AwsKeys,
-    desired: &Refs,
-    batch: usize,
-) -> Result<Opened, MirrorError> {
-    let asked = Cell::new(0);
-    let mut listing = cache
-        .remote_anonymous(&target.url())
-        .map_err(|e| classify("cannot set up the replica remote", &e))?;
-    let mut conn = listing
-        .connect_auth(
-            Direction::Push,
-            Some(signed_callbacks(keys, target, &asked)),
-            None,
-        )
-        .map_err(|e| classify(&format!("cannot reach {}", target.describe()), &e))?;
-    let replica = advertised(&conn, target)?;
-    let changes =
-        ref_changes(desired, &replica, target).map_err(|e| MirrorError::Failed(e.to_string()))?;
-    let first = match changes.chunks(batch.max(1)).next() {
-        Some(first) => Some(push_on(conn.remote(), target, keys, first)?),
-        None => None,
+/// The commit `id` peels to in the cache: `None` when the cache lacks the object, or when it
+/// is not (a tag of) a commit.
+fn peeled_commit(cache: &Repository, id: &ObjectId) -> Result<Option<Oid>, MirrorError> {
+    let Ok(object) = cache.find_object(oid(id)?, None) else {
+        return Ok(None);
     };
-    Ok(Opened {
-        replica,
-        changes,
-        first,
-    })
+    Ok(object.peel(git2::ObjectType::Commit).ok().map(|c| c.id()))
 }
 
-/// Pushes `batch` to `target` over a new connection.
-pub fn push_changes(
+/// How `new` relates to `old` in the cache's history (annotated tags peeled to commits; two
+/// ids that peel to the same commit are `Same`).
+pub fn relation(
     cache: &Repository,
-    target: &GitTarget,
-    keys: &AwsKeys,
-    batch: &[RefChange],
-) -> Result<Pushed, MirrorError> {
-    let mut remote = cache
-        .remote_anonymous(&target.url())
-        .map_err(|e| classify("cannot set up the replica remote", &e))?;
-    push_on(&mut remote, target, keys, batch)
-}
-
-fn oid_or_none(oid: Oid) -> Option<ObjectId> {
-    if oid.is_zero() {
-        None
-    } else {
-        Some(object_id(oid))
+    old: &ObjectId,
+    new: &ObjectId,
+) -> Result<Relation, MirrorError> {
+    if old == new {
+        return Ok(Relation::Same);
     }
-}
-
-fn show(id: Option<&ObjectId>) -> String {
-    id.map_or("nothing".into(), ToString::to_string)
-}
-
-/// One push: refused in negotiation when a ref is not at the old value the change names.
-fn push_on(
-    remote: &mut git2::Remote<'_>,
-    target: &GitTarget,
-    keys: &AwsKeys,
-    batch: &[RefChange],
-) -> Result<Pushed, MirrorError> {
-    let expected: HashMap<&str, Option<&ObjectId>> = batch
-        .iter()
-        .map(|c| (c.name.as_str(), c.old.as_ref()))
-        .collect();
-    let specs: Vec<String> = batch
-        .iter()
-        .map(|c| match c.new {
-            Some(_) => format!("+{0}:{0}", c.name),
-            None => format!(":{}", c.name),
+    let (Some(o), Some(n)) = (peeled_commit(cache, old)?, peeled_commit(cache, new)?) else {
+        return Ok(Relation::Unknown);
+    };
+    let descends = |a: Oid, b: Oid| {
+        cache.graph_descendant_of(a, b).map_err(|e| {
+            MirrorError::Failed(format!(
+                "cannot compare {a} with {b} in the cache: {}",
+                e.message()
+            ))
         })
-        .collect();
-    let moved: RefCell<Option<String>> = RefCell::new(None);
-    let statuses: RefCell<Vec<(String, Option<String>)>> = RefCell::new(Vec::new());
-    let progress = Cell::new((0u64, 0u64));
-    let asked = Cell::new(0);
-    {
-        let mut cb = signed_callbacks(keys, target, &asked);
-        cb.push_negotiation(|updates| {
-            for u in updates {
-                let name = u.dst_refname().unwrap_or_default();
-                let seen = oid_or_none(u.src());
-                match expected.get(name) {
-                    Some(exp) if *exp == seen.as_ref() => {}
-                    _ => {
-                        *moved.borrow_mut() = Some(format!(
-                            "{name} was expected at {} but is at {}",
-                            show(expected.get(name).copied().flatten()),
-                            show(seen.as_ref())
-                        ));
-                        return Err(git2::Error::from_str("replica moved since it was listed"));
-                    }
-                }
-            }
-            Ok(())
-        });
-        cb.push_update_reference(|name, status| {
-            statuses
-                .borrow_mut()
-                .push((name.to_owned(), status.map(str::to_owned)));
-            Ok(())
-        });
-        cb.push_transfer_progress(|current, _total, bytes| {
-            progress.set((current as u64, bytes as u64));
-        });
-        let mut po = PushOptions::new();
-        po.remote_callbacks(cb);
-        let result = remote.push(&specs, Some(&mut po));
-        if let Some(why) = moved.borrow().clone() {
-            return Ok(Pushed::Moved(why));
-        }
-        result.map_err(|e| classify(&format!("push to {} failed", target.describe()), &e))?;
-    }
-    let (objects, bytes) = progress.get();
-    Ok(Pushed::Sent {
-        statuses: statuses.into_inner(),
-        bytes,
-        objects,
+    };
+    Ok(if o == n {
+        Relation::Same
+    } else if descends(n, o)? {
+        Relation::FastForward
+    } else if descends(o, n)? {
+        Relation::Rewind
+    } else {
+        Relation::Diverged
     })
+}
+
+/// Slice points for sending `tip`'s history to a replica holding `have` (see
+/// [`crate::ports::Mirror::slices`]): commits on tip's first-parent line, oldest first, one
+/// every `max_commits` commits the replica lacks (counted in a topological walk, so a merge's
+/// side history counts towards the point that brings it), the last being `tip` itself. A
+/// replica holding none of it while the cache is one pack small enough to send as it is
+/// gets `[tip]`: that pack goes whole, with no delta search, whatever the history's length.
+pub fn slices(
+    cache: &Repository,
+    tip: &ObjectId,
+    have: &[ObjectId],
+    max_commits: usize,
+) -> Result<Vec<ObjectId>, MirrorError> {
+    let walk_error = |e: git2::Error| {
+        MirrorError::Failed(format!("cannot walk the cache's history: {}", e.message()))
+    };
+    let Some(tip_commit) = peeled_commit(cache, tip)? else {
+        if cache.find_object(oid(tip)?, None).is_ok() {
+            return Ok(vec![tip.clone()]);
+        }
+        return Err(MirrorError::Failed(format!("the cache lacks {tip}")));
+    };
+    let mut hidden = Vec::new();
+    for h in have {
+        if let Some(c) = peeled_commit(cache, h)? {
+            hidden.push(c);
+        }
+    }
+    // A replica holding nothing of this history gets the cache's own pack as it is (no
+    // delta search, see `packs::build`): slicing would only add round trips.
+    if hidden.is_empty() && crate::packs::sendable_whole(cache)?.is_some() {
+        return Ok(vec![tip.clone()]);
+    }
+    // An update of a few commits (the usual case) needs one push: found without libgit2's
+    // walk, which first marks the whole held history.
+    if !hidden.is_empty()
+        && crate::packs::novel::new_commits(cache, &[tip_commit], &hidden, max_commits)
+            .map_err(walk_error)?
+            .is_some()
+    {
+        return Ok(vec![tip.clone()]);
+    }
+    // The first-parent line the replica lacks.
+    let mut line = std::collections::HashSet::new();
+    let mut fp = cache.revwalk().map_err(walk_error)?;
+    fp.simplify_first_parent().map_err(walk_error)?;
+    fp.push(tip_commit).map_err(walk_error)?;
+    for h in &hidden {
+        fp.hide(*h).map_err(walk_error)?;
+    }
+    for c in fp {
+        line.insert(c.map_err(walk_error)?);
+    }
+    let mut all = cache.revwalk().map_err(walk_error)?;
+    all.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+        .map_err(walk_error)?;
+    all.push(tip_commit).map_err(walk_error)?;
+    for h in &hidden {
+        all.hide(*h).map_err(walk_error)?;
+    }
+    let (mut points, mut since) = (Vec::new(), 0usize);
+    for c in all {
+        let c = c.map_err(walk_error)?;
+        since += 1;
+        if since >= max_commits.max(1) && line.contains(&c) && c != tip_commit {
+            points.push(object_id(c));
+            since = 0;
+        }
+    }
+    points.push(tip.clone());
+    Ok(points)
 }
 
 /// The directory of the cache of `repository` in `region` under `root`.
 pub fn cache_dir(root: &Path, region: &str, repository: &str) -> PathBuf {
     root.join(region).join(format!("{repository}.git"))
 }
+
+#[cfg(test)]
+#[path = "gitsync_test.rs"]
+pub(crate) mod tests;

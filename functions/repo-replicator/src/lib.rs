@@ -1,30 +1,51 @@
-//! `repo-replicator`: mirrors every branch and tag change of CodeCommit repositories to
-//! replicas in other regions, incrementally, from inside the Lambda.
+//! `repo-replicator`: mirrors the branches and tags of CodeCommit repositories to replicas in
+//! other regions, incrementally, from inside the Lambda, without ever rewinding a replica.
 //!
 //! A `CodeCommit Repository State Change` event (`referenceCreated`, `referenceUpdated`,
 //! `referenceDeleted`) is read as "repository X changed": the function fetches what its bare
-//! cache of X lacks from the source, then makes every replica's branches and tags equal to the
-//! source's, pushing only the objects each replica lacks and guarding each ref update with the
-//! value it saw on the replica. The scheduled reconciliation (`Scheduled Event`) does the same
-//! for every configured repository, so a lost event heals itself.
+//! cache of X lacks from the source, then makes every replica's selected refs equal to the
+//! source's, pushing only the objects each replica lacks. Each replica is listed first, the
+//! source's refs are confirmed after that (the cache fetched again when it lags), and each ref
+//! update names the value the listing saw, so a replica only moves to a state the source had
+//! after the one it holds; a forced update or a delete keeps the old value under a backup ref
+//! first. The scheduled reconciliation (`Scheduled Event`) puts one job per repository on an
+//! SQS FIFO work queue, which the function consumes (`Records` from `aws:sqs`), so a lost
+//! event heals itself and every repository gets a whole invocation; a long first copy goes in
+//! slices and carries on in a `continue` job when time runs out (`partial`).
 //!
-//! Layers: [`event`] (what invoked it) → [`replicate`] (the orchestration, generic over the
-//! ports) with [`plan`] and [`sync`] (pure planning, the compare-and-swap loop) → [`ports`]
-//! ([`ports::RepositoryCatalogue`], [`ports::Mirror`]) → [`sdk`] (CodeCommit) and [`mirror`]
-//! (libgit2, [`gitsync`], [`signing`]), or `twins` (in memory, unit tests). [`config`] and
-//! [`endpoints`] hold the configuration; [`outcome`] the answer and the replication metrics.
+//! Layers: [`event`] (what invoked it: an EventBridge event, the schedule, or jobs from the
+//! work queue) → [`replicate`] (the orchestration, generic over the ports; [`repository`] for
+//! one repository, [`jobs`] for the work queue, [`default_branch`]) with [`plan`] and
+//! [`policy`] (the pure safe plan: confirmed source values only, backups, include/exclude,
+//! keep mode) and [`sync`] (list, confirm the source, plan, slices, the compare-and-swap loop)
+//! → [`ports`] ([`ports::RepositoryCatalogue`], [`ports::Mirror`]) and [`queue::WorkQueue`] →
+//! [`sdk`] (CodeCommit's API), [`mirror`] (the cache on libgit2 in [`gitsync`], kept within
+//! its disk and lock bounds by [`cache`]; listings and pushes on the signed smart HTTP client
+//! [`smart`], with [`signing`] and [`endpoints`]; packs built once and shared by the replicas,
+//! or the cache's own pack sent as is, in [`packs`]) and [`queue::SqsQueue`], or `twins` (in
+//! memory, unit tests). [`config`] holds the configuration; [`outcome`] and [`fanout`] the
+//! answer and the metrics.
 
+pub mod cache;
 pub mod config;
+pub mod default_branch;
 pub mod endpoints;
 pub mod event;
+pub mod fanout;
 pub mod gitsync;
+pub mod jobs;
 pub mod mirror;
 pub mod outcome;
+pub mod packs;
 pub mod plan;
+pub mod policy;
 pub mod ports;
+pub mod queue;
 pub mod replicate;
+pub mod repository;
 pub mod sdk;
 pub mod signing;
+pub mod smart;
 pub mod sync;
 #[cfg(test)]
 pub mod twins;
@@ -39,14 +60,15 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::mirror::GitMirror;
 use crate::outcome::Outcome;
+use crate::queue::SqsQueue;
 use crate::replicate::Replicator;
 use crate::sdk::CodeCommitCatalogue;
 
 /// The function's name, as the demo and logs show it.
 pub const NAME: &str = "repo-replicator";
 
-/// The replicator on CodeCommit and libgit2.
-pub type Production = Replicator<CodeCommitCatalogue, GitMirror>;
+/// The replicator on CodeCommit, libgit2 (and the smart HTTP client) and SQS.
+pub type Production = Replicator<CodeCommitCatalogue, GitMirror, SqsQueue>;
 
 /// The function as the harness serves it.
 #[derive(Debug)]
@@ -60,13 +82,15 @@ impl App {
     pub fn new(config: Config, metrics_namespace: &str, sdk: &SdkConfig) -> Self {
         let regions = std::iter::once(&config.source_region).chain(&config.replica_regions);
         let catalogue = CodeCommitCatalogue::new(sdk, regions);
-        let mirror = GitMirror::new(&config.cache_dir, sdk);
+        let mirror = GitMirror::new(&config.cache_dir, sdk).with_bounds(config.cache_bounds);
+        let queue = config.work_queue.as_ref().map(|q| SqsQueue::new(sdk, q));
         Self {
             replicator: Some(Replicator::new(
                 config,
                 metrics_namespace,
                 catalogue,
                 mirror,
+                queue,
             )),
         }
     }
@@ -92,8 +116,25 @@ impl Function for App {
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<Outcome> {
         match &self.replicator {
             // Boxed: the replication future is deep, and the harness nests it further.
-            Some(r) => Box::pin(r.handle(event.payload)).await,
+            Some(r) => {
+                let deadline = deadline_of(event.context.deadline);
+                Box::pin(r.handle_until(event.payload, deadline)).await
+            }
             None => Err(Error::internal("the function has no valid configuration")),
         }
     }
+}
+
+/// The invocation's deadline (`deadline_ms`: milliseconds since the epoch, as the Lambda
+/// runtime API gives it) as an instant; `None` when the runtime gave none.
+pub fn deadline_of(deadline_ms: u64) -> Option<std::time::Instant> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
+    let left = std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    Some(std::time::Instant::now() + left)
 }

@@ -1,19 +1,37 @@
-//! The [`Mirror`] adapter on libgit2 ([`crate::gitsync`]): signs each connection with the
+//! The [`Mirror`] adapter: the cache on libgit2 ([`crate::gitsync`]: fetch, history
+//! questions), listings and pushes over git's smart HTTP ([`crate::smart`]), packs built once
+//! and shared by the replicas that need them ([`crate::packs`]). Signs each request with the
 //! function's role credentials, keeps one bare cache per source repository under the cache
 //! root (locked while it is fetched into, since several execution environments may share it
-//! on EFS), and runs the blocking git work on tokio's blocking pool.
+//! on EFS; read outside that lock only under a [`cache::Reading`] guard, so that no compaction
+//! or eviction removes its files under a plan or a push), and runs the blocking git work on
+//! tokio's blocking pool.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use codehooks::config::Secret;
 
+use crate::cache::{self, CacheBounds};
 use crate::endpoints::GitTarget;
 use crate::gitsync;
-use crate::plan::{RefChange, Refs};
-use crate::ports::{Fetched, Mirror, MirrorError, Opened, Pushed};
+use crate::packs::{PackContent, PackKey, PackMemo};
+use crate::plan::{ObjectId, RefChange, Refs, is_mirrored};
+use crate::ports::{Fetched, Mirror, MirrorError, Pushed, Relation};
 use crate::signing::AwsKeys;
+use crate::smart::{Advertisement, Command, PackData, Service, SmartClient};
+
+/// The bounds when none are given: 384 MB (three quarters of Lambda's default 512 MB of
+/// `/tmp`), locks stale after 10 minutes, a minute's wait for a busy cache, 50 packs at most.
+pub const DEFAULT_BOUNDS: CacheBounds = CacheBounds {
+    budget_bytes: 384 << 20,
+    stale_lock_after: std::time::Duration::from_secs(600),
+    lock_wait: std::time::Duration::from_secs(60),
+    max_packs: 50,
+};
 
 /// Where the git passwords' keys come from.
 #[derive(Clone)]
@@ -24,11 +42,30 @@ enum Keys {
     Fixed(AwsKeys),
 }
 
-/// The git mirror on libgit2.
+/// The git mirror: libgit2 for the cache, smart HTTP for the replicas.
 #[derive(Clone)]
 pub struct GitMirror {
     cache_root: PathBuf,
     keys: Keys,
+    /// `None` only when the HTTP client could not be set up (every git call then fails).
+    smart: Option<SmartClient>,
+    /// Disk and lock bounds of the caches ([`crate::cache`]).
+    bounds: CacheBounds,
+    /// Packs being built or sent, shared between concurrent pushes.
+    packs: Arc<PackMemo>,
+    /// What each replica (by URL) was last seen to hold: the push reads the capabilities
+    /// and the objects not to send again from it.
+    seen: Arc<Mutex<HashMap<String, ReplicaView>>>,
+}
+
+/// A replica's last advertisement, and the objects pushed to it since.
+#[derive(Debug, Clone)]
+struct ReplicaView {
+    ad: Advertisement,
+    held: Vec<ObjectId>,
+    /// No push used the advertisement yet: the first push after a listing goes on it (one
+    /// round trip fewer); later pushes advertise again.
+    fresh: bool,
 }
 
 impl std::fmt::Debug for GitMirror {
@@ -65,18 +102,83 @@ pub fn prepare_libgit2() {
 impl GitMirror {
     /// Signs with the credentials of `sdk`; caches live under `cache_root`.
     pub fn new(cache_root: &Path, sdk: &SdkConfig) -> Self {
-        Self {
-            cache_root: cache_root.to_path_buf(),
-            keys: Keys::Provider(sdk.credentials_provider()),
-        }
+        Self::with(cache_root, Keys::Provider(sdk.credentials_provider()))
     }
 
     /// Signs with fixed keys.
     pub fn with_keys(cache_root: &Path, keys: AwsKeys) -> Self {
+        Self::with(cache_root, Keys::Fixed(keys))
+    }
+
+    fn with(cache_root: &Path, keys: Keys) -> Self {
+        let smart = SmartClient::new()
+            .inspect_err(|e| tracing::error!(error = %e, "cannot set up the HTTP client"))
+            .ok();
         Self {
             cache_root: cache_root.to_path_buf(),
-            keys: Keys::Fixed(keys),
+            keys,
+            bounds: DEFAULT_BOUNDS,
+            smart,
+            packs: Arc::new(PackMemo::default()),
+            seen: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// The caches kept within `bounds` (default: [`DEFAULT_BOUNDS`]).
+    pub fn with_bounds(mut self, bounds: CacheBounds) -> Self {
+        self.bounds = bounds;
+        self
+    }
+
+    /// Where temporary packs are written.
+    pub fn temp_packs(&self) -> PathBuf {
+        self.cache_root.join(".packs")
+    }
+
+    /// Packs held now (built or being sent).
+    pub fn packs_held(&self) -> usize {
+        self.packs.live()
+    }
+
+    fn smart(&self) -> Result<&SmartClient, MirrorError> {
+        self.smart
+            .as_ref()
+            .ok_or_else(|| MirrorError::Failed("the HTTP client could not be set up".into()))
+    }
+
+    /// The receive-pack advertisement of `replica` (remembered for its next push); `keep_held`:
+    /// the objects pushed since the last listing are still counted as the replica's.
+    async fn advertise_replica(
+        &self,
+        replica: &GitTarget,
+        keys: &AwsKeys,
+        keep_held: bool,
+    ) -> Result<Advertisement, MirrorError> {
+        let ad = self
+            .smart()?
+            .advertise(replica, keys, Service::ReceivePack)
+            .await?;
+        let mut views = self.views();
+        let held = views
+            .remove(&replica.url())
+            .filter(|_| keep_held)
+            .map(|v| v.held)
+            .unwrap_or_default();
+        views.insert(
+            replica.url(),
+            ReplicaView {
+                ad: ad.clone(),
+                held,
+                fresh: true,
+            },
+        );
+        Ok(ad)
+    }
+
+    fn views(&self) -> std::sync::MutexGuard<'_, HashMap<String, ReplicaView>> {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The cache of the source repository `source`.
@@ -112,22 +214,55 @@ impl GitMirror {
 impl Mirror for GitMirror {
     async fn fetch(&self, source: &GitTarget) -> Result<Fetched, MirrorError> {
         let keys = self.keys().await?;
-        let (dir, source) = (self.cache_dir(source), source.clone());
-        blocking(move || fetch_into_cache(&dir, &source, &keys)).await
+        let (root, dir, source) = (
+            self.cache_root.clone(),
+            self.cache_dir(source),
+            source.clone(),
+        );
+        let bounds = self.bounds;
+        blocking(move || {
+            cache::with_cache(&root, &dir, &bounds, |repo| {
+                gitsync::fetch_source(repo, &source, &keys)
+            })
+        })
+        .await
     }
 
-    async fn open(
+    async fn source_refs(&self, source: &GitTarget) -> Result<Refs, MirrorError> {
+        let keys = self.keys().await?;
+        let ad = self
+            .smart()?
+            .advertise(source, &keys, Service::UploadPack)
+            .await?;
+        Ok(ad
+            .refs
+            .into_iter()
+            .filter(|(name, _)| is_mirrored(name))
+            .collect())
+    }
+
+    async fn relation(
         &self,
         source: &GitTarget,
-        replica: &GitTarget,
-        desired: &Refs,
-        batch: usize,
-    ) -> Result<Opened, MirrorError> {
-        let keys = self.keys().await?;
-        let (dir, replica, desired) = (self.cache_dir(source), replica.clone(), desired.clone());
+        old: &ObjectId,
+        new: &ObjectId,
+    ) -> Result<Relation, MirrorError> {
+        let (dir, old, new) = (self.cache_dir(source), old.clone(), new.clone());
+        let wait = self.bounds.lock_wait;
+        blocking(move || gitsync::reading(&dir, wait, |c| gitsync::relation(c, &old, &new))).await
+    }
+
+    async fn slices(
+        &self,
+        source: &GitTarget,
+        tip: &ObjectId,
+        have: &[ObjectId],
+        max_commits: usize,
+    ) -> Result<Vec<ObjectId>, MirrorError> {
+        let (dir, tip, have) = (self.cache_dir(source), tip.clone(), have.to_vec());
+        let wait = self.bounds.lock_wait;
         blocking(move || {
-            let cache = gitsync::open_cache(&dir)?;
-            gitsync::open_and_push(&cache, &replica, &keys, &desired, batch)
+            gitsync::reading(&dir, wait, |c| gitsync::slices(c, &tip, &have, max_commits))
         })
         .await
     }
@@ -138,54 +273,147 @@ impl Mirror for GitMirror {
         replica: &GitTarget,
         changes: &[RefChange],
     ) -> Result<Pushed, MirrorError> {
+        if changes.is_empty() {
+            return Ok(Pushed::Sent {
+                statuses: Vec::new(),
+                bytes: 0,
+                objects: 0,
+            });
+        }
         let keys = self.keys().await?;
-        let (dir, replica, changes) = (self.cache_dir(source), replica.clone(), changes.to_vec());
-        blocking(move || {
-            let cache = gitsync::open_cache(&dir)?;
-            gitsync::push_changes(&cache, &replica, &keys, &changes)
+        // The first push after a listing goes on the listing's advertisement; a later one
+        // advertises again, and a ref no longer at the value the change names is a
+        // compare-and-swap miss found before any pack is built (the server checks it again).
+        let fresh = self
+            .views()
+            .get_mut(&replica.url())
+            .filter(|v| v.fresh)
+            .map(|v| {
+                v.fresh = false;
+                v.clone()
+            });
+        let view = match fresh {
+            Some(v) => v,
+            None => {
+                self.advertise_replica(replica, &keys, true).await?;
+                let mut views = self.views();
+                let Some(v) = views.get_mut(&replica.url()) else {
+                    return Err(MirrorError::Failed(format!(
+                        "the listing of {} was lost",
+                        replica.describe()
+                    )));
+                };
+                v.fresh = false;
+                let v = v.clone();
+                drop(views);
+                if let Some(why) = moved(&v.ad, changes) {
+                    return Ok(Pushed::Moved(why));
+                }
+                v
+            }
+        };
+        let offered = view.ad;
+        let commands: Vec<Command> = changes
+            .iter()
+            .map(|c| Command {
+                name: c.name.clone(),
+                old: c.old.clone(),
+                new: c.new.clone(),
+            })
+            .collect();
+        let shared = if changes.iter().all(|c| c.new.is_none()) {
+            None
+        } else {
+            let dir = self.cache_dir(source);
+            let key = PackKey::new(
+                &dir,
+                changes.iter().filter_map(|c| c.new.clone()),
+                offered
+                    .refs
+                    .values()
+                    .cloned()
+                    .chain(view.held)
+                    .chain(changes.iter().filter_map(|c| c.old.clone())),
+            );
+            let key = key.with_ofs_delta(offered.offers("ofs-delta"));
+            let temp = self.temp_packs();
+            let build_key = key.clone();
+            let wait = self.bounds.lock_wait;
+            // Built as a reader of the cache; the cache's own pack keeps its reader guard
+            // (no compaction or eviction removes it) until the last push sending it is done.
+            Some(
+                self.packs
+                    .get(key, || {
+                        blocking(move || crate::packs::build_reading(&build_key, &temp, wait))
+                    })
+                    .await?,
+            )
+        };
+        let (data, bytes, objects) = match shared.as_ref().map(|s| &*s.pack) {
+            None => (PackData::None, 0, 0),
+            Some(p) => {
+                let data = match &p.content {
+                    PackContent::Empty => {
+                        PackData::Bytes(bytes::Bytes::from_static(&crate::packs::EMPTY_PACK))
+                    }
+                    PackContent::CachePack(path) | PackContent::Temporary(path) => {
+                        PackData::File(path.clone())
+                    }
+                };
+                tracing::info!(replica = %replica.describe(), objects = p.objects, bytes = p.bytes, how = p.how, "pushing");
+                (data, p.bytes, p.objects)
+            }
+        };
+        let report = self
+            .smart()?
+            .receive_pack(replica, &keys, &offered, &commands, data)
+            .await?;
+        if let Err(why) = report.unpack {
+            return Err(MirrorError::Failed(format!(
+                "push to {} failed: the replica could not unpack the pack: {why}",
+                replica.describe()
+            )));
+        }
+        if let Some(s) = &shared
+            && let Some(v) = self.views().get_mut(&replica.url())
+        {
+            v.held.extend(s.pack.covers.iter().cloned());
+        }
+        // The pack (and with it the cache's reader guard) is let go only now, the push done.
+        drop(shared);
+        Ok(Pushed::Sent {
+            statuses: report.statuses,
+            bytes,
+            objects,
         })
-        .await
     }
 
-    async fn list(&self, source: &GitTarget, replica: &GitTarget) -> Result<Refs, MirrorError> {
+    async fn list(&self, _source: &GitTarget, replica: &GitTarget) -> Result<Refs, MirrorError> {
         let keys = self.keys().await?;
-        let (dir, replica) = (self.cache_dir(source), replica.clone());
-        blocking(move || {
-            let cache = gitsync::open_cache(&dir)?;
-            gitsync::list_refs(&cache, &replica, &keys)
-        })
-        .await
+        let ad = self.advertise_replica(replica, &keys, false).await?;
+        Ok(ad
+            .refs
+            .into_iter()
+            .filter(|(name, _)| is_mirrored(name) || gitsync::is_own(name))
+            .collect())
     }
 }
 
-/// Fetches the source into the cache, holding the cache's lock (several execution
-/// environments share it when it lives on EFS).
-fn fetch_into_cache(
-    dir: &Path,
-    source: &GitTarget,
-    keys: &AwsKeys,
-) -> Result<Fetched, MirrorError> {
-    let lock_path = PathBuf::from(format!("{}.lock", dir.display()));
-    if let Some(parent) = lock_path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            MirrorError::Failed(format!(
-                "cannot create the cache directory {}: {e}",
-                parent.display()
-            ))
-        })?;
-    }
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| MirrorError::Failed(format!("cannot open {}: {e}", lock_path.display())))?;
-    lock.lock()
-        .map_err(|e| MirrorError::Failed(format!("cannot lock {}: {e}", lock_path.display())))?;
-    let cache = gitsync::open_cache(dir)?;
-    let out = gitsync::fetch_source(&cache, source, keys);
-    let _ = lock.unlock();
-    out
+/// Why `changes` cannot apply to a replica advertising `ad`: the first ref not at the old
+/// value its change names.
+fn moved(ad: &Advertisement, changes: &[RefChange]) -> Option<String> {
+    let show = |id: Option<&ObjectId>| id.map_or("nothing".to_owned(), ToString::to_string);
+    changes
+        .iter()
+        .find(|c| ad.refs.get(&c.name) != c.old.as_ref())
+        .map(|c| {
+            format!(
+                "{} was expected at {} but is at {}",
+                c.name,
+                show(c.old.as_ref()),
+                show(ad.refs.get(&c.name))
+            )
+        })
 }
 
 /// Runs blocking git work on tokio's blocking pool.

@@ -1,6 +1,7 @@
 //! The function's two ports, named by role:
-//! - [`RepositoryCatalogue`]: which repositories a region has, and creating one (CodeCommit's
-//!   ListRepositories, GetRepository, CreateRepository; adapter in [`crate::sdk`]);
+//! - [`RepositoryCatalogue`]: which repositories a region has, creating one, its default
+//!   branch (CodeCommit's ListRepositories, GetRepository, CreateRepository,
+//!   UpdateDefaultBranch; adapter in [`crate::sdk`]);
 //! - [`Mirror`]: the git side (fetch the source into the cache, list a remote's refs, push a
 //!   set of ref updates guarded by a compare-and-swap; adapter in [`crate::mirror`], on libgit2).
 //!
@@ -12,7 +13,7 @@ use codehooks::Result;
 use codehooks::names::{Region, RepositoryName};
 
 use crate::endpoints::GitTarget;
-use crate::plan::{RefChange, Refs};
+use crate::plan::{ObjectId, RefChange, Refs};
 
 /// One page of a repository listing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,6 +27,8 @@ pub struct Page {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RepositoryInfo {
     pub description: Option<String>,
+    /// The default branch's short name (`main`), when the repository has one.
+    pub default_branch: Option<String>,
 }
 
 /// The answer to a creation.
@@ -59,6 +62,15 @@ pub trait RepositoryCatalogue: Send + Sync {
         name: &RepositoryName,
         description: Option<String>,
     ) -> impl Future<Output = Result<Created>> + Send;
+
+    /// Makes `branch` (a short name such as `main`) the repository's default branch
+    /// (UpdateDefaultBranch).
+    fn set_default_branch(
+        &self,
+        region: &Region,
+        name: &RepositoryName,
+        branch: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Why a git step failed. The mirror keeps the distinction the orchestration acts on: a
@@ -96,14 +108,19 @@ pub enum Pushed {
     },
 }
 
-/// A replica as first seen: its refs, the plan made from them, and the first batch of that
-/// plan already pushed on the same connection (one round trip fewer per replica).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Opened {
-    pub replica: Refs,
-    pub changes: Vec<RefChange>,
-    /// `None` when there is nothing to change.
-    pub first: Option<Pushed>,
+/// How a replica ref's new value relates to its old one in the cache's history (annotated tags
+/// peeled to their commits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    Same,
+    /// The old value is an ancestor of the new one.
+    FastForward,
+    /// The new value is an ancestor of the old one: the move goes back in history.
+    Rewind,
+    /// Neither is an ancestor of the other.
+    Diverged,
+    /// One of them is not in the cache.
+    Unknown,
 }
 
 /// The git side: a cache of each source repository, and the replicas.
@@ -117,17 +134,34 @@ pub trait Mirror: Send + Sync {
         source: &GitTarget,
     ) -> impl Future<Output = std::result::Result<Fetched, MirrorError>> + Send;
 
-    /// Lists `replica`, plans with [`crate::plan::ref_changes`] towards `desired`, and pushes
-    /// the plan's first `batch` changes on the same connection.
-    fn open(
+    /// The source's branches and tags now: one ref advertisement, no objects.
+    fn source_refs(
         &self,
         source: &GitTarget,
-        replica: &GitTarget,
-        desired: &Refs,
-        batch: usize,
-    ) -> impl Future<Output = std::result::Result<Opened, MirrorError>> + Send;
+    ) -> impl Future<Output = std::result::Result<Refs, MirrorError>> + Send;
 
-    /// Pushes `changes`, each only if the replica's ref is still at its `old` value.
+    /// How `new` relates to `old` in the cache of `source`.
+    fn relation(
+        &self,
+        source: &GitTarget,
+        old: &ObjectId,
+        new: &ObjectId,
+    ) -> impl Future<Output = std::result::Result<Relation, MirrorError>> + Send;
+
+    /// Slice points for sending the history of `tip` to a replica holding `have`: commits on
+    /// tip's first-parent line, oldest first, each adding at most `max_commits` commits the
+    /// replica lacks beyond the previous one; the last is `tip` (a small history: `[tip]`).
+    fn slices(
+        &self,
+        source: &GitTarget,
+        tip: &ObjectId,
+        have: &[ObjectId],
+        max_commits: usize,
+    ) -> impl Future<Output = std::result::Result<Vec<ObjectId>, MirrorError>> + Send;
+
+    /// Pushes `changes`, each only if the replica's ref is still at its `old` value. Objects
+    /// come from the cache; a change may also name an object only the replica holds (a
+    /// backup of the replica's old value).
     fn push(
         &self,
         source: &GitTarget,
@@ -135,7 +169,7 @@ pub trait Mirror: Send + Sync {
         changes: &[RefChange],
     ) -> impl Future<Output = std::result::Result<Pushed, MirrorError>> + Send;
 
-    /// The replica's refs now.
+    /// The replica's refs now: branches, tags and the function's own refs (`refs/codehooks/`).
     fn list(
         &self,
         source: &GitTarget,

@@ -1,7 +1,8 @@
-//! The orchestration, generic over the two ports: which repositories an invocation covers,
-//! fetching each into its cache, bringing every replica region in sync at once (creating a
-//! missing replica when allowed), and the verdict: one replica failing does not stop the
-//! others; the invocation fails after all are done, so EventBridge retries it.
+//! The orchestration, generic over the ports (catalogue, mirror, work queue): which
+//! repositories an invocation covers (an event's, the reconciliation's, or the queue's jobs:
+//! see [`crate::jobs`]), each replicated by [`crate::repository`] within the invocation's time
+//! budget, and the verdict: one replica failing does not stop the others; the invocation fails
+//! after all are done, so EventBridge retries it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,52 +10,75 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use codehooks::config::ConfigError;
 use codehooks::names::RepositoryName;
 use codehooks::{Error, Result};
 use serde_json::Value;
 
 use crate::config::{Config, Selection};
-use crate::endpoints::GitTarget;
 use crate::event::{self, Invocation, Trigger};
-use crate::outcome::{self, FetchReport, Outcome, ReplicaReport, Report, RepositoryReport};
-use crate::plan::{RepositoryPlan, repository_plan};
-use crate::ports::{Created, Mirror, MirrorError, RepositoryCatalogue};
-use crate::sync::sync_replica;
+use crate::outcome::{Outcome, Report};
+use crate::ports::{Mirror, RepositoryCatalogue};
+use crate::queue::WorkQueue;
 
 /// At most this many ListRepositories pages per reconciliation (1,000 names each): a
 /// service that keeps answering with a next token cannot keep the function listing forever.
 pub const MAX_LIST_PAGES: usize = 100;
 
-/// The replicator over a repository catalogue `C` and a git mirror `M`.
+/// The replicator over a repository catalogue `C`, a git mirror `M` and, when the
+/// reconciliation fans out, a work queue `Q`.
 #[derive(Debug)]
-pub struct Replicator<C, M> {
+pub struct Replicator<C, M, Q> {
     pub config: Arc<Config>,
     /// The namespace of the replication metrics.
     pub metrics_namespace: String,
     pub catalogue: C,
     pub mirror: M,
+    /// `None`: the reconciliation replicates every repository itself, one after another.
+    pub queue: Option<Q>,
 }
 
-impl<C: RepositoryCatalogue, M: Mirror> Replicator<C, M> {
-    pub fn new(config: Config, metrics_namespace: &str, catalogue: C, mirror: M) -> Self {
+impl<C: RepositoryCatalogue, M: Mirror, Q: WorkQueue> Replicator<C, M, Q> {
+    pub fn new(
+        config: Config,
+        metrics_namespace: &str,
+        catalogue: C,
+        mirror: M,
+        queue: Option<Q>,
+    ) -> Self {
         Self {
             config: Arc::new(config),
             metrics_namespace: metrics_namespace.to_owned(),
             catalogue,
             mirror,
+            queue,
         }
     }
 
-    /// Handles one invocation's payload.
+    /// Handles one invocation's payload, with no deadline.
     pub async fn handle(&self, payload: Value) -> Result<Outcome> {
+        self.handle_until(payload, None).await
+    }
+
+    /// Handles one invocation's payload; `deadline` is when the invocation must have answered.
+    pub async fn handle_until(&self, payload: Value, deadline: Option<Instant>) -> Result<Outcome> {
         let started = Instant::now();
         let invocation = event::parse(payload)?;
-        self.run(invocation, started).await
+        self.run(invocation, started, deadline).await
     }
 
     /// Carries out an invocation.
-    pub async fn run(&self, invocation: Invocation, started: Instant) -> Result<Outcome> {
+    pub async fn run(
+        &self,
+        invocation: Invocation,
+        started: Instant,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome> {
+        // Slices stop a margin before the deadline: the answer and the logs still fit.
+        let slices_until = deadline.map(|d| {
+            d.checked_sub(self.config.deadline_margin)
+                .unwrap_or(started)
+                .max(started)
+        });
         let Invocation { event_id, trigger } = invocation;
         let (repositories, event_ms) = match &trigger {
             Trigger::Change(c) => {
@@ -86,14 +110,26 @@ impl<C: RepositoryCatalogue, M: Mirror> Replicator<C, M> {
                 );
                 (vec![c.repository.clone()], c.time_ms)
             }
-            Trigger::Reconcile => (self.reconciled_repositories().await?, None),
+            Trigger::Reconcile => {
+                let repositories = self.reconciled_repositories().await?;
+                if let Some(queue) = &self.queue {
+                    return self.enqueue(queue, event_id, repositories, started).await;
+                }
+                (repositories, None)
+            }
+            Trigger::Queue(jobs) => {
+                return Ok(self.run_jobs(event_id, jobs, started, slices_until).await);
+            }
         };
         let mut reports = Vec::new();
         let mut errors: Vec<Error> = Vec::new();
         for repository in &repositories {
-            let (report, mut errs) = self.replicate(repository, event_ms).await;
+            let (report, mut errs) = self.replicate(repository, event_ms, slices_until).await;
             reports.push(report);
             errors.append(&mut errs);
+        }
+        if let Err(e) = self.continue_later(&reports).await {
+            errors.push(e);
         }
         let report = Report {
             trigger: trigger.label(),
@@ -102,6 +138,9 @@ impl<C: RepositoryCatalogue, M: Mirror> Replicator<C, M> {
             duration_ms: started.elapsed().as_millis() as u64,
         };
         if errors.is_empty() {
+            if report.is_partial() {
+                return Ok(Outcome::Partial(report));
+            }
             return Ok(Outcome::Replicated(report));
         }
         let failed = serde_json::to_string(&Outcome::Failed(report)).unwrap_or_default();
@@ -150,174 +189,6 @@ impl<C: RepositoryCatalogue, M: Mirror> Replicator<C, M> {
         }
         Ok(names)
     }
-
-    /// Replicates one repository to every replica region; returns its report and the errors.
-    async fn replicate(
-        &self,
-        repository: &RepositoryName,
-        event_ms: Option<u64>,
-    ) -> (RepositoryReport, Vec<Error>) {
-        let plan = repository_plan(&self.config, repository);
-        let fetched = match self.mirror.fetch(&plan.source).await {
-            Ok(f) => f,
-            Err(failure) => {
-                let err = self.source_failure(&plan, failure).await;
-                tracing::error!(repository = %repository, error = %err, "cannot fetch the source");
-                let report = RepositoryReport {
-                    repository: repository.to_string(),
-                    fetch: None,
-                    replicas: None,
-                    error: Some(err.to_string()),
-                };
-                return (report, vec![err]);
-            }
-        };
-        outcome::fetch_metrics(&self.metrics_namespace, repository.as_str(), &fetched).emit();
-        tracing::info!(
-            repository = %repository,
-            bytes = fetched.bytes,
-            objects = fetched.objects,
-            ms = fetched.millis,
-            "source fetched into the cache"
-        );
-
-        // Every replica region at once.
-        let limits = self.config.limits;
-        let first = join_all(
-            plan.replicas
-                .iter()
-                .map(|t| sync_replica(&self.mirror, &plan.source, t, &fetched.refs, limits)),
-        )
-        .await;
-        let mut replicas = Vec::new();
-        let mut errors = Vec::new();
-        for (target, mut result) in plan.replicas.iter().zip(first) {
-            let mut created = false;
-            if let Err(MirrorError::Refused(why)) = &result {
-                match self.ensure_replica(&plan, target, why).await {
-                    Ok(()) => {
-                        created = true;
-                        result =
-                            sync_replica(&self.mirror, &plan.source, target, &fetched.refs, limits)
-                                .await;
-                    }
-                    Err(e) => {
-                        tracing::error!(repository = %repository, replica_region = %target.region, error = %e, "replica unavailable");
-                        replicas.push(ReplicaReport::failed(target, &e));
-                        errors.push(e);
-                        continue;
-                    }
-                }
-            }
-            match result {
-                Ok(stats) => {
-                    let report = ReplicaReport::synced(target, &stats, created, event_ms, now_ms());
-                    if let ReplicaReport::Synced(s) = &report {
-                        outcome::replica_metrics(&self.metrics_namespace, repository.as_str(), s)
-                            .emit();
-                    }
-                    tracing::info!(
-                        repository = %repository,
-                        replica = %target.describe(),
-                        updated = ?stats.created_or_updated,
-                        deleted = ?stats.deleted,
-                        bytes = stats.bytes,
-                        objects = stats.objects,
-                        cas_retries = stats.cas_retries,
-                        created,
-                        "replica in sync"
-                    );
-                    replicas.push(report);
-                }
-                Err(f) => {
-                    let e = Error::transient(format!(
-                        "replicating {repository} to {}: {f}",
-                        target.describe()
-                    ));
-                    tracing::error!(repository = %repository, replica_region = %target.region, error = %e, "replica not updated");
-                    replicas.push(ReplicaReport::failed(target, &e));
-                    errors.push(e);
-                }
-            }
-        }
-        let report = RepositoryReport {
-            repository: repository.to_string(),
-            fetch: Some(FetchReport::of(&fetched)),
-            replicas: Some(replicas),
-            error: None,
-        };
-        (report, errors)
-    }
-
-    /// Explains a failed fetch: a missing source repository, or the git failure itself.
-    async fn source_failure(&self, plan: &RepositoryPlan, failure: MirrorError) -> Error {
-        let (region, repository) = (&self.config.source_region, &plan.repository);
-        if let MirrorError::Refused(why) = &failure {
-            match self.catalogue.repository(region, repository).await {
-                Ok(None) => {
-                    return Error::bad_input(format!(
-                        "the source repository {repository} does not exist in {region}"
-                    ));
-                }
-                Ok(Some(_)) => {
-                    return Error::transient(format!(
-                        "the source repository {repository} exists but its git endpoint refused the function: {why}"
-                    ));
-                }
-                Err(_) => {}
-            }
-        }
-        Error::transient(format!("fetching {repository} from {region}: {failure}"))
-    }
-
-    /// After a refused connection to a replica: whether it exists; creates it when it is
-    /// missing and the configuration allows it.
-    async fn ensure_replica(
-        &self,
-        plan: &RepositoryPlan,
-        target: &GitTarget,
-        why: &str,
-    ) -> Result<()> {
-        if self
-            .catalogue
-            .repository(&target.region, &target.repository)
-            .await?
-            .is_some()
-        {
-            return Err(Error::transient(format!(
-                "{} exists but its git endpoint refused the function: {why}",
-                target.describe()
-            )));
-        }
-        if !self.config.create_missing {
-            return Err(ConfigError::single(
-                "CODEHOOKS_CREATE_MISSING_REPLICAS",
-                format!(
-                    "is false and the replica {} does not exist; create it or allow the function to",
-                    target.describe()
-                ),
-            )
-            .into());
-        }
-        let description = self
-            .catalogue
-            .repository(&self.config.source_region, &plan.repository)
-            .await?
-            .and_then(|info| info.description);
-        match self
-            .catalogue
-            .create(&target.region, &target.repository, description)
-            .await?
-        {
-            Created::Created => {
-                tracing::info!(replica = %target.describe(), "replica repository created")
-            }
-            Created::AlreadyExists => {
-                tracing::info!(replica = %target.describe(), "replica repository created meanwhile")
-            }
-        }
-        Ok(())
-    }
 }
 
 /// The invocation's error once every replica was tried: the first error when none is worth
@@ -335,7 +206,7 @@ pub fn verdict(mut errors: Vec<Error>) -> Error {
     Error::transient(text)
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -343,7 +214,7 @@ fn now_ms() -> u64 {
 }
 
 /// Runs the futures concurrently on the current task; their outputs in order.
-async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+pub(crate) async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
     let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
     let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {

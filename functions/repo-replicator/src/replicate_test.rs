@@ -1,8 +1,10 @@
 //! Unit tests of the orchestration (`replicate.rs`), against the in-memory twin.
 
 use super::*;
+use crate::outcome::RepositoryReport;
 use crate::plan::{ObjectId, Refs};
 use crate::ports::Page;
+use crate::queue::MemoryQueue;
 use crate::twins::CodeCommitTwin;
 use serde_json::json;
 
@@ -20,10 +22,9 @@ fn refs(pairs: &[(&str, u8)]) -> Refs {
         .collect()
 }
 
-fn replicator(
-    twin: &CodeCommitTwin,
-    extra: &[(&str, &str)],
-) -> Replicator<CodeCommitTwin, CodeCommitTwin> {
+type Twin = Replicator<CodeCommitTwin, CodeCommitTwin, MemoryQueue>;
+
+fn replicator(twin: &CodeCommitTwin, extra: &[(&str, &str)]) -> Twin {
     let mut pairs = vec![
         ("AWS_REGION", SOURCE),
         ("CODEHOOKS_REPLICA_REGIONS", "eu-west-2,ap-southeast-2"),
@@ -33,7 +34,8 @@ fn replicator(
     let mut env = codehooks::config::Env::from_pairs(pairs);
     let config = Config::read(&mut env).unwrap();
     env.finish().unwrap();
-    Replicator::new(config, "codehooks-test", twin.clone(), twin.clone())
+    let queue = config.work_queue.as_ref().map(|_| MemoryQueue::new());
+    Replicator::new(config, "codehooks-test", twin.clone(), twin.clone(), queue)
 }
 
 /// The source `payments-api` with two branches and a tag, and empty replicas.
@@ -71,7 +73,10 @@ fn schedule() -> Value {
     event("repo-replicator-scheduled-reconcile.json", "")
 }
 
-fn run<C: RepositoryCatalogue, M: Mirror>(r: &Replicator<C, M>, payload: Value) -> Result<Value> {
+fn run<C: RepositoryCatalogue, M: Mirror, Q: WorkQueue>(
+    r: &Replicator<C, M, Q>,
+    payload: Value,
+) -> Result<Value> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -395,4 +400,237 @@ fn the_outcome_labels_and_serializes_as_the_readers_expect() {
         json!({"status": "replicated", "trigger": "schedule", "eventId": "e", "durationMs": 1,
                "repositories": [{"repository": "r", "error": "boom"}]})
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Default branch, time budget, the work queue, per-replica policies.
+// ---------------------------------------------------------------------------------------------
+
+const QUEUE_URL: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/codehooks-work.fifo";
+
+fn jobs(r: &Twin) -> Vec<(String, crate::queue::JobReason)> {
+    r.queue
+        .as_ref()
+        .map(|q| {
+            q.jobs()
+                .into_iter()
+                .map(|j| (j.repository.to_string(), j.reason))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn sqs(bodies: &[(&str, &str)]) -> Value {
+    let sample = event("repo-replicator-sqs-job.json", "");
+    let records: Vec<Value> = bodies
+        .iter()
+        .map(|(id, body)| {
+            let mut r = sample["Records"][0].clone();
+            r["messageId"] = json!(id);
+            r["body"] = json!(body);
+            r
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+fn run_until(r: &Twin, payload: Value, deadline: Instant) -> Result<Value> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(r.handle_until(payload, Some(deadline)))
+        .map(|o| serde_json::to_value(o).unwrap())
+}
+
+#[test]
+fn the_replicas_default_branch_follows_the_sources() {
+    let twin = world();
+    twin.put_default_branch(SOURCE, "payments-api", Some("feature/x"));
+    let r = replicator(&twin, &[]);
+    let answer = run(&r, created("payments-api")).unwrap();
+    for region in REPLICAS {
+        assert_eq!(
+            twin.default_branch(region, "payments-api"),
+            Some(Some("feature/x".to_owned()))
+        );
+        assert_eq!(replica(&answer, region)["defaultBranch"], "feature/x");
+    }
+    let updates = |t: &CodeCommitTwin| {
+        t.calls()
+            .iter()
+            .filter(|c| c.starts_with("UpdateDefaultBranch"))
+            .count()
+    };
+    assert_eq!(updates(&twin), 2);
+    // An event that changes nothing asks nothing.
+    let before = twin.calls().len();
+    let again = run(&r, created("payments-api")).unwrap();
+    assert_eq!(updates(&twin), 2);
+    assert_eq!(replica(&again, "eu-west-2")["defaultBranch"], Value::Null);
+    assert!(
+        !twin.calls()[before..]
+            .iter()
+            .any(|c| c.starts_with("GetRepository")),
+        "{:?}",
+        twin.calls()
+    );
+    // A default branch changed at the source has no event: the reconciliation carries it.
+    twin.put_default_branch(SOURCE, "payments-api", Some("main"));
+    let only = replicator(&twin, &[("CODEHOOKS_REPOSITORIES", "payments-api")]);
+    let answer = run(&only, schedule()).unwrap();
+    assert_eq!(
+        answer["repositories"][0]["replicas"][0]["defaultBranch"],
+        "main"
+    );
+    assert_eq!(
+        twin.default_branch("ap-southeast-2", "payments-api"),
+        Some(Some("main".to_owned()))
+    );
+    assert_eq!(updates(&twin), 4);
+
+    // Turned off: not even asked.
+    let twin = world();
+    twin.put_default_branch(SOURCE, "payments-api", Some("feature/x"));
+    let r = replicator(&twin, &[("CODEHOOKS_FOLLOW_DEFAULT_BRANCH", "false")]);
+    run(&r, created("payments-api")).unwrap();
+    assert!(
+        !twin
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("GetRepository") || c.starts_with("UpdateDefaultBranch")),
+        "{:?}",
+        twin.calls()
+    );
+    assert_eq!(
+        twin.default_branch("eu-west-2", "payments-api"),
+        Some(Some("main".to_owned()))
+    );
+}
+
+#[test]
+fn a_default_branch_the_policy_does_not_mirror_is_not_followed() {
+    let twin = world();
+    twin.put_default_branch(SOURCE, "payments-api", Some("feature/x"));
+    let r = replicator(&twin, &[("CODEHOOKS_REF_EXCLUDE", "refs/heads/feature/**")]);
+    run(&r, created("payments-api")).unwrap();
+    assert!(
+        !twin
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("UpdateDefaultBranch"))
+    );
+    assert!(
+        !twin
+            .refs("eu-west-2", "payments-api")
+            .unwrap()
+            .contains_key("refs/heads/feature/x")
+    );
+}
+
+#[test]
+fn out_of_time_a_repository_is_partial_and_queued_to_continue() {
+    let twin = world();
+    twin.script_slices(oid(1), vec![oid(10), oid(1)]);
+    // Without a queue: the answer says partial; the next run goes on.
+    let r = replicator(&twin, &[]);
+    let answer = run_until(&r, created("payments-api"), Instant::now()).unwrap();
+    assert_eq!(answer["status"], "partial");
+    assert_eq!(replica(&answer, "eu-west-2")["partial"], true);
+    assert!(
+        !twin
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("UpdateDefaultBranch"))
+    );
+    // With a queue: a Continue job as well.
+    let r = replicator(&twin, &[("CODEHOOKS_WORK_QUEUE_URL", QUEUE_URL)]);
+    let answer = run_until(&r, created("payments-api"), Instant::now()).unwrap();
+    assert_eq!(answer["status"], "partial");
+    assert_eq!(
+        jobs(&r),
+        [("payments-api".to_owned(), crate::queue::JobReason::Continue)]
+    );
+    // With time: in sync through the slices.
+    let answer = run(&r, created("payments-api")).unwrap();
+    assert_eq!(answer["status"], "replicated");
+    assert_eq!(replica(&answer, "eu-west-2")["slices"], 1);
+    assert_eq!(
+        twin.mirrored("eu-west-2", "payments-api"),
+        twin.refs(SOURCE, "payments-api")
+    );
+}
+
+#[test]
+fn a_reconciliation_with_a_queue_enqueues_one_job_per_repository() {
+    let twin = world();
+    let r = replicator(&twin, &[("CODEHOOKS_WORK_QUEUE_URL", QUEUE_URL)]);
+    let answer = run(&r, schedule()).unwrap();
+    assert_eq!(answer["status"], "enqueued");
+    assert_eq!(answer["repositories"], json!(["payments-api", "ledger"]));
+    assert_eq!(answer["messages"], 2);
+    assert_eq!(jobs(&r).len(), 2);
+    assert!(twin.calls().is_empty(), "{:?}", twin.calls());
+    // A queue that fails: the reconciliation fails (EventBridge retries it).
+    r.queue.as_ref().unwrap().fail_next(1);
+    assert!(run(&r, schedule()).is_err());
+}
+
+#[test]
+fn queued_jobs_are_replicated_and_failures_are_answered_per_message() {
+    let twin = world();
+    let r = replicator(&twin, &[("CODEHOOKS_WORK_QUEUE_URL", QUEUE_URL)]);
+    let payload = sqs(&[
+        (
+            "m-ok",
+            r#"{"repository":"payments-api","reason":"reconcile"}"#,
+        ),
+        ("m-bad", "not json"),
+        ("m-missing", r#"{"repository":"ledger"}"#),
+        ("m-other", r#"{"repository":"not-replicated"}"#),
+    ]);
+    let answer = run(&r, payload).unwrap();
+    assert_eq!(answer["status"], "batch");
+    assert_eq!(answer["trigger"], "queue");
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{"itemIdentifier": "m-bad"}, {"itemIdentifier": "m-missing"}])
+    );
+    assert_eq!(
+        twin.mirrored("eu-west-2", "payments-api"),
+        twin.refs(SOURCE, "payments-api")
+    );
+    assert_eq!(answer["repositories"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn each_replica_region_may_have_its_own_ref_policy() {
+    let twin = world();
+    let r = replicator(
+        &twin,
+        &[(
+            "CODEHOOKS_REPLICA_POLICIES",
+            r#"{"eu-west-2": {"include": ["refs/heads/main"]}}"#,
+        )],
+    );
+    run(&r, created("payments-api")).unwrap();
+    assert_eq!(
+        twin.refs("eu-west-2", "payments-api").unwrap(),
+        refs(&[("refs/heads/main", 1)])
+    );
+    assert_eq!(
+        twin.refs("ap-southeast-2", "payments-api"),
+        twin.refs(SOURCE, "payments-api")
+    );
+}
+
+#[test]
+fn the_lambda_deadline_becomes_an_instant() {
+    assert_eq!(crate::deadline_of(0), None);
+    let now_ms = now_ms();
+    let d = crate::deadline_of(now_ms + 60_000).unwrap();
+    let left = d.saturating_duration_since(Instant::now()).as_secs();
+    assert!((58..=60).contains(&left), "{left}");
+    // A deadline already past is now, not a panic.
+    let d = crate::deadline_of(now_ms.saturating_sub(5_000)).unwrap();
+    assert!(d <= Instant::now());
 }

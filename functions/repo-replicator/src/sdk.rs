@@ -69,11 +69,13 @@ impl RepositoryCatalogue for CodeCommitCatalogue {
             .send()
             .await
         {
-            Ok(out) => Ok(Some(RepositoryInfo {
-                description: out
-                    .repository_metadata
-                    .and_then(|m| m.repository_description),
-            })),
+            Ok(out) => {
+                let meta = out.repository_metadata;
+                Ok(Some(RepositoryInfo {
+                    description: meta.as_ref().and_then(|m| m.repository_description.clone()),
+                    default_branch: meta.and_then(|m| m.default_branch),
+                }))
+            }
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_repository_does_not_exist_exception()) =>
@@ -107,5 +109,21 @@ impl RepositoryCatalogue for CodeCommitCatalogue {
             }
             Err(e) => Err(Error::aws("CreateRepository", e)),
         }
+    }
+
+    async fn set_default_branch(
+        &self,
+        region: &Region,
+        name: &RepositoryName,
+        branch: &str,
+    ) -> Result<()> {
+        self.client(region)?
+            .update_default_branch()
+            .repository_name(name.as_str())
+            .default_branch_name(branch)
+            .send()
+            .await
+            .map_err(|e| Error::aws("UpdateDefaultBranch", e))?;
+        Ok(())
     }
 }

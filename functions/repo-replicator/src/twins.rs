@@ -1,28 +1,39 @@
 //! The in-memory twin of both ports: CodeCommit as the orchestration sees it (repositories
 //! per region with their branches and tags, a cache per source repository), state behind a
 //! `Mutex`, every call recorded, and knobs to make the API or a region's git endpoint fail,
-//! to script ListRepositories pages, and to move or reject a replica's ref during a push.
+//! to script ListRepositories pages, to move or reject a replica's ref during a push, and to
+//! run a hook (a source change) right after a replica is listed. The twin keeps a commit graph
+//! (parents per commit) for [`crate::ports::Mirror::relation`]; ids it was never told about are `Unknown`.
 //! One struct serves both ports because CodeCommit's API and its git endpoint see the same
 //! repositories (a replica created through the catalogue can then be pushed to).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use codehooks::names::{Region, RepositoryName};
 use codehooks::{Error, Result};
 
 use crate::endpoints::GitTarget;
-use crate::plan::{ObjectId, RefChange, Refs, ref_changes};
-use crate::ports::{
-    Created, Fetched, Mirror, MirrorError, Opened, Page, Pushed, RepositoryCatalogue,
-    RepositoryInfo,
-};
+use crate::plan::{ObjectId, RefChange, Refs};
+use crate::ports::{Created, MirrorError, Page, Pushed, RepositoryCatalogue, RepositoryInfo};
 
 type Key = (String, String);
 
+#[derive(Debug, Default, Clone)]
+struct Repo {
+    description: Option<String>,
+    refs: Refs,
+    default_branch: Option<String>,
+}
+
 #[derive(Debug, Default)]
 struct World {
-    repositories: BTreeMap<Key, (Option<String>, Refs)>,
+    repositories: BTreeMap<Key, Repo>,
+    parents: BTreeMap<ObjectId, Vec<ObjectId>>,
+    slice_points: BTreeMap<ObjectId, Vec<ObjectId>>,
+    pushed: Vec<(String, Vec<RefChange>)>,
+    applied: Vec<(String, RefChange)>,
     caches: BTreeMap<Key, Refs>,
     calls: Vec<String>,
     pages: Option<Vec<Page>>,
@@ -34,10 +45,27 @@ struct World {
     rejected_refs: BTreeSet<(String, String)>,
 }
 
+type ListHook = Box<dyn FnMut(&CodeCommitTwin, &GitTarget) + Send>;
+
+/// What runs after a replica is listed (a test's source change).
+#[derive(Default)]
+struct Hook(Option<ListHook>);
+
+impl fmt::Debug for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Hook(set)"
+        } else {
+            "Hook(none)"
+        })
+    }
+}
+
 /// CodeCommit in memory (cheap to clone: clones share the state).
 #[derive(Debug, Clone, Default)]
 pub struct CodeCommitTwin {
     world: Arc<Mutex<World>>,
+    on_list: Arc<Mutex<Hook>>,
 }
 
 fn key(region: &Region, name: &RepositoryName) -> Key {
@@ -55,10 +83,29 @@ impl CodeCommitTwin {
 
     /// Adds (or replaces) a repository with these refs.
     pub fn put(&self, region: &str, name: &str, description: Option<&str>, refs: Refs) {
+        let default_branch = first_branch(&refs);
         self.world().repositories.insert(
             (region.to_owned(), name.to_owned()),
-            (description.map(str::to_owned), refs),
+            Repo {
+                description: description.map(str::to_owned),
+                refs,
+                default_branch,
+            },
         );
+    }
+
+    /// Sets (or deletes, `None`) one ref of an existing repository (a push by someone else).
+    pub fn set_ref(&self, region: &str, name: &str, git_ref: &str, to: Option<ObjectId>) {
+        if let Some(r) = self
+            .world()
+            .repositories
+            .get_mut(&(region.to_owned(), name.to_owned()))
+        {
+            match to {
+                Some(o) => r.refs.insert(git_ref.to_owned(), o),
+                None => r.refs.remove(git_ref),
+            };
+        }
     }
 
     /// A repository's refs (`None` when it does not exist).
@@ -66,7 +113,16 @@ impl CodeCommitTwin {
         self.world()
             .repositories
             .get(&(region.to_owned(), name.to_owned()))
-            .map(|(_, r)| r.clone())
+            .map(|r| r.refs.clone())
+    }
+
+    /// A repository's branches and tags only (without the function's own refs).
+    pub fn mirrored(&self, region: &str, name: &str) -> Option<Refs> {
+        self.refs(region, name).map(|r| {
+            r.into_iter()
+                .filter(|(n, _)| crate::plan::is_mirrored(n))
+                .collect()
+        })
     }
 
     /// A repository's description (`None` when it does not exist).
@@ -74,7 +130,74 @@ impl CodeCommitTwin {
         self.world()
             .repositories
             .get(&(region.to_owned(), name.to_owned()))
-            .map(|(d, _)| d.clone())
+            .map(|r| r.description.clone())
+    }
+
+    /// A repository's default branch (`None` when it does not exist).
+    pub fn default_branch(&self, region: &str, name: &str) -> Option<Option<String>> {
+        self.world()
+            .repositories
+            .get(&(region.to_owned(), name.to_owned()))
+            .map(|r| r.default_branch.clone())
+    }
+
+    /// Sets a repository's default branch directly (not a recorded call).
+    pub fn put_default_branch(&self, region: &str, name: &str, branch: Option<&str>) {
+        if let Some(r) = self
+            .world()
+            .repositories
+            .get_mut(&(region.to_owned(), name.to_owned()))
+        {
+            r.default_branch = branch.map(str::to_owned);
+        }
+    }
+
+    /// Adds `commit` to the commit graph with these parents.
+    pub fn commit(&self, commit: ObjectId, parents: &[ObjectId]) {
+        self.world().parents.insert(commit, parents.to_vec());
+    }
+
+    /// The first parent of `commit` in the graph.
+    pub fn parent(&self, commit: &ObjectId) -> Option<ObjectId> {
+        self.world()
+            .parents
+            .get(commit)
+            .and_then(|p| p.first().cloned())
+    }
+
+    /// Adds a line of history: each commit's parent is the one before it.
+    pub fn chain(&self, commits: &[ObjectId]) {
+        let mut w = self.world();
+        for (i, c) in commits.iter().enumerate() {
+            let parents = if i == 0 {
+                vec![]
+            } else {
+                vec![commits[i - 1].clone()]
+            };
+            w.parents.entry(c.clone()).or_insert(parents);
+        }
+    }
+
+    /// [`crate::ports::Mirror::slices`] of `tip` answers these points (oldest first, ending with `tip`),
+    /// minus those up to the last one the replica has; unset: `[tip]`.
+    pub fn script_slices(&self, tip: ObjectId, points: Vec<ObjectId>) {
+        self.world().slice_points.insert(tip, points);
+    }
+
+    /// Runs `hook` right after every listing of a replica (between the function's T1 listing
+    /// and its source advertisement): a source change a test interleaves.
+    pub fn on_list(&self, hook: impl FnMut(&CodeCommitTwin, &GitTarget) + Send + 'static) {
+        self.on_list.lock().unwrap_or_else(|e| e.into_inner()).0 = Some(Box::new(hook));
+    }
+
+    /// Every push that reached a server: the region and its ref changes, in order.
+    pub fn pushes(&self) -> Vec<(String, Vec<RefChange>)> {
+        self.world().pushed.clone()
+    }
+
+    /// Every ref change a server applied: the region and the change, in order.
+    pub fn applied(&self) -> Vec<(String, RefChange)> {
+        self.world().applied.clone()
     }
 
     /// Every call so far, as `Operation region/name`.
@@ -172,6 +295,16 @@ impl CodeCommitTwin {
     }
 }
 
+/// `main` when there is one, else the first branch.
+fn first_branch(refs: &Refs) -> Option<String> {
+    if refs.contains_key("refs/heads/main") {
+        return Some("main".to_owned());
+    }
+    refs.keys()
+        .find_map(|r| r.strip_prefix("refs/heads/"))
+        .map(str::to_owned)
+}
+
 /// Applies `batch` to the replica: the server compares each ref with the old value the push names.
 fn push_locked(w: &mut World, replica: &GitTarget, batch: &[RefChange]) -> Pushed {
     let region = replica.region.to_string();
@@ -182,7 +315,14 @@ fn push_locked(w: &mut World, replica: &GitTarget, batch: &[RefChange]) -> Pushe
         .position(|m| m.0 == region)
         .map(|i| w.moves.remove(i));
     let rejected = w.rejected_refs.clone();
-    let Some((_, refs)) = w.repositories.get_mut(&k) else {
+    w.pushed.push((region.clone(), batch.to_vec()));
+    let mut applied = Vec::new();
+    let Some(Repo {
+        refs,
+        default_branch,
+        ..
+    }) = w.repositories.get_mut(&k)
+    else {
         return Pushed::Moved(format!("{} is gone", replica.describe()));
     };
     if let Some((_, name, to)) = moved {
@@ -199,9 +339,15 @@ fn push_locked(w: &mut World, replica: &GitTarget, batch: &[RefChange]) -> Pushe
                 Some(n) => refs.insert(c.name.clone(), n.clone()),
                 None => refs.remove(&c.name),
             };
+            applied.push((region.clone(), c.clone()));
             statuses.push((c.name.clone(), None));
         }
     }
+    // CodeCommit: the first branch a repository gets becomes its default branch.
+    if default_branch.is_none() {
+        *default_branch = first_branch(refs);
+    }
+    w.applied.append(&mut applied);
     let objects = batch.iter().filter(|c| c.new.is_some()).count() as u64;
     Pushed::Sent {
         statuses,
@@ -243,8 +389,9 @@ impl RepositoryCatalogue for CodeCommitTwin {
         let w = self.api("GetRepository", format!("{region}/{name}"))?;
         Ok(w.repositories
             .get(&key(region, name))
-            .map(|(description, _)| RepositoryInfo {
-                description: description.clone(),
+            .map(|r| RepositoryInfo {
+                description: r.description.clone(),
+                default_branch: r.default_branch.clone(),
             }))
     }
 
@@ -259,78 +406,45 @@ impl RepositoryCatalogue for CodeCommitTwin {
         if w.repositories.contains_key(&k) {
             return Ok(Created::AlreadyExists);
         }
-        w.repositories.insert(k, (description, Refs::new()));
+        w.repositories.insert(
+            k,
+            Repo {
+                description,
+                ..Repo::default()
+            },
+        );
         Ok(Created::Created)
     }
+
+    async fn set_default_branch(
+        &self,
+        region: &Region,
+        name: &RepositoryName,
+        branch: &str,
+    ) -> Result<()> {
+        let mut w = self.api("UpdateDefaultBranch", format!("{region}/{name}"))?;
+        let refused = |code: &str, message: String| Error::Aws {
+            operation: "UpdateDefaultBranch",
+            code: code.into(),
+            message,
+            retryable: false,
+        };
+        let Some(repo) = w.repositories.get_mut(&key(region, name)) else {
+            return Err(refused(
+                "RepositoryDoesNotExistException",
+                format!("{name} does not exist in {region}"),
+            ));
+        };
+        if !repo.refs.contains_key(&format!("refs/heads/{branch}")) {
+            return Err(refused(
+                "BranchDoesNotExistException",
+                format!("{name} has no branch {branch}"),
+            ));
+        }
+        repo.default_branch = Some(branch.to_owned());
+        Ok(())
+    }
 }
 
-impl Mirror for CodeCommitTwin {
-    async fn fetch(&self, source: &GitTarget) -> std::result::Result<Fetched, MirrorError> {
-        let mut w = self.git("fetch", source)?;
-        let k = key(&source.region, &source.repository);
-        let refs = w
-            .repositories
-            .get(&k)
-            .map(|(_, r)| r.clone())
-            .unwrap_or_default();
-        let before = w.caches.insert(k, refs.clone()).unwrap_or_default();
-        let objects = refs
-            .values()
-            .filter(|o| !before.values().any(|b| b == *o))
-            .count() as u64;
-        Ok(Fetched {
-            refs,
-            bytes: objects * 100,
-            objects,
-            millis: 0,
-        })
-    }
-
-    async fn open(
-        &self,
-        _source: &GitTarget,
-        replica: &GitTarget,
-        desired: &Refs,
-        batch: usize,
-    ) -> std::result::Result<Opened, MirrorError> {
-        let mut w = self.git("open", replica)?;
-        let listed = w
-            .repositories
-            .get(&key(&replica.region, &replica.repository))
-            .map(|(_, r)| r.clone())
-            .unwrap_or_default();
-        let changes = ref_changes(desired, &listed, replica)
-            .map_err(|e| MirrorError::Failed(e.to_string()))?;
-        let first = changes
-            .chunks(batch.max(1))
-            .next()
-            .map(|b| push_locked(&mut w, replica, b));
-        Ok(Opened {
-            replica: listed,
-            changes,
-            first,
-        })
-    }
-
-    async fn push(
-        &self,
-        _source: &GitTarget,
-        replica: &GitTarget,
-        changes: &[RefChange],
-    ) -> std::result::Result<Pushed, MirrorError> {
-        let mut w = self.git("push", replica)?;
-        Ok(push_locked(&mut w, replica, changes))
-    }
-
-    async fn list(
-        &self,
-        _source: &GitTarget,
-        replica: &GitTarget,
-    ) -> std::result::Result<Refs, MirrorError> {
-        let w = self.git("list", replica)?;
-        Ok(w.repositories
-            .get(&key(&replica.region, &replica.repository))
-            .map(|(_, r)| r.clone())
-            .unwrap_or_default())
-    }
-}
+#[path = "twins_git.rs"]
+mod git;

@@ -1,4 +1,4 @@
-//! Property tests of repo-replicator (issue 11): its event parser (repository state change and
+//! Property tests of repo-replicator: its event parser (repository state change and
 //! scheduled events) never panics and hands on only names that are safe in a URL and a path;
 //! the replica name map (`CODEHOOKS_REPLICA_NAMES`) and the git host map
 //! (`CODEHOOKS_GIT_HOSTS`) accept exactly the pairs their rules allow, and a git URL built from
@@ -220,5 +220,237 @@ proptest! {
                 }
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The safe plan.
+// ---------------------------------------------------------------------------------------------
+
+use repo_replicator::endpoints::GitTarget;
+use repo_replicator::plan::{OWN_PREFIX, ObjectId, PlanInput, RefChange, Refs, safe_plan};
+use repo_replicator::policy::{BACKUP_PREFIX, Divergence, Policy, RefPattern, SLICE_PREFIX};
+use repo_replicator::ports::Relation;
+
+const NAMES: [&str; 6] = [
+    "refs/heads/main",
+    "refs/heads/dev",
+    "refs/heads/release/1",
+    "refs/heads/release/1/fix",
+    "refs/tags/v1",
+    "refs/tags/tmp/x",
+];
+
+const OWN: [&str; 5] = [
+    "refs/codehooks/backup/20200101T000000Z/refs/heads/main",
+    "refs/codehooks/backup/20210101T000000Z/refs/heads/main",
+    "refs/codehooks/backup/20200101T000000Z/refs/heads/dev",
+    "refs/codehooks/slice/refs/heads/dev",
+    "refs/codehooks/something-else",
+];
+
+const PATTERNS: [&str; 5] = [
+    "refs/heads/*",
+    "refs/heads/release/*",
+    "refs/tags/**",
+    "refs/heads/**",
+    "refs/tags/tmp/*",
+];
+
+fn oid_of(n: u8) -> ObjectId {
+    ObjectId::new(format!("{n:02x}").repeat(20))
+}
+
+fn refs_from(names: &[&str]) -> impl Strategy<Value = Refs> {
+    let names: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
+    prop::collection::vec(prop::option::of(0u8..5), names.len()).prop_map(move |vals| {
+        names
+            .iter()
+            .zip(vals)
+            .filter_map(|(n, v)| v.map(|v| (n.clone(), oid_of(v))))
+            .collect()
+    })
+}
+
+fn relation() -> impl Strategy<Value = Relation> {
+    prop_oneof![
+        Just(Relation::Same),
+        Just(Relation::FastForward),
+        Just(Relation::Rewind),
+        Just(Relation::Diverged),
+        Just(Relation::Unknown),
+    ]
+}
+
+fn policy() -> impl Strategy<Value = Policy> {
+    (
+        prop::collection::vec(0..PATTERNS.len(), 0..3),
+        prop::collection::vec(0..PATTERNS.len(), 0..2),
+        0usize..3,
+        any::<bool>(),
+    )
+        .prop_map(|(inc, exc, retention, keep)| Policy {
+            include: inc
+                .iter()
+                .map(|i| RefPattern::new(PATTERNS[*i]).unwrap())
+                .collect(),
+            exclude: exc
+                .iter()
+                .map(|i| RefPattern::new(PATTERNS[*i]).unwrap())
+                .collect(),
+            backup_retention: retention,
+            divergence: if keep {
+                Divergence::Keep
+            } else {
+                Divergence::Overwrite
+            },
+        })
+}
+
+fn replica_target() -> GitTarget {
+    GitEndpoints::default().target(&"eu-west-2".parse().unwrap(), &"app".parse().unwrap())
+}
+
+fn forced(rel: Option<&Relation>) -> bool {
+    !matches!(rel, Some(Relation::Same | Relation::FastForward))
+}
+
+proptest! {
+    #![proptest_config(cases(512))]
+
+    /// Whatever the source, replica, relations and policy: every move is to the confirmed
+    /// source's value, guarded by the listed value; own refs are touched only as backups
+    /// (created) and old backups or slices (deleted); refs the policy does not select are
+    /// never touched; every forced update or delete has its backup first (when backups are
+    /// on) and never happens in keep mode (forced updates); deletions come last.
+    #[test]
+    fn the_safe_plan_only_moves_refs_to_confirmed_values(
+        source in refs_from(&NAMES),
+        mirrored in refs_from(&NAMES),
+        own in refs_from(&OWN),
+        relations in prop::collection::btree_map(prop::sample::select(NAMES.to_vec()).prop_map(str::to_owned), relation(), 0..6),
+        policy in policy(),
+        now in 0u64..4_000_000_000,
+    ) {
+        let mut replica = mirrored.clone();
+        replica.extend(own.clone());
+        let input = PlanInput { source: &source, replica: &replica, relations: &relations, policy: &policy, now_secs: now };
+        let Ok(plan) = safe_plan(input, &replica_target()) else {
+            prop_assert!(source.is_empty());
+            return Ok(());
+        };
+        let all: Vec<&RefChange> = plan.backups.iter().chain(&plan.changes).collect();
+        for c in &all {
+            prop_assert_eq!(c.old.as_ref(), replica.get(&c.name), "{:?} is not guarded by the listed value", c);
+            if c.name.starts_with(OWN_PREFIX) {
+                let is_backup = c.name.starts_with(BACKUP_PREFIX);
+                let is_slice = c.name.starts_with(SLICE_PREFIX);
+                match &c.new {
+                    Some(_) => prop_assert!(is_backup && c.old.is_none(), "{:?}", c),
+                    None => prop_assert!(is_backup || is_slice, "{:?}", c),
+                }
+                continue;
+            }
+            prop_assert!(policy.selects(&c.name), "{} is not selected", c.name);
+            if let Some(new) = &c.new {
+                prop_assert_eq!(Some(new), source.get(&c.name), "moved to a value the source does not have");
+            } else {
+                prop_assert!(!source.contains_key(&c.name));
+            }
+        }
+        for c in &plan.changes {
+            if c.name.starts_with(OWN_PREFIX) {
+                continue;
+            }
+            let Some(old) = &c.old else { continue };
+            let is_forced = c.new.is_none() || forced(relations.get(&c.name));
+            if !is_forced {
+                continue;
+            }
+            if c.new.is_some() {
+                prop_assert!(policy.divergence == Divergence::Overwrite, "keep mode overwrote {}", c.name);
+            }
+            if policy.backup_retention > 0 {
+                let kept = plan.backups.iter().any(|b| b.new.as_ref() == Some(old) && b.name.ends_with(&format!("/{}", c.name)))
+                    || replica.iter().any(|(n, v)| v == old && n.starts_with(BACKUP_PREFIX) && n.ends_with(&format!("/{}", c.name))
+                        && !plan.changes.iter().any(|d| d.name == *n && d.new.is_none()));
+                prop_assert!(kept, "no backup of {} before it was overwritten or deleted", c.name);
+            }
+        }
+        let first_delete = plan.changes.iter().position(|c| c.new.is_none()).unwrap_or(plan.changes.len());
+        prop_assert!(plan.changes[first_delete..].iter().all(|c| c.new.is_none()), "deletions are not last");
+        // Overwrite mode: applied, the selected refs equal the source's.
+        if policy.divergence == Divergence::Overwrite {
+            let mut after = replica.clone();
+            for c in &all {
+                match &c.new {
+                    Some(n) => after.insert(c.name.clone(), n.clone()),
+                    None => after.remove(&c.name),
+                };
+            }
+            let pick = |r: &Refs| -> Refs { r.iter().filter(|(n, _)| policy.selects(n)).map(|(n, o)| (n.clone(), o.clone())).collect() };
+            prop_assert_eq!(pick(&after), pick(&source));
+            // Untouched: every other own ref, every unselected ref.
+            for (n, v) in &replica {
+                if !policy.selects(n) && !n.starts_with(BACKUP_PREFIX) && !n.starts_with(SLICE_PREFIX) {
+                    prop_assert_eq!(after.get(n), Some(v));
+                }
+            }
+        }
+    }
+
+    /// Backups never pile up past retention for a ref the plan backs up.
+    #[test]
+    fn backups_stay_within_retention(
+        mirrored in refs_from(&NAMES),
+        own in refs_from(&OWN),
+        source in refs_from(&NAMES),
+        retention in 1usize..3,
+    ) {
+        let policy = Policy { backup_retention: retention, ..Policy::default() };
+        let mut replica = mirrored;
+        replica.extend(own);
+        let input = PlanInput { source: &source, replica: &replica, relations: &BTreeMap::new(), policy: &policy, now_secs: 1_796_101_200 };
+        let Ok(plan) = safe_plan(input, &replica_target()) else { return Ok(()) };
+        let mut after = replica.clone();
+        for c in plan.backups.iter().chain(&plan.changes) {
+            match &c.new {
+                Some(n) => after.insert(c.name.clone(), n.clone()),
+                None => after.remove(&c.name),
+            };
+        }
+        for b in &plan.backups {
+            let git_ref = b.name.splitn(5, '/').nth(4).unwrap_or_default();
+            let count = after.keys().filter(|n| n.starts_with(BACKUP_PREFIX) && n.ends_with(&format!("/{git_ref}"))).count();
+            prop_assert!(count <= retention, "{} backups of {}", count, git_ref);
+        }
+    }
+}
+
+/// The glob rules written as plainly as possible (exponential, fine for short inputs).
+fn naive_glob(p: &[u8], s: &[u8]) -> bool {
+    match p {
+        [] => s.is_empty(),
+        [b'*', b'*', b'/', after @ ..] if naive_glob(after, s) => true,
+        [b'*', b'*', rest @ ..] => (0..=s.len()).any(|i| naive_glob(rest, &s[i..])),
+        [b'*', rest @ ..] => {
+            let segment = s.iter().position(|&b| b == b'/').unwrap_or(s.len());
+            (0..=segment).any(|i| naive_glob(rest, &s[i..]))
+        }
+        [c, rest @ ..] => s.first() == Some(c) && naive_glob(rest, &s[1..]),
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(1024))]
+
+    /// Ref patterns match exactly as the rules say (`*` within a segment, `**` across, `**/`
+    /// also no directory).
+    #[test]
+    fn ref_patterns_follow_the_glob_rules(tail in "[ab/*]{0,8}", name in "[ab/]{0,10}") {
+        let pattern = format!("refs/{tail}");
+        let full = format!("refs/{name}");
+        let p = RefPattern::new(&pattern).unwrap();
+        prop_assert_eq!(p.matches(&full), naive_glob(pattern.as_bytes(), full.as_bytes()), "{} on {}", pattern, full);
     }
 }

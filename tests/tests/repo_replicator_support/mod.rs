@@ -108,6 +108,9 @@ impl GitServer {
                     "/CN=127.0.0.1",
                     "-addext",
                     "subjectAltName=IP:127.0.0.1",
+                    // A server certificate, not a CA: rustls refuses a CA used as one.
+                    "-addext",
+                    "basicConstraints=critical,CA:FALSE",
                 ])
                 .arg("-keyout")
                 .arg(dir.join("key.pem"))
@@ -209,6 +212,105 @@ impl GitServer {
                     r["repository"].as_str().unwrap_or_default().to_owned(),
                     r["bytes_in"].as_u64().unwrap_or(0),
                 )
+            })
+            .collect()
+    }
+}
+
+/// One ref change a repository of the git server received, in order (`/_git/updates`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefUpdate {
+    /// Server-wide order of the change.
+    pub seq: u64,
+    pub name: String,
+    /// `None`: the ref did not exist before (a creation).
+    pub old: Option<String>,
+    /// `None`: the ref was deleted.
+    pub new: Option<String>,
+    /// `push` (receive-pack) or `hook` (a [`GitServer::hook`] write).
+    pub by: String,
+}
+
+/// Git requests a hold can catch (the names of the server's fault plan).
+pub mod service {
+    /// A push's ref advertisement (`GET info/refs?service=git-receive-pack`): a replica's listing.
+    pub const RECEIVE_PACK_REFS: &str = "receive-pack-refs";
+    /// A push (`POST git-receive-pack`).
+    pub const RECEIVE_PACK: &str = "receive-pack";
+    /// A fetch's ref advertisement.
+    pub const UPLOAD_PACK_REFS: &str = "upload-pack-refs";
+    /// A fetch (`POST git-upload-pack`).
+    pub const UPLOAD_PACK: &str = "upload-pack";
+}
+
+impl GitServer {
+    /// Arms a one-shot hold: the next authenticated request of `repo` in `region` whose
+    /// operation is `service` (see [`service`]) waits, before the backend runs (`after` false:
+    /// a held push has not landed) or after it ran and before the answer (`after` true),
+    /// until [`GitServer::release`] (or 60 s). Returns the hold's id.
+    pub fn hold(&self, region: &str, repo: &str, service: &str, after: bool) -> u64 {
+        let answer = http::post_json(
+            &format!("{}/_git/hold", self.url),
+            &json!({"region": region, "repository": repo, "service": service,
+                    "phase": if after { "after" } else { "before" }, "timeout_ms": 60_000}),
+        );
+        answer["id"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no hold id in {answer}"))
+    }
+
+    /// Waits (in the server, no polling) until hold `id` reached `state` (`held`, `released`,
+    /// `done`) or a later one; returns whether it did within `timeout_ms`.
+    pub fn wait_hold(&self, id: u64, state: &str, timeout_ms: u64) -> bool {
+        let answer = http::post_json(
+            &format!("{}/_git/hold/wait", self.url),
+            &json!({"id": id, "state": state, "timeout_ms": timeout_ms}),
+        );
+        answer["reached"] == true
+    }
+
+    /// Lets the request held by hold `id` go on.
+    pub fn release(&self, id: u64) {
+        http::post_json(
+            &format!("{}/_git/hold/release", self.url),
+            &json!({ "id": id }),
+        );
+    }
+
+    /// The next `count` requests of `operation` (a [`service`] name, or `*`) are answered
+    /// `latency_ms` late (the server's fault plan; the request itself is served normally).
+    pub fn delay(&self, operation: &str, count: u32, latency_ms: u64) {
+        http::post_json(
+            &format!("{}/_git/faults", self.url),
+            &json!({"operation": operation, "kind": "latency", "count": count, "latency_ms": latency_ms}),
+        );
+    }
+
+    /// Every hold armed since the last reset, with its state.
+    pub fn holds(&self) -> Vec<Value> {
+        match &http::get_json(&format!("{}/_git/hold", self.url))["holds"] {
+            Value::Array(a) => a.clone(),
+            other => panic!("unexpected holds answer {other}"),
+        }
+    }
+
+    /// Every ref change repository `repo` of `region` received through the server since it
+    /// started (or its last reset), in order.
+    pub fn updates(&self, region: &str, repo: &str) -> Vec<RefUpdate> {
+        let all = http::get_json(&format!(
+            "{}/_git/updates?region={region}&repository={repo}",
+            self.url
+        ));
+        let text = |v: &Value| v.as_str().map(str::to_owned);
+        all.as_array()
+            .unwrap_or_else(|| panic!("unexpected updates answer {all}"))
+            .iter()
+            .map(|u| RefUpdate {
+                seq: u["seq"].as_u64().unwrap_or(0),
+                name: text(&u["ref"]).unwrap_or_default(),
+                old: text(&u["old"]),
+                new: text(&u["new"]),
+                by: text(&u["by"]).unwrap_or_default(),
             })
             .collect()
     }
