@@ -11,19 +11,41 @@ use support::*;
 
 const REPO: &str = "payments-api";
 
-fn refs_text(server: &GitServer, region: &str) -> String {
+/// The branches and tags a replica must share with the source.
+const BRANCHES_AND_TAGS: &[&str] = &["refs/heads", "refs/tags"];
+/// Where the function keeps old values before a forced update or delete (replicas only).
+const BACKUPS: &str = "refs/codehooks/backup";
+
+/// A repository's refs under `prefixes` (`git for-each-ref`), as `<short id> <ref>` lines.
+fn refs_text(server: &GitServer, region: &str, prefixes: &[&str]) -> String {
     let dir = server.repo(region, REPO);
     if !dir.exists() {
         return "(no repository)".into();
     }
-    let r = refs(&dir);
-    if r.is_empty() {
+    let mut args = vec!["for-each-ref", "--format=%(objectname) %(refname)"];
+    args.extend_from_slice(prefixes);
+    let lines: Vec<String> = git(&dir, &args)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(o, n)| format!("{} {n}", &o[..o.len().min(12)]))
+        .collect();
+    if lines.is_empty() {
         return "(empty)".into();
     }
-    r.iter()
-        .map(|(n, o)| format!("{} {n}", &o[..12]))
-        .collect::<Vec<_>>()
-        .join("\n")
+    lines.join("\n")
+}
+
+/// The backup refs the report says `region` got.
+fn backups_made(response: &Value, region: &str) -> Vec<String> {
+    response["repositories"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|repo| repo["replicas"].as_array().into_iter().flatten())
+        .filter(|r| r["region"] == region)
+        .flat_map(|r| r["backups"].as_array().into_iter().flatten())
+        .filter_map(|b| b.as_str().map(str::to_owned))
+        .collect()
 }
 
 fn summary(response: &Value) -> String {
@@ -64,6 +86,15 @@ fn summary(response: &Value) -> String {
                 r["objects"],
                 r["ms"]
             ));
+            for backup in r["backups"].as_array().into_iter().flatten() {
+                lines.push(format!(
+                    "    kept a backup: {}",
+                    backup.as_str().unwrap_or("?")
+                ));
+            }
+            if let Some(branch) = r["defaultBranch"].as_str() {
+                lines.push(format!("    default branch set to {branch}"));
+            }
         }
     }
     lines.join("\n")
@@ -130,7 +161,7 @@ pub async fn run() -> Result<(), String> {
     crate::show("referenceCreated → repo-replicator", &summary(&r));
     crate::show(
         "ap-southeast-2 replica now",
-        &refs_text(&server, "ap-southeast-2"),
+        &refs_text(&server, "ap-southeast-2", BRANCHES_AND_TAGS),
     );
 
     work.commit("src.rs", "fn main() { println!(\"v2\"); }\n");
@@ -168,6 +199,47 @@ pub async fn run() -> Result<(), String> {
         &summary(&r.response),
     );
 
+    // A bad force push at the source: the replicas follow it, but keep the old main first.
+    let good = work.head();
+    work.git(&["reset", "--quiet", "--hard", "HEAD~1"]);
+    work.push("main:main");
+    let r = play("repo-replicator-reference-updated.json", "demo-4")?;
+    crate::show(
+        "a bad force push moves main back one commit, referenceUpdated → a backup first",
+        &summary(&r),
+    );
+    let region = "eu-west-2";
+    crate::show(
+        &format!("{region} replica now, with its backup refs"),
+        &refs_text(&server, region, &["refs/heads", "refs/tags", BACKUPS]),
+    );
+    let backup = backups_made(&r, region)
+        .into_iter()
+        .find(|b| b.ends_with("/refs/heads/main"))
+        .ok_or_else(|| format!("{region}: no backup of main in the report: {r}"))?;
+    let replica = server.repo(region, REPO);
+    let kept = git(&replica, &["rev-parse", &backup]);
+    if kept.trim() != good {
+        return Err(format!("{backup} holds {kept}, not the old main {good}"));
+    }
+    println!(
+        "  To restore it: git fetch <{region} replica> {backup}, then git push --force <source> FETCH_HEAD:refs/heads/main."
+    );
+
+    // The developer does just that; the replicas follow the restored main.
+    work.git(&["fetch", "--quiet", &replica.to_string_lossy(), &backup]);
+    work.push("FETCH_HEAD:refs/heads/main");
+    work.git(&["reset", "--quiet", "--hard", "FETCH_HEAD"]);
+    if refs(&source).get("refs/heads/main") != Some(&good) {
+        return Err("the source's main was not restored".into());
+    }
+    let r = play("repo-replicator-reference-updated.json", "demo-5")?;
+    crate::show(
+        "main restored at the source from that backup, referenceUpdated → the replicas follow",
+        &summary(&r),
+    );
+
+    // Branches and tags only (`refs`): the backup refs live on the replicas, not the source.
     for region in REPLICAS {
         let same = refs(&server.repo(region, REPO)) == refs(&source);
         if !same {
@@ -175,8 +247,13 @@ pub async fn run() -> Result<(), String> {
         }
         fsck(&server.repo(region, REPO));
     }
-    crate::show("us-east-1 (source)", &refs_text(&server, SOURCE));
-    println!("  ✓ both replicas equal the source, ref for ref, and pass git fsck.");
+    crate::show(
+        "us-east-1 (source)",
+        &refs_text(&server, SOURCE, BRANCHES_AND_TAGS),
+    );
+    println!(
+        "  ✓ both replicas equal the source, branch for branch and tag for tag (the backups stay on the replicas), and pass git fsck."
+    );
     let created = local.emulator().requests(Some("CreateRepository")).len();
     println!(
         "  ✓ CreateRepository calls: {created} (ap-southeast-2, with the source's description)."

@@ -46,28 +46,14 @@ impl Rig {
     }
 
     fn start_with(extra: Vec<(&'static str, String)>) -> Rig {
-        let scratch = Scratch::new("faults");
-        let local = LocalAws::builder()
-            .emulator()
-            .runtime_api("repo-replicator")
-            .start();
-        let server = GitServer::start(&scratch.path().join("git"), Some(local.emulator_url()));
-        let source = server.create(SOURCE, REPO);
-        for r in REPLICAS {
-            server.create(r, REPO);
-        }
-        local.emulator().seed(&json!({
-            "region": SOURCE,
-            "codecommit": {"repositories": [{"repositoryName": REPO}]}
-        }));
-        for r in REPLICAS {
-            local.emulator().seed(&json!({
-                "region": r,
-                "codecommit": {"repositories": [{"repositoryName": REPO}]}
-            }));
-        }
-        let work = Work::new(scratch.path(), &source);
-        let cache = scratch.path().join("cache").to_string_lossy().into_owned();
+        let Setup {
+            scratch,
+            local,
+            server,
+            work,
+            cache,
+            ..
+        } = Setup::builder("faults").seed_replicas().start();
         let mut rig = Rig {
             _scratch: scratch,
             local,
@@ -83,15 +69,8 @@ impl Rig {
     }
 
     fn spawn(&self) -> Function {
-        let connect = self.server.connect_url();
         let mut env: Vec<(&str, String)> = faults::fast_env();
-        env.extend([
-            ("CODEHOOKS_REPLICA_REGIONS", REPLICAS.join(",")),
-            ("CODEHOOKS_REPOSITORIES", REPO.to_owned()),
-            ("CODEHOOKS_GIT_CONNECT_URL", connect),
-            ("CODEHOOKS_ALLOW_INSECURE_GIT", "true".to_owned()),
-            ("CODEHOOKS_CACHE_DIR", self.cache.clone()),
-        ]);
+        env.extend(replicator_env(&self.server, REPO, &self.cache));
         env.extend(self.extra.iter().cloned());
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.local.function("repo-replicator", SOURCE, &env)

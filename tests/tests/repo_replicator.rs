@@ -13,71 +13,18 @@ use std::time::Duration;
 
 const REPO: &str = "payments-api";
 
-struct Setup {
-    _scratch: Scratch,
-    local: LocalAws,
-    server: GitServer,
-    work: Work,
-    cache: String,
-}
-
+/// `payments-api` at the source (described) and in `create_replicas`; the function
+/// configured for `payments-api,ledger`.
 fn setup(create_replicas: &[&str]) -> Setup {
-    let scratch = Scratch::new("it");
-    let local = LocalAws::builder()
-        .emulator()
-        .runtime_api("repo-replicator")
-        .start();
-    let server = GitServer::start(&scratch.path().join("git"), Some(local.emulator_url()));
-    let source = server.create(SOURCE, REPO);
-    for r in create_replicas {
-        server.create(r, REPO);
-    }
-    local.emulator().seed(&json!({
-        "region": SOURCE,
-        "codecommit": {"repositories": [{"repositoryName": REPO, "repositoryDescription": "Payments API (source of truth)"}]}
-    }));
-    let work = Work::new(scratch.path(), &source);
-    let cache = scratch.path().join("cache").to_string_lossy().into_owned();
-    Setup {
-        _scratch: scratch,
-        local,
-        server,
-        work,
-        cache,
-    }
+    Setup::builder("it")
+        .replicas(create_replicas)
+        .description("Payments API (source of truth)")
+        .repositories_env("payments-api,ledger")
+        .start()
 }
 
 fn start(s: &Setup, extra: &[(&str, &str)]) -> Function {
-    let connect = s.server.connect_url();
-    let mut env: Vec<(&str, &str)> = vec![
-        ("CODEHOOKS_REPLICA_REGIONS", "eu-west-2,ap-southeast-2"),
-        ("CODEHOOKS_REPOSITORIES", "payments-api,ledger"),
-        ("CODEHOOKS_GIT_CONNECT_URL", &connect),
-        // The local git server speaks plain http://, which needs the explicit test flag.
-        ("CODEHOOKS_ALLOW_INSECURE_GIT", "true"),
-        ("CODEHOOKS_CACHE_DIR", &s.cache),
-    ];
-    env.extend_from_slice(extra);
-    s.local.function("repo-replicator", SOURCE, &env)
-}
-
-fn invoke_ok(f: &Function, event: &Value) -> Value {
-    let r = f.invoke(event, 60_000);
-    assert!(
-        r.is_ok(),
-        "invocation failed: {:?} {:?}\nlogs:\n{}",
-        r.error_type,
-        r.error_message,
-        f.logs()
-    );
-    r.response
-}
-
-fn replica_report<'a>(response: &'a Value, region: &str) -> &'a Value {
-    response["repositories"][0]["replicas"]
-        .as_array()
-        .and_then(|a| a.iter().find(|r| r["region"] == region))
-        .unwrap_or_else(|| panic!("no report for {region} in {response}"))
+    s.start(extra)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,9 +15,8 @@
 mod repo_replicator_support;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-use codehooks_tests::{Function, Invocation, LocalAws};
+use codehooks_tests::{Function, Invocation};
 use repo_replicator_support::*;
 use serde_json::{Value, json};
 
@@ -113,60 +112,33 @@ fn check_no_rewind(
     Ok(())
 }
 
-struct Setup {
-    scratch: Scratch,
-    local: LocalAws,
-    server: GitServer,
-    work: Work,
-    source: PathBuf,
+/// A replicator [`Setup`] and the history of the source's refs.
+struct Overlap {
+    setup: Setup,
     history: History,
 }
 
-fn setup(label: &str) -> Setup {
-    let scratch = Scratch::new(label);
-    let local = LocalAws::builder()
-        .emulator()
-        .runtime_api("repo-replicator")
-        .start();
-    let server = GitServer::start(&scratch.path().join("git"), Some(local.emulator_url()));
-    let source = server.create(SOURCE, REPO);
-    for r in REPLICAS {
-        server.create(r, REPO);
+impl std::ops::Deref for Overlap {
+    type Target = Setup;
+    fn deref(&self) -> &Setup {
+        &self.setup
     }
-    local.emulator().seed(&json!({
-        "region": SOURCE,
-        "codecommit": {"repositories": [{"repositoryName": REPO, "repositoryDescription": "Payments API"}]}
-    }));
-    let work = Work::new(scratch.path(), &source);
-    Setup {
-        scratch,
-        local,
-        server,
-        work,
-        source,
+}
+
+fn setup(label: &str) -> Overlap {
+    Overlap {
+        setup: Setup::builder(label).description("Payments API").start(),
         history: vec![BTreeMap::new()],
     }
 }
 
-impl Setup {
+impl Overlap {
     /// Two processes of the replicator polling the same Runtime API, each with its own cache:
     /// while one is busy (held), the other takes the next invocation.
     fn start_pair(&self) -> [Function; 2] {
-        let connect = self.server.connect_url();
         ["cache-a", "cache-b"].map(|c| {
             let cache = self.scratch.path().join(c).to_string_lossy().into_owned();
-            self.local.function(
-                "repo-replicator",
-                SOURCE,
-                &[
-                    ("CODEHOOKS_REPLICA_REGIONS", "eu-west-2,ap-southeast-2"),
-                    ("CODEHOOKS_REPOSITORIES", REPO),
-                    ("CODEHOOKS_GIT_CONNECT_URL", &connect),
-                    ("CODEHOOKS_ALLOW_INSECURE_GIT", "true"),
-                    ("CODEHOOKS_CACHE_DIR", &cache),
-                    ("CODEHOOKS_CAS_RETRIES", "10"),
-                ],
-            )
+            self.start_in(&cache, &[("CODEHOOKS_CAS_RETRIES", "10")])
         })
     }
 
@@ -224,13 +196,6 @@ fn describe(r: &Invocation, f: &[Function; 2]) -> String {
         f[0].logs(),
         f[1].logs()
     )
-}
-
-fn replica_report<'a>(response: &'a Value, region: &str) -> &'a Value {
-    response["repositories"][0]["replicas"]
-        .as_array()
-        .and_then(|a| a.iter().find(|r| r["region"] == region))
-        .unwrap_or_else(|| panic!("no report for {region} in {response}"))
 }
 
 /// One run (A) is held at `service` of the eu-west-2 replica while the source moves from S1
@@ -366,7 +331,7 @@ impl Lcg {
 }
 
 /// One random change at the source (one push, so every source state is recorded).
-fn mutate(s: &mut Setup, rng: &mut Lcg, commits: &mut Vec<String>, step: usize, n: &mut u32) {
+fn mutate(s: &mut Overlap, rng: &mut Lcg, commits: &mut Vec<String>, step: usize, n: &mut u32) {
     let now = refs(&s.source);
     let branches: Vec<String> = now
         .keys()

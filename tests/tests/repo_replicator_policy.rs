@@ -17,97 +17,37 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use codehooks_tests::{Function, LocalAws, http};
+use codehooks_tests::Function;
 use repo_replicator_support::*;
 use serde_json::{Value, json};
 
 const REPO: &str = "payments-api";
 const BACKUP: &str = "refs/codehooks/backup/";
 
-struct Setup {
-    _scratch: Scratch,
-    local: LocalAws,
-    server: GitServer,
-    work: Work,
-    cache: String,
-}
-
 /// The source and both replicas exist in the emulator and on the git server; the emulator
 /// reads their branches from the git server's repositories.
 fn setup(source_default: Option<&str>) -> Setup {
-    let scratch = Scratch::new("policy");
-    let local = LocalAws::builder()
-        .emulator()
-        .runtime_api("repo-replicator")
-        .start();
-    let server = GitServer::start(&scratch.path().join("git"), Some(local.emulator_url()));
-    let source = server.create(SOURCE, REPO);
-    for r in REPLICAS {
-        server.create(r, REPO);
-    }
-    http::post_json(
-        &format!("{}/_emulator/git", local.emulator_url()),
-        &json!({"root": server.root}),
-    );
-    let mut repo = json!({"repositoryName": REPO, "repositoryDescription": "Payments API"});
-    if let Some(b) = source_default {
-        repo["defaultBranch"] = json!(b);
-    }
-    local
-        .emulator()
-        .seed(&json!({"region": SOURCE, "codecommit": {"repositories": [repo]}}));
-    for r in REPLICAS {
-        local
-            .emulator()
-            .seed(&json!({"region": r, "codecommit": {"repositories": [
-            {"repositoryName": REPO, "repositoryDescription": "Payments API"}]}}));
-    }
-    let work = Work::new(scratch.path(), &source);
-    let cache = scratch.path().join("cache").to_string_lossy().into_owned();
-    Setup {
-        _scratch: scratch,
-        local,
-        server,
-        work,
-        cache,
-    }
+    Setup::builder("policy")
+        .description("Payments API")
+        .default_branch(source_default)
+        .seed_replicas()
+        .link_git()
+        .start()
 }
 
 fn start(s: &Setup, extra: &[(&str, &str)]) -> Function {
-    let connect = s.server.connect_url();
-    let mut env: Vec<(&str, &str)> = vec![
-        ("CODEHOOKS_REPLICA_REGIONS", "eu-west-2,ap-southeast-2"),
-        ("CODEHOOKS_REPOSITORIES", REPO),
-        ("CODEHOOKS_GIT_CONNECT_URL", &connect),
-        ("CODEHOOKS_ALLOW_INSECURE_GIT", "true"),
-        ("CODEHOOKS_CACHE_DIR", &s.cache),
-    ];
-    env.extend_from_slice(extra);
-    s.local.function("repo-replicator", SOURCE, &env)
+    s.start(extra)
 }
 
+/// As the support's [`invoke_ok`], and the repository was replicated.
 fn invoke_ok(f: &Function, event: &Value) -> Value {
-    let r = f.invoke(event, 60_000);
-    assert!(
-        r.is_ok(),
-        "invocation failed: {:?} {:?}\nlogs:\n{}",
-        r.error_type,
-        r.error_message,
-        f.logs()
-    );
-    assert_eq!(r.response["status"], "replicated", "{}", r.response);
-    r.response
+    let r = repo_replicator_support::invoke_ok(f, event);
+    assert_eq!(r["status"], "replicated", "{r}");
+    r
 }
 
 fn updated(id: &str) -> Value {
     reference_event("repo-replicator-reference-updated.json", REPO, id)
-}
-
-fn replica_report<'a>(response: &'a Value, region: &str) -> &'a Value {
-    response["repositories"][0]["replicas"]
-        .as_array()
-        .and_then(|a| a.iter().find(|r| r["region"] == region))
-        .unwrap_or_else(|| panic!("no report for {region} in {response}"))
 }
 
 /// A report's list of ref names under `key`, sorted.

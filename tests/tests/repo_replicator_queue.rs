@@ -20,46 +20,43 @@ use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use codehooks_tests::{Function, LocalAws};
+use codehooks_tests::Function;
 use repo_replicator_support::*;
 use serde_json::{Value, json};
 
 const REPOS: [&str; 2] = ["ledger", "payments-api"];
 
-struct Setup {
-    _scratch: Scratch,
-    local: LocalAws,
-    server: GitServer,
-    cache: String,
+struct Queue {
+    setup: Setup,
     queue_url: String,
     sqs: aws_sdk_sqs::Client,
 }
 
+impl std::ops::Deref for Queue {
+    type Target = Setup;
+    fn deref(&self) -> &Setup {
+        &self.setup
+    }
+}
+
 /// Both repositories with a commit at the source and empty replicas, and a FIFO work queue.
-async fn setup() -> Setup {
-    let scratch = Scratch::new("queue");
-    let local = LocalAws::builder()
+async fn setup() -> Queue {
+    let setup = Setup::builder("queue")
         .moto()
-        .emulator()
-        .runtime_api("repo-replicator")
+        .repos(&REPOS)
+        .repositories_env("payments-api,ledger")
         .start();
-    let server = GitServer::start(&scratch.path().join("git"), Some(local.emulator_url()));
     for name in REPOS {
-        let source = server.create(SOURCE, name);
-        for r in REPLICAS {
-            server.create(r, name);
-        }
-        let work = Work::new(&scratch.path().join(name), &source);
+        let work = Work::new(
+            &setup.scratch.path().join(name),
+            &setup.server.repo(SOURCE, name),
+        );
         work.commit("README.md", &format!("{name}\n"));
         work.git(&["tag", "v1"]);
         work.push("refs/heads/*:refs/heads/*");
         work.push("refs/tags/*:refs/tags/*");
     }
-    local.emulator().seed(&json!({
-        "region": SOURCE,
-        "codecommit": {"repositories": REPOS.iter().map(|n| json!({"repositoryName": n})).collect::<Vec<_>>()}
-    }));
-    let config = local.sdk_config(local.moto_url(), SOURCE).await;
+    let config = setup.local.sdk_config(setup.local.moto_url(), SOURCE).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let queue_url = sqs
         .create_queue()
@@ -72,48 +69,22 @@ async fn setup() -> Setup {
         .expect("CreateQueue")
         .queue_url
         .expect("queue url");
-    let cache = scratch.path().join("cache").to_string_lossy().into_owned();
-    Setup {
-        _scratch: scratch,
-        local,
-        server,
-        cache,
+    Queue {
+        setup,
         queue_url,
         sqs,
     }
 }
 
-fn start(s: &Setup) -> Function {
-    let connect = s.server.connect_url();
-    s.local.function(
-        "repo-replicator",
-        SOURCE,
-        &[
-            ("CODEHOOKS_REPLICA_REGIONS", "eu-west-2,ap-southeast-2"),
-            ("CODEHOOKS_REPOSITORIES", "payments-api,ledger"),
-            ("CODEHOOKS_GIT_CONNECT_URL", &connect),
-            // The local git server and moto speak plain http://: the explicit test flag.
-            ("CODEHOOKS_ALLOW_INSECURE_GIT", "true"),
-            ("CODEHOOKS_CACHE_DIR", &s.cache),
-            ("CODEHOOKS_WORK_QUEUE_URL", &s.queue_url),
-        ],
-    )
-}
-
-fn invoke_ok(f: &Function, event: &Value) -> Value {
-    let r = f.invoke(event, 60_000);
-    assert!(
-        r.is_ok(),
-        "invocation failed: {:?} {:?}\nlogs:\n{}",
-        r.error_type,
-        r.error_message,
-        f.logs()
-    );
-    r.response
+/// The replicator with the work queue (moto speaks plain http:// too: the test flag covers it).
+fn start(s: &Queue, extra: &[(&str, &str)]) -> Function {
+    let mut env = vec![("CODEHOOKS_WORK_QUEUE_URL", s.queue_url.as_str())];
+    env.extend_from_slice(extra);
+    s.start(&env)
 }
 
 /// Every message visible on the queue now (left in flight, not deleted).
-async fn receive_all(s: &Setup) -> Vec<aws_sdk_sqs::types::Message> {
+async fn receive_all(s: &Queue) -> Vec<aws_sdk_sqs::types::Message> {
     let mut out = Vec::new();
     loop {
         let r = s
@@ -174,7 +145,7 @@ fn bucket_of_now() -> u128 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reconciliation_fans_out_and_the_queue_jobs_replicate() {
     let s = setup().await;
-    let f = start(&s);
+    let f = start(&s, &[]);
 
     // The schedule: one job per repository on the FIFO queue, no git work at all.
     let bucket = bucket_of_now();
@@ -256,21 +227,15 @@ async fn many_repositories_go_out_in_batches_of_ten_and_a_missing_queue_fails() 
     let s = setup().await;
     let names: Vec<String> = (0..23).map(|i| format!("repo-{i:02}")).collect();
     let list = names.join(",");
-    let connect = s.server.connect_url();
-    let env = |queue: &str| {
-        vec![
-            ("CODEHOOKS_REPLICA_REGIONS", "eu-west-2".to_owned()),
-            ("CODEHOOKS_REPOSITORIES", list.clone()),
-            ("CODEHOOKS_GIT_CONNECT_URL", connect.clone()),
-            ("CODEHOOKS_ALLOW_INSECURE_GIT", "true".to_owned()),
-            ("CODEHOOKS_CACHE_DIR", s.cache.clone()),
-            ("CODEHOOKS_WORK_QUEUE_URL", queue.to_owned()),
-        ]
+    let start_on = |queue: &str| {
+        s.start(&[
+            ("CODEHOOKS_REPLICA_REGIONS", "eu-west-2"),
+            ("CODEHOOKS_REPOSITORIES", &list),
+            ("CODEHOOKS_WORK_QUEUE_URL", queue),
+        ])
     };
     let schedule = codehooks_tests::event("repo-replicator-scheduled-reconcile.json");
-    let vars = env(&s.queue_url);
-    let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let f = s.local.function("repo-replicator", SOURCE, &pairs);
+    let f = start_on(&s.queue_url);
     let r = invoke_ok(&f, &schedule);
     assert_eq!(r["status"], "enqueued", "{r}");
     assert_eq!(r["messages"], 23, "{r}");
@@ -286,9 +251,7 @@ async fn many_repositories_go_out_in_batches_of_ten_and_a_missing_queue_fails() 
     // A queue that does not exist: the schedule fails (and is retried by Lambda), nothing is
     // reported as queued.
     let missing = s.queue_url.replace("work.fifo", "gone.fifo");
-    let vars = env(&missing);
-    let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let f = s.local.function("repo-replicator", SOURCE, &pairs);
+    let f = start_on(&missing);
     let r = f.invoke(&schedule, 60_000);
     assert_eq!(r.error_type.as_deref(), Some("AwsError"), "{r:?}");
     assert!(
@@ -337,17 +300,9 @@ async fn the_caches_stay_within_their_disk_and_time_bounds() {
     for p in &stale {
         age(p, 3600);
     }
-    let connect = s.server.connect_url();
-    let f = s.local.function(
-        "repo-replicator",
-        SOURCE,
+    let f = start(
+        &s,
         &[
-            ("CODEHOOKS_REPLICA_REGIONS", "eu-west-2,ap-southeast-2"),
-            ("CODEHOOKS_REPOSITORIES", "payments-api,ledger"),
-            ("CODEHOOKS_GIT_CONNECT_URL", &connect),
-            ("CODEHOOKS_ALLOW_INSECURE_GIT", "true"),
-            ("CODEHOOKS_CACHE_DIR", &s.cache),
-            ("CODEHOOKS_WORK_QUEUE_URL", &s.queue_url),
             ("CODEHOOKS_CACHE_BUDGET_MB", "2"),
             ("CODEHOOKS_STALE_LOCK_SECONDS", "600"),
             ("CODEHOOKS_CACHE_LOCK_WAIT_SECONDS", "1"),

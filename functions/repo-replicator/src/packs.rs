@@ -56,6 +56,20 @@ pub struct Pack {
     pub reading: Option<Reading>,
 }
 
+impl Pack {
+    /// No objects to send ([`EMPTY_PACK`]); the replica then holds `covers`.
+    fn empty(covers: Vec<ObjectId>) -> Self {
+        Pack {
+            content: PackContent::Empty,
+            objects: 0,
+            bytes: EMPTY_PACK.len() as u64,
+            how: "empty",
+            covers,
+            reading: None,
+        }
+    }
+}
+
 impl Drop for Pack {
     fn drop(&mut self) {
         if let PackContent::Temporary(path) = &self.content
@@ -198,14 +212,7 @@ pub fn build(cache: &Repository, key: &PackKey, temp_dir: &Path) -> Result<Pack,
         }
     }
     if wants.is_empty() {
-        return Ok(Pack {
-            content: PackContent::Empty,
-            objects: 0,
-            bytes: EMPTY_PACK.len() as u64,
-            how: "empty",
-            covers: key.wants.clone(),
-            reading: None,
-        });
+        return Ok(Pack::empty(key.wants.clone()));
     }
     let mut hidden = Vec::new();
     for h in &key.haves {
@@ -284,14 +291,7 @@ pub fn build(cache: &Repository, key: &PackKey, temp_dir: &Path) -> Result<Pack,
     }
     let objects = pb.object_count() as u64;
     if objects == 0 {
-        return Ok(Pack {
-            content: PackContent::Empty,
-            objects: 0,
-            bytes: EMPTY_PACK.len() as u64,
-            how: "empty",
-            covers: key.wants.clone(),
-            reading: None,
-        });
+        return Ok(Pack::empty(key.wants.clone()));
     }
     let path = temp_path(temp_dir)?;
     // Removed on drop from here on, whatever happens.

@@ -26,10 +26,7 @@ fn plan_updates_differences_and_deletes_extras_last() {
         ("refs/tags/v1".to_owned(), oid(3)),
     ]
     .into();
-    let policy = Policy {
-        backup_retention: 0,
-        ..Policy::default()
-    };
+    let policy = retention(0);
     let relations = rel(&[("refs/heads/main", Relation::FastForward)]);
     let p = plan_of(&source, &replica, &relations, &policy);
     assert_eq!(
@@ -141,6 +138,29 @@ fn backup(name: &str) -> String {
     format!("refs/codehooks/backup/{STAMP}/{name}")
 }
 
+/// An older backup of `refs/heads/main`, made at `stamp`.
+fn main_backup(stamp: &str) -> String {
+    format!("refs/codehooks/backup/{stamp}/refs/heads/main")
+}
+
+/// A policy keeping `n` backups per ref.
+fn retention(n: usize) -> Policy {
+    Policy {
+        backup_retention: n,
+        ..Policy::default()
+    }
+}
+
+/// The plan when the source's only ref is `refs/heads/main` at 2 (no relation known).
+fn main_moves_to_2(replica: &Refs, policy: &Policy) -> Plan {
+    plan_of(
+        &r(&[("refs/heads/main", 2)]),
+        replica,
+        &BTreeMap::new(),
+        policy,
+    )
+}
+
 #[test]
 fn the_stamp_is_utc_compact() {
     assert_eq!(crate::policy::stamp(NOW), STAMP);
@@ -204,45 +224,28 @@ fn a_forced_update_or_a_delete_keeps_the_old_value_first() {
 
 #[test]
 fn retention_zero_makes_no_backups_and_keeps_old_ones() {
-    let policy = Policy {
-        backup_retention: 0,
-        ..Policy::default()
-    };
+    let policy = retention(0);
     let old_backup = "refs/codehooks/backup/20200101T000000Z/refs/heads/main";
     let replica = r(&[("refs/heads/main", 1), (old_backup, 7)]);
-    let p = plan_of(
-        &r(&[("refs/heads/main", 2)]),
-        &replica,
-        &BTreeMap::new(),
-        &policy,
-    );
+    let p = main_moves_to_2(&replica, &policy);
     assert!(p.backups.is_empty());
     assert_eq!(p.changes, [change("refs/heads/main", Some(1), Some(2))]);
 }
 
 #[test]
 fn backups_past_retention_are_deleted_oldest_first_never_the_new_one() {
-    let policy = Policy {
-        backup_retention: 2,
-        ..Policy::default()
-    };
-    let b = |stamp: &str| format!("refs/codehooks/backup/{stamp}/refs/heads/main");
+    let policy = retention(2);
     let replica = r(&[
         ("refs/heads/main", 1),
-        (&b("20250101T000000Z"), 10),
-        (&b("20240101T000000Z"), 11),
-        (&b("20260101T000000Z"), 12),
+        (&main_backup("20250101T000000Z"), 10),
+        (&main_backup("20240101T000000Z"), 11),
+        (&main_backup("20260101T000000Z"), 12),
         (
             "refs/codehooks/backup/20200101T000000Z/refs/heads/other",
             13,
         ),
     ]);
-    let p = plan_of(
-        &r(&[("refs/heads/main", 2)]),
-        &replica,
-        &BTreeMap::new(),
-        &policy,
-    );
+    let p = main_moves_to_2(&replica, &policy);
     assert_eq!(
         p.backups,
         [change(&backup("refs/heads/main"), None, Some(1))]
@@ -251,8 +254,8 @@ fn backups_past_retention_are_deleted_oldest_first_never_the_new_one() {
         p.changes,
         [
             change("refs/heads/main", Some(1), Some(2)),
-            change(&b("20240101T000000Z"), Some(11), None),
-            change(&b("20250101T000000Z"), Some(10), None),
+            change(&main_backup("20240101T000000Z"), Some(11), None),
+            change(&main_backup("20250101T000000Z"), Some(10), None),
         ]
     );
 }
@@ -262,21 +265,11 @@ fn a_value_already_backed_up_is_not_backed_up_again_and_a_name_is_never_overwrit
     let policy = Policy::default();
     let older = "refs/codehooks/backup/20200101T000000Z/refs/heads/main";
     let replica = r(&[("refs/heads/main", 1), (older, 1)]);
-    let p = plan_of(
-        &r(&[("refs/heads/main", 2)]),
-        &replica,
-        &BTreeMap::new(),
-        &policy,
-    );
+    let p = main_moves_to_2(&replica, &policy);
     assert!(p.backups.is_empty());
     // The same name taken by another value: a suffixed name.
     let replica = r(&[("refs/heads/main", 1), (&backup("refs/heads/main"), 9)]);
-    let p = plan_of(
-        &r(&[("refs/heads/main", 2)]),
-        &replica,
-        &BTreeMap::new(),
-        &policy,
-    );
+    let p = main_moves_to_2(&replica, &policy);
     assert_eq!(
         p.backups,
         [change(
@@ -289,29 +282,20 @@ fn a_value_already_backed_up_is_not_backed_up_again_and_a_name_is_never_overwrit
 
 #[test]
 fn retention_never_deletes_the_backup_of_a_value_being_overwritten() {
-    let policy = Policy {
-        backup_retention: 1,
-        ..Policy::default()
-    };
-    let b = |stamp: &str| format!("refs/codehooks/backup/{stamp}/refs/heads/main");
+    let policy = retention(1);
     // The oldest backup keeps the value main is about to lose.
     let replica = r(&[
         ("refs/heads/main", 1),
-        (&b("20200101T000000Z"), 1),
-        (&b("20210101T000000Z"), 5),
+        (&main_backup("20200101T000000Z"), 1),
+        (&main_backup("20210101T000000Z"), 5),
     ]);
-    let p = plan_of(
-        &r(&[("refs/heads/main", 2)]),
-        &replica,
-        &BTreeMap::new(),
-        &policy,
-    );
+    let p = main_moves_to_2(&replica, &policy);
     assert!(p.backups.is_empty());
     assert_eq!(
         p.changes,
         [
             change("refs/heads/main", Some(1), Some(2)),
-            change(&b("20210101T000000Z"), Some(5), None),
+            change(&main_backup("20210101T000000Z"), Some(5), None),
         ]
     );
 }

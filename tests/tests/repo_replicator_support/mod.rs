@@ -1,5 +1,6 @@
 //! Test support for repo-replicator: the local CodeCommit git endpoint
-//! (`tests/localaws/git_server.py`), bare repositories on disk, and the git CLI.
+//! (`tests/localaws/git_server.py`), bare repositories on disk, the git CLI, and the
+//! [`Setup`] every integration test of the replicator starts from.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use codehooks_tests::http;
+use codehooks_tests::{Function, LocalAws, http};
 use serde_json::{Value, json};
 
 pub const SOURCE: &str = "us-east-1";
@@ -431,4 +432,207 @@ pub fn reference_event(file: &str, repository: &str, id: &str) -> Value {
     let arn = codehooks::arn::Arn::new(SOURCE, "codecommit", "123456789012", repository);
     e["resources"] = json!([arn.to_string()]);
     e
+}
+
+/// A replicator test's world: LocalAws (the emulator, the function's Runtime API, moto when
+/// asked), the git server linked to the emulator, the source and replica repositories (created
+/// on the git server and seeded in the emulator's CodeCommit), a working repository pushing to
+/// the first source repository, and a cache directory for the function.
+pub struct Setup {
+    pub scratch: Scratch,
+    pub local: LocalAws,
+    pub server: GitServer,
+    /// Pushes to the source of the first repository.
+    pub work: Work,
+    /// The first repository at the source (bare, on the git server).
+    pub source: PathBuf,
+    /// `CODEHOOKS_CACHE_DIR` of [`Setup::start`].
+    pub cache: String,
+    repositories: String,
+}
+
+/// Options of a [`Setup`]; see [`Setup::builder`].
+pub struct SetupBuilder {
+    label: String,
+    repos: Vec<String>,
+    replicas: Vec<String>,
+    description: Option<String>,
+    default_branch: Option<String>,
+    seed_replicas: bool,
+    link_git: bool,
+    moto: bool,
+    repositories: Option<String>,
+}
+
+impl Setup {
+    /// `payments-api` at the source and both replicas (on the git server); only the source
+    /// known to the emulator; the function configured for `payments-api`.
+    pub fn builder(label: &str) -> SetupBuilder {
+        SetupBuilder {
+            label: label.to_owned(),
+            repos: vec!["payments-api".to_owned()],
+            replicas: REPLICAS.iter().map(|r| (*r).to_owned()).collect(),
+            description: None,
+            default_branch: None,
+            seed_replicas: false,
+            link_git: false,
+            moto: false,
+            repositories: None,
+        }
+    }
+
+    /// The replicator on the Runtime API with [`replicator_env`] and `extra` (later wins).
+    pub fn start(&self, extra: &[(&str, &str)]) -> Function {
+        self.start_in(&self.cache, extra)
+    }
+
+    /// As [`Setup::start`] with its own cache directory (another execution environment).
+    pub fn start_in(&self, cache: &str, extra: &[(&str, &str)]) -> Function {
+        let base = replicator_env(&self.server, &self.repositories, cache);
+        let mut env: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env.extend_from_slice(extra);
+        self.local.function("repo-replicator", SOURCE, &env)
+    }
+}
+
+impl SetupBuilder {
+    /// The repositories (default `payments-api`): created at the source and the replicas,
+    /// seeded in the emulator; [`Setup::work`] pushes to the first.
+    pub fn repos(mut self, names: &[&str]) -> Self {
+        self.repos = names.iter().map(|n| (*n).to_owned()).collect();
+        self
+    }
+    /// The replica regions whose repositories exist on the git server (default both).
+    pub fn replicas(mut self, regions: &[&str]) -> Self {
+        self.replicas = regions.iter().map(|r| (*r).to_owned()).collect();
+        self
+    }
+    /// The repositories' description in the emulator.
+    pub fn description(mut self, text: &str) -> Self {
+        self.description = Some(text.to_owned());
+        self
+    }
+    /// The source repositories' default branch in the emulator.
+    pub fn default_branch(mut self, branch: Option<&str>) -> Self {
+        self.default_branch = branch.map(str::to_owned);
+        self
+    }
+    /// The replicas' repositories are known to the emulator's CodeCommit too.
+    pub fn seed_replicas(mut self) -> Self {
+        self.seed_replicas = true;
+        self
+    }
+    /// The emulator reads branches from the git server's repositories.
+    pub fn link_git(mut self) -> Self {
+        self.link_git = true;
+        self
+    }
+    /// Starts moto too.
+    pub fn moto(mut self) -> Self {
+        self.moto = true;
+        self
+    }
+    /// `CODEHOOKS_REPOSITORIES` (default: the repositories, comma-separated).
+    pub fn repositories_env(mut self, value: &str) -> Self {
+        self.repositories = Some(value.to_owned());
+        self
+    }
+
+    pub fn start(self) -> Setup {
+        let scratch = Scratch::new(&self.label);
+        let mut builder = LocalAws::builder();
+        if self.moto {
+            builder = builder.moto();
+        }
+        let local = builder.emulator().runtime_api("repo-replicator").start();
+        let server = GitServer::start(&scratch.path().join("git"), Some(local.emulator_url()));
+        for name in &self.repos {
+            server.create(SOURCE, name);
+            for r in &self.replicas {
+                server.create(r, name);
+            }
+        }
+        if self.link_git {
+            http::post_json(
+                &format!("{}/_emulator/git", local.emulator_url()),
+                &json!({"root": server.root}),
+            );
+        }
+        let seed = |region: &str, default_branch: Option<&str>| {
+            let repositories: Vec<Value> = self
+                .repos
+                .iter()
+                .map(|name| {
+                    let mut repo = json!({ "repositoryName": name });
+                    if let Some(d) = &self.description {
+                        repo["repositoryDescription"] = json!(d);
+                    }
+                    if let Some(b) = default_branch {
+                        repo["defaultBranch"] = json!(b);
+                    }
+                    repo
+                })
+                .collect();
+            local
+                .emulator()
+                .seed(&json!({"region": region, "codecommit": {"repositories": repositories}}));
+        };
+        seed(SOURCE, self.default_branch.as_deref());
+        if self.seed_replicas {
+            for r in REPLICAS {
+                seed(r, None);
+            }
+        }
+        let source = server.repo(SOURCE, &self.repos[0]);
+        let work = Work::new(scratch.path(), &source);
+        let cache = scratch.path().join("cache").to_string_lossy().into_owned();
+        let repositories = self.repositories.unwrap_or_else(|| self.repos.join(","));
+        Setup {
+            scratch,
+            local,
+            server,
+            work,
+            source,
+            cache,
+            repositories,
+        }
+    }
+}
+
+/// The replicator's environment for the local git server: both replicas, `repositories`, the
+/// server's connect URL (plain http://, so with the explicit test flag) and `cache`.
+pub fn replicator_env(
+    server: &GitServer,
+    repositories: &str,
+    cache: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("CODEHOOKS_REPLICA_REGIONS", REPLICAS.join(",")),
+        ("CODEHOOKS_REPOSITORIES", repositories.to_owned()),
+        ("CODEHOOKS_GIT_CONNECT_URL", server.connect_url()),
+        // The local git server speaks plain http://, which needs the explicit test flag.
+        ("CODEHOOKS_ALLOW_INSECURE_GIT", "true".to_owned()),
+        ("CODEHOOKS_CACHE_DIR", cache.to_owned()),
+    ]
+}
+
+/// Invokes and asserts the invocation succeeded (the logs otherwise); returns the response.
+pub fn invoke_ok(f: &Function, event: &Value) -> Value {
+    let r = f.invoke(event, 60_000);
+    assert!(
+        r.is_ok(),
+        "invocation failed: {:?} {:?}\nlogs:\n{}",
+        r.error_type,
+        r.error_message,
+        f.logs()
+    );
+    r.response
+}
+
+/// The report of replica `region` of the first repository in a response.
+pub fn replica_report<'a>(response: &'a Value, region: &str) -> &'a Value {
+    response["repositories"][0]["replicas"]
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["region"] == region))
+        .unwrap_or_else(|| panic!("no report for {region} in {response}"))
 }
