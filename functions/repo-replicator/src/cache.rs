@@ -192,7 +192,7 @@ pub fn with_cache<T>(
     let result = {
         let _lock = CacheLock::take(dir, bounds.lock_wait)?;
         remove_stale_locks(dir, bounds.stale_lock_after, SystemTime::now());
-        let repo = crate::gitsync::open_cache(dir)?;
+        let repo = crate::store::open_cache(dir)?;
         let result = f(&repo);
         if result.is_ok() {
             let packs = pack_count(dir);

@@ -7,8 +7,7 @@
 //! (what to push, when to plan again) are made by [`crate::plan`] and [`crate::sync`].
 
 use std::cell::Cell;
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Instant, SystemTime};
 
 use git2::{
@@ -16,9 +15,10 @@ use git2::{
 };
 
 use crate::endpoints::GitTarget;
-use crate::plan::{ObjectId, Refs, is_mirrored};
 use crate::ports::{Fetched, MirrorError, Relation};
+use crate::refs::{ObjectId, is_mirrored};
 use crate::signing::{AwsKeys, git_credentials};
+pub use crate::store::{cache_dir, local_refs, object_id, oid, open_cache, read_cache};
 
 fn classify(context: &str, e: &git2::Error) -> MirrorError {
     let msg = format!("{context}: {}", e.message());
@@ -34,10 +34,6 @@ fn classify(context: &str, e: &git2::Error) -> MirrorError {
     } else {
         MirrorError::Failed(msg)
     }
-}
-
-fn object_id(oid: Oid) -> ObjectId {
-    ObjectId::new(oid.to_string())
 }
 
 /// Callbacks that answer the first credential request with a freshly signed password and
@@ -64,42 +60,6 @@ fn signed_callbacks<'a>(
         Cred::userpass_plaintext(c.username.expose(), c.password.expose())
     });
     cb
-}
-
-/// Opens the bare cache at `dir`, creating it (or recreating it when it is unreadable).
-pub fn open_cache(dir: &Path) -> Result<Repository, MirrorError> {
-    if dir.join("HEAD").exists() {
-        match Repository::open_bare(dir) {
-            Ok(r) => return Ok(r),
-            Err(e) => {
-                tracing::warn!(cache = %dir.display(), error = %e.message(), "cache unreadable; starting it again");
-                let _ = fs::remove_dir_all(dir);
-            }
-        }
-    }
-    fs::create_dir_all(dir).map_err(|e| {
-        MirrorError::Failed(format!("cannot create the cache {}: {e}", dir.display()))
-    })?;
-    Repository::init_bare(dir).map_err(|e| {
-        MirrorError::Failed(format!(
-            "cannot create the cache {}: {}",
-            dir.display(),
-            e.message()
-        ))
-    })
-}
-
-/// Opens the existing cache at `dir` for reading (never creates it: that is the fetch's job,
-/// under the cache's lock). Outside that lock, read it through [`reading`] (or hold a
-/// [`crate::cache::Reading`]) for as long as its files are used.
-pub fn read_cache(dir: &Path) -> Result<Repository, MirrorError> {
-    Repository::open_bare(dir).map_err(|e| {
-        MirrorError::Failed(format!(
-            "cannot open the cache {}: {}",
-            dir.display(),
-            e.message()
-        ))
-    })
 }
 
 /// Runs `f` on the existing cache at `dir` outside its lock, as a reader: a
@@ -250,40 +210,6 @@ pub fn fetch_source(
     })
 }
 
-/// The mirrored refs of the cache.
-pub fn local_refs(cache: &Repository) -> Result<Refs, MirrorError> {
-    let mut out = Refs::new();
-    let refs = cache.references().map_err(|e| {
-        MirrorError::Failed(format!("cannot read the cache's refs: {}", e.message()))
-    })?;
-    for r in refs {
-        let r = r.map_err(|e| {
-            MirrorError::Failed(format!("cannot read a cache ref: {}", e.message()))
-        })?;
-        let (Ok(name), Some(oid)) = (r.name(), r.target()) else {
-            continue;
-        };
-        if is_mirrored(name) {
-            out.insert(name.to_owned(), object_id(oid));
-        }
-    }
-    Ok(out)
-}
-
-/// The prefix of the function's own refs on a replica (backups, slices).
-pub const OWN_PREFIX: &str = "refs/codehooks/";
-
-/// Whether `name` is one of the function's own refs.
-pub fn is_own(name: &str) -> bool {
-    name.starts_with(OWN_PREFIX) && !name.ends_with("^{}")
-}
-
-/// `id` as a libgit2 id, or a clear error (ids come from servers).
-pub fn oid(id: &ObjectId) -> Result<Oid, MirrorError> {
-    Oid::from_str(id.as_str())
-        .map_err(|_| MirrorError::Failed(format!("{id:?} is not a git object id")))
-}
-
 /// The commit `id` peels to in the cache: `None` when the cache lacks the object, or when it
 /// is not (a tag of) a commit.
 fn peeled_commit(cache: &Repository, id: &ObjectId) -> Result<Option<Oid>, MirrorError> {
@@ -395,11 +321,6 @@ pub fn slices(
     }
     points.push(tip.clone());
     Ok(points)
-}
-
-/// The directory of the cache of `repository` in `region` under `root`.
-pub fn cache_dir(root: &Path, region: &str, repository: &str) -> PathBuf {
-    root.join(region).join(format!("{repository}.git"))
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 use git2::{Oid, Repository, Signature};
 
 use super::*;
+use std::fs;
+use std::path::PathBuf;
 
 /// A fresh bare repository in a directory of its own.
 pub fn scratch_repo(name: &str) -> (PathBuf, Repository) {

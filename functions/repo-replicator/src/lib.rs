@@ -41,11 +41,13 @@ pub mod plan;
 pub mod policy;
 pub mod ports;
 pub mod queue;
+pub mod refs;
 pub mod replicate;
 pub mod repository;
 pub mod sdk;
 pub mod signing;
 pub mod smart;
+pub mod store;
 pub mod sync;
 #[cfg(test)]
 pub mod twins;

@@ -394,7 +394,7 @@ impl Mirror for GitMirror {
         Ok(ad
             .refs
             .into_iter()
-            .filter(|(name, _)| is_mirrored(name) || gitsync::is_own(name))
+            .filter(|(name, _)| is_mirrored(name) || crate::refs::is_own(name))
             .collect())
     }
 }

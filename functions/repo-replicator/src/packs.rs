@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use git2::{ObjectType, Repository};
 
 use crate::cache::Reading;
-use crate::gitsync::oid;
-use crate::plan::ObjectId;
 use crate::ports::MirrorError;
+use crate::refs::ObjectId;
+use crate::store::oid;
 
 pub(crate) mod novel;
 
@@ -188,7 +188,7 @@ fn git_failed(what: &str) -> impl Fn(git2::Error) -> MirrorError + '_ {
 pub fn build_reading(key: &PackKey, temp_dir: &Path, wait: Duration) -> Result<Pack, MirrorError> {
     let reading = Reading::start(&key.cache, wait)?;
     let mut pack = {
-        let cache = crate::gitsync::read_cache(&key.cache)?;
+        let cache = crate::store::read_cache(&key.cache)?;
         build(&cache, key, temp_dir)?
     };
     if matches!(pack.content, PackContent::CachePack(_)) {
@@ -228,7 +228,7 @@ pub fn build(cache: &Repository, key: &PackKey, temp_dir: &Path) -> Result<Pack,
         && let Some(pack) = sendable_whole(cache)?
     {
         tracing::info!(pack = %pack.display(), "sending the cache's pack as it is");
-        let covers = crate::gitsync::local_refs(cache)?
+        let covers = crate::store::local_refs(cache)?
             .into_values()
             .chain(key.wants.iter().cloned())
             .collect();

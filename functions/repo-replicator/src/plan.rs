@@ -5,7 +5,6 @@
 //! and applies the replica's [`Policy`]. Pure functions over plain values.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use codehooks::names::RepositoryName;
 
@@ -14,46 +13,7 @@ use crate::endpoints::GitTarget;
 use crate::policy::{self, Divergence, Policy};
 use crate::ports::Relation;
 
-/// A git object id (a commit or an annotated tag object), as hexadecimal text.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ObjectId(String);
-
-impl ObjectId {
-    /// The id written as `hex` (lowercased).
-    pub fn new(hex: impl Into<String>) -> Self {
-        Self(hex.into().to_ascii_lowercase())
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ObjectId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// The mirrored refs (branches and tags) of a repository: full ref name → object id.
-pub type Refs = BTreeMap<String, ObjectId>;
-
-pub use crate::policy::OWN_PREFIX;
-
-/// The refs a mirror carries: branches and tags (CodeCommit has no others).
-pub const MIRRORED: [&str; 2] = ["refs/heads/", "refs/tags/"];
-
-/// Whether `name` is a ref the mirror carries (peeled `^{}` entries are not).
-pub fn is_mirrored(name: &str) -> bool {
-    MIRRORED.iter().any(|p| name.starts_with(p)) && !name.ends_with("^{}")
-}
-
-/// One ref to change on a replica: from `old` (what the replica had when listed) to `new`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefChange {
-    pub name: String,
-    pub old: Option<ObjectId>,
-    pub new: Option<ObjectId>,
-}
+pub use crate::refs::{MIRRORED, OWN_PREFIX, ObjectId, RefChange, Refs, is_mirrored};
 
 /// Why no plan is made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -13,7 +13,7 @@ use codehooks::Result;
 use codehooks::names::{Region, RepositoryName};
 
 use crate::endpoints::GitTarget;
-use crate::plan::{ObjectId, RefChange, Refs};
+use crate::refs::{ObjectId, RefChange, Refs};
 
 /// One page of a repository listing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
