@@ -8,6 +8,7 @@
 //! - [`arn`]: partitions, ARNs, service hosts and console links;
 //! - [`names`]: validated regions, accounts, repository names and commit ids;
 //! - [`text`]: one-line fields, cuts with markers, SNS-safe subjects;
+//! - [`time`]: UTC times in RFC 3339 and ISO 8601 basic format;
 //! - [`alert`]: the alert model, its renderer and the alert publisher port;
 //! - [`once`]: the once-only store port (its DynamoDB adapter is `dedup`, feature `dynamodb`);
 //! - [`prbuild`]: the pull-request build link and the CodeBuild build event;
@@ -31,5 +32,6 @@ pub mod names;
 pub mod once;
 pub mod prbuild;
 pub mod text;
+pub mod time;
 
 pub use error::{Error, Result};

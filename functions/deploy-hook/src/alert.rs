@@ -2,8 +2,6 @@
 //! [`codehooks::alert::Alert`], so a failed deployment reads like a failed build: the failed
 //! checks as reasons, the deployment's facts, the probe samples (bounded), and a console link.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use codehooks::alert::{Alert, Severity};
 use codehooks::text::cut;
 use serde_json::{Map, Value, json};
@@ -239,27 +237,7 @@ fn data(ev: &Evidence) -> Map<String, Value> {
 
 /// Now as `2026-12-01T02:30:00Z`.
 pub(crate) fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60
-    )
+    codehooks::time::now_rfc3339()
 }
 
 #[cfg(test)]

@@ -4,18 +4,22 @@ use super::*;
 use serde_json::Value;
 
 fn parse_stamp(stamp: &str) -> SystemTime {
-    // Inverse of `timestamp` for the test vectors: count days from the epoch.
-    let y: i64 = stamp[0..4].parse().unwrap();
-    let m: u32 = stamp[4..6].parse().unwrap();
-    let d: u32 = stamp[6..8].parse().unwrap();
-    let hh: u64 = stamp[9..11].parse().unwrap();
-    let mm: u64 = stamp[11..13].parse().unwrap();
-    let ss: u64 = stamp[13..15].parse().unwrap();
-    let mut days = 0i64;
-    while civil_from_days(days) != (y, m, d) {
-        days += 1;
-    }
-    UNIX_EPOCH + Duration::from_secs(days as u64 * 86_400 + hh * 3600 + mm * 60 + ss)
+    // Inverse of `timestamp` for the test vectors, through the SDK's date parser.
+    let rfc3339 = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &stamp[0..4],
+        &stamp[4..6],
+        &stamp[6..8],
+        &stamp[9..11],
+        &stamp[11..13],
+        &stamp[13..15]
+    );
+    let t = aws_smithy_types::DateTime::from_str(
+        &rfc3339,
+        aws_smithy_types::date_time::Format::DateTime,
+    )
+    .unwrap();
+    UNIX_EPOCH + Duration::from_secs(t.secs() as u64)
 }
 
 #[test]
