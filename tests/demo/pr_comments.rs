@@ -1,7 +1,7 @@
 //! The pr-comments part of the demo: a developer opens a pull request, pushes twice, and the
 //! pull request collects the comments pr-comments writes, as CodeCommit would show them.
 
-use codehooks_tests::{Emulator, Function, LocalAws, event, sdk_config_as};
+use codehooks_tests::{Emulator, Function, LocalAws, event, fill_build_event, sdk_config_as};
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
@@ -65,25 +65,7 @@ impl Demo {
             build["id"].as_str().unwrap_or(""),
             build["buildStatus"].as_str().unwrap_or("")
         ));
-        e["resources"] = json!([build["arn"]]);
-        let d = &mut e["detail"];
-        d["build-id"] = build["arn"].clone();
-        d["build-status"] = build["buildStatus"].clone();
-        let vars: Vec<Value> = build["environment"]["environmentVariables"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|v| json!({"name": v["name"], "type": v["type"], "value": v["value"]}))
-            .collect();
-        d["additional-information"]["environment"]["environment-variables"] = json!(vars);
-        let logs = &build["logs"];
-        d["additional-information"]["logs"] = json!({
-            "group-name": logs["groupName"], "stream-name": logs["streamName"], "deep-link": logs["deepLink"]
-        });
-        if d["additional-information"].get("build-number").is_some() {
-            d["additional-information"]["build-number"] = build["buildNumber"].clone();
-        }
+        fill_build_event(&mut e, build);
         e
     }
 

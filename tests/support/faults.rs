@@ -209,19 +209,7 @@ pub fn invoke_in_background(
     timeout_ms: u64,
 ) -> std::thread::JoinHandle<Invocation> {
     let (api, event) = (api.to_owned(), event.clone());
-    std::thread::spawn(move || {
-        let answer = http::post_json(
-            &format!("http://{api}/_invoke"),
-            &json!({"event": event, "timeout_ms": timeout_ms}),
-        );
-        Invocation {
-            status: answer["status"].as_str().unwrap_or("missing").to_owned(),
-            response: answer["response"].clone(),
-            error_type: answer["error"]["errorType"].as_str().map(str::to_owned),
-            error_message: answer["error"]["errorMessage"].as_str().map(str::to_owned),
-            duration_ms: answer["duration_ms"].as_f64().unwrap_or(0.0),
-        }
-    })
+    std::thread::spawn(move || crate::invoke_at(&api, &event, timeout_ms))
 }
 
 /// Tells the Runtime API at `api` that the function's process died (after the test dropped

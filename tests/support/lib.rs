@@ -405,17 +405,7 @@ impl Function {
 
     /// Invokes the function with `event`, giving it `timeout_ms` before its deadline.
     pub fn invoke(&self, event: &Value, timeout_ms: u64) -> Invocation {
-        let answer = http::post_json(
-            &format!("http://{}/_invoke", self.api),
-            &json!({"event": event, "timeout_ms": timeout_ms}),
-        );
-        Invocation {
-            status: answer["status"].as_str().unwrap_or("missing").to_owned(),
-            response: answer["response"].clone(),
-            error_type: answer["error"]["errorType"].as_str().map(str::to_owned),
-            error_message: answer["error"]["errorMessage"].as_str().map(str::to_owned),
-            duration_ms: answer["duration_ms"].as_f64().unwrap_or(0.0),
-        }
+        invoke_at(&self.api, event, timeout_ms)
     }
 
     /// Everything the function wrote to stdout and stderr so far.
@@ -456,6 +446,32 @@ pub fn event(file: &str) -> Value {
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// Fills a CodeBuild build state sample event `e` with what the emulator holds of `build`: its
+/// ARN, status, environment variables, logs, and its number where the sample has one.
+pub fn fill_build_event(e: &mut Value, build: &Value) {
+    let arn = build["arn"].clone();
+    e["resources"] = json!([arn]);
+    let d = &mut e["detail"];
+    d["build-id"] = arn;
+    d["build-status"] = build["buildStatus"].clone();
+    let info = &mut d["additional-information"];
+    let vars: Vec<Value> = build["environment"]["environmentVariables"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|v| json!({"name": v["name"], "type": v["type"], "value": v["value"]}))
+        .collect();
+    info["environment"]["environment-variables"] = json!(vars);
+    let logs = &build["logs"];
+    info["logs"] = json!({
+        "group-name": logs["groupName"], "stream-name": logs["streamName"], "deep-link": logs["deepLink"]
+    });
+    if info.get("build-number").is_some() {
+        info["build-number"] = build["buildNumber"].clone();
+    }
 }
 
 /// Whether a TCP port on 127.0.0.1 answers (for servers the tests start).
@@ -587,4 +603,20 @@ pub async fn drain_queue(config: &SdkConfig, queue_url: &str) -> Vec<Value> {
 /// Writes `body` to the stream (used by the tiny HTTP client).
 pub(crate) fn write_all(stream: &mut TcpStream, body: &[u8]) {
     stream.write_all(body).expect("write to local server");
+}
+
+/// Invokes the function behind the Runtime API at `api` with `event`, giving it `timeout_ms`
+/// before its deadline, and waits for its answer.
+pub(crate) fn invoke_at(api: &str, event: &Value, timeout_ms: u64) -> Invocation {
+    let answer = http::post_json(
+        &format!("http://{api}/_invoke"),
+        &json!({"event": event, "timeout_ms": timeout_ms}),
+    );
+    Invocation {
+        status: answer["status"].as_str().unwrap_or("missing").to_owned(),
+        response: answer["response"].clone(),
+        error_type: answer["error"]["errorType"].as_str().map(str::to_owned),
+        error_message: answer["error"]["errorMessage"].as_str().map(str::to_owned),
+        duration_ms: answer["duration_ms"].as_f64().unwrap_or(0.0),
+    }
 }

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use codehooks_tests::faults::{self, ALL, ATTEMPTS, Fault, Faults};
-use codehooks_tests::{Function, Invocation, LocalAws, event, sdk_config_as};
+use codehooks_tests::{Function, Invocation, LocalAws, event, fill_build_event, sdk_config_as};
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
@@ -217,29 +217,9 @@ impl Rig {
 
     fn build_event(&self, build: &Value) -> Value {
         let mut e = event("pr-comments-build-succeeded.json");
-        let arn = build["arn"].clone();
-        e["resources"] = json!([arn]);
+        fill_build_event(&mut e, build);
         e["id"] = json!(format!("{}-{}", build["id"], build["buildStatus"]));
-        let d = &mut e["detail"];
-        d["build-id"] = arn;
-        d["build-status"] = build["buildStatus"].clone();
-        let info = &mut d["additional-information"];
-        let vars: Vec<Value> = build["environment"]["environmentVariables"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|v| json!({"name": v["name"], "type": v["type"], "value": v["value"]}))
-            .collect();
-        info["environment"]["environment-variables"] = json!(vars);
-        let logs = &build["logs"];
-        info["logs"] = json!({
-            "group-name": logs["groupName"], "stream-name": logs["streamName"], "deep-link": logs["deepLink"]
-        });
-        info["source-version"] = build["sourceVersion"].clone();
-        if info.get("build-number").is_some() {
-            info["build-number"] = build["buildNumber"].clone();
-        }
+        e["detail"]["additional-information"]["source-version"] = build["sourceVersion"].clone();
         e
     }
 
@@ -357,6 +337,28 @@ fn target(op: &str) -> String {
     format!("{prefix}.{op}")
 }
 
+/// Delivers `event` with `fault` armed on all the SDK's attempts of `op`: whether the delivery
+/// succeeded, and the report's row so far (how it went, against the `expected` effects, and
+/// whether `op` was called at all).
+fn deliver_faulted(
+    rig: &Rig,
+    op: &str,
+    fault: Fault,
+    event: &Value,
+    expected: &str,
+) -> (bool, Vec<String>) {
+    let before = rig.calls(op);
+    rig.faults().arm(&target(op), fault, ATTEMPTS);
+    let attempts = rig.deliver(event);
+    rig.faults().clear();
+    let (ok, how) = verdict(&attempts);
+    let mut row = vec![format!("{how}: {expected}")];
+    if rig.calls(op) == before {
+        row.push(format!("{op} was not called"));
+    }
+    (ok, row)
+}
+
 /// Every call of a validation × every fault, each failing all the SDK's attempts of the first
 /// delivery: the retried delivery starts one build and posts one comment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -366,15 +368,13 @@ async fn validation_survives_every_fault_of_every_call() {
     for op in STARTED_CALLS {
         for fault in ALL {
             let id = rig.open_pr().await;
-            let before = rig.calls(op);
-            rig.faults().arm(&target(op), fault, ATTEMPTS);
-            let attempts = rig.deliver(&rig.created_event(&id));
-            rig.faults().clear();
-            let (ok, how) = verdict(&attempts);
-            let mut row = vec![format!("{how}: one build, one comment, not approved")];
-            if rig.calls(op) == before {
-                row.push(format!("{op} was not called"));
-            }
+            let (ok, mut row) = deliver_faulted(
+                &rig,
+                op,
+                fault,
+                &rig.created_event(&id),
+                "one build, one comment, not approved",
+            );
             row.extend(check_started(&rig, &id, ok));
             table.push((op.to_owned(), fault.kind().to_owned(), row));
         }
@@ -427,20 +427,45 @@ async fn build_result_survives_every_fault_of_every_call() {
                 // The badge is looked up once per process.
                 rig.restart();
             }
-            let before = rig.calls(op);
-            rig.faults().arm(&target(op), fault, ATTEMPTS);
-            let attempts = rig.deliver(&done);
-            rig.faults().clear();
-            let (ok, how) = verdict(&attempts);
-            let mut row = vec![format!("{how}: comment edited once, approved once")];
-            if rig.calls(op) == before {
-                row.push(format!("{op} was not called"));
-            }
+            let (ok, mut row) =
+                deliver_faulted(&rig, op, fault, &done, "comment edited once, approved once");
             row.extend(check_reported(&rig, &id, ok));
             table.push((op.to_owned(), fault.kind().to_owned(), row));
         }
     }
     report(&table);
+}
+
+/// Holds `op` (before or after it takes effect, as `apply` says) while `event` is invoked, kills
+/// the process meanwhile, and lets Lambda retry on a fresh one: the crashed attempt, then at
+/// most two retries.
+fn crash_during(rig: &mut Rig, op: &str, apply: bool, event: &Value) -> Vec<Invocation> {
+    rig.faults().hold(&target(op), apply);
+    let running = faults::invoke_in_background(&rig.api(), event, TIMEOUT_MS);
+    assert!(
+        rig.faults().wait_held(Duration::from_secs(10)),
+        "{op} was never called"
+    );
+    rig.crash_and_restart();
+    rig.faults().release();
+    let first = running.join().expect("invocation thread");
+    assert_eq!(first.error_type.as_deref(), Some("Runtime.ExitError"));
+    let mut attempts = vec![first];
+    attempts.extend(
+        faults::with_retries(|| rig.invoke(event))
+            .into_iter()
+            .take(2),
+    );
+    attempts
+}
+
+/// The name of a crash's row in the report.
+fn crash_when(apply: bool) -> &'static str {
+    if apply {
+        "crash after it took effect"
+    } else {
+        "crash before it took effect"
+    }
 }
 
 /// The process is killed while each call of a validation is held (before the call took effect,
@@ -453,31 +478,11 @@ async fn a_crash_at_each_step_of_a_validation_is_repaired_by_the_retry() {
         for apply in [false, true] {
             let id = rig.open_pr().await;
             let created = rig.created_event(&id);
-            rig.faults().hold(&target(op), apply);
-            let running = faults::invoke_in_background(&rig.api(), &created, TIMEOUT_MS);
-            assert!(
-                rig.faults().wait_held(Duration::from_secs(10)),
-                "{op} was never called"
-            );
-            rig.crash_and_restart();
-            rig.faults().release();
-            let first = running.join().expect("invocation thread");
-            assert_eq!(first.error_type.as_deref(), Some("Runtime.ExitError"));
-            let mut attempts = vec![first];
-            attempts.extend(
-                faults::with_retries(|| rig.invoke(&created))
-                    .into_iter()
-                    .take(2),
-            );
+            let attempts = crash_during(&mut rig, op, apply, &created);
             let (ok, how) = verdict(&attempts);
             let mut row = vec![format!("{how}: one build, one comment")];
             row.extend(check_started(&rig, &id, ok));
-            let when = if apply {
-                "crash after it took effect"
-            } else {
-                "crash before it took effect"
-            };
-            table.push((op.to_owned(), when.to_owned(), row));
+            table.push((op.to_owned(), crash_when(apply).to_owned(), row));
         }
     }
     report(&table);
@@ -494,31 +499,11 @@ async fn a_crash_at_each_step_of_a_report_is_repaired_by_the_retry() {
             if op == "BatchGetProjects" {
                 rig.restart();
             }
-            rig.faults().hold(&target(op), apply);
-            let running = faults::invoke_in_background(&rig.api(), &done, TIMEOUT_MS);
-            assert!(
-                rig.faults().wait_held(Duration::from_secs(10)),
-                "{op} was never called"
-            );
-            rig.crash_and_restart();
-            rig.faults().release();
-            let first = running.join().expect("invocation thread");
-            assert_eq!(first.error_type.as_deref(), Some("Runtime.ExitError"));
-            let mut attempts = vec![first];
-            attempts.extend(
-                faults::with_retries(|| rig.invoke(&done))
-                    .into_iter()
-                    .take(2),
-            );
+            let attempts = crash_during(&mut rig, op, apply, &done);
             let (ok, how) = verdict(&attempts);
             let mut row = vec![format!("{how}: comment edited once, approved once")];
             row.extend(check_reported(&rig, &id, ok));
-            let when = if apply {
-                "crash after it took effect"
-            } else {
-                "crash before it took effect"
-            };
-            table.push((op.to_owned(), when.to_owned(), row));
+            table.push((op.to_owned(), crash_when(apply).to_owned(), row));
         }
     }
     report(&table);
@@ -546,17 +531,13 @@ async fn a_superseding_push_survives_every_fault_of_every_call() {
             let started = rig.invoke(&rig.created_event(&id));
             assert!(started.is_ok(), "{started:?}");
             let pushed = rig.push(&id);
-            let before = rig.calls(op);
-            rig.faults().arm(&target(op), fault, ATTEMPTS);
-            let attempts = rig.deliver(&pushed);
-            rig.faults().clear();
-            let (ok, how) = verdict(&attempts);
-            let mut row = vec![format!(
-                "{how}: old build stopped, one new build, one new comment"
-            )];
-            if rig.calls(op) == before {
-                row.push(format!("{op} was not called"));
-            }
+            let (ok, mut row) = deliver_faulted(
+                &rig,
+                op,
+                fault,
+                &pushed,
+                "old build stopped, one new build, one new comment",
+            );
             let builds = rig.builds(&id);
             let stopped = builds
                 .iter()

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use codehooks_tests::{Function, LocalAws, event, sdk_config_as};
+use codehooks_tests::{Function, LocalAws, event, fill_build_event, sdk_config_as};
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
@@ -142,36 +142,19 @@ impl Rig {
     /// A build state event from `events/` for `build` (as the emulator holds it).
     pub fn build_event(&self, file: &str, build: &Value) -> Value {
         let mut e = event(file);
-        let arn = build["arn"].clone();
-        e["resources"] = json!([arn]);
+        assert!(build["environment"]["environmentVariables"].is_array());
+        fill_build_event(&mut e, build);
         e["id"] = json!(format!(
             "{}-{}",
             build["id"].as_str().unwrap(),
             build["buildStatus"].as_str().unwrap()
         ));
-        let d = &mut e["detail"];
-        d["build-id"] = arn;
-        d["build-status"] = build["buildStatus"].clone();
-        let info = &mut d["additional-information"];
-        let vars: Vec<Value> = build["environment"]["environmentVariables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| json!({"name": v["name"], "type": v["type"], "value": v["value"]}))
-            .collect();
-        info["environment"]["environment-variables"] = json!(vars);
-        let logs = &build["logs"];
-        info["logs"] = json!({
-            "group-name": logs["groupName"], "stream-name": logs["streamName"], "deep-link": logs["deepLink"]
-        });
+        let info = &mut e["detail"]["additional-information"];
         info["source-version"] = build["sourceVersion"].clone();
         // The commit CodeBuild resolved, as AWS reports it (pr-comments checks it is the
         // commit it asked for).
         if let Some(resolved) = build.get("resolvedSourceVersion") {
             info["resolved-source-version"] = resolved.clone();
-        }
-        if info.get("build-number").is_some() {
-            info["build-number"] = build["buildNumber"].clone();
         }
         e
     }

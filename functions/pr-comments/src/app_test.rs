@@ -98,6 +98,18 @@ fn answer(o: &Outcome) -> Value {
     serde_json::to_value(o).unwrap()
 }
 
+/// Pushes commit `B` (revision `rev-2`) to pull request 7 and runs its event: the answer.
+async fn push_b(app: &TestApp) -> Value {
+    app.host.put_pull_request("7", pr(B, "rev-2", true));
+    answer(
+        &run(
+            app,
+            pr_event("e-2", "pullRequestSourceBranchUpdated", B, "Open"),
+        )
+        .await,
+    )
+}
+
 fn comments(app: &TestApp) -> Vec<crate::twins::HostComment> {
     app.host.state().comments.clone()
 }
@@ -190,14 +202,7 @@ async fn the_result_edits_the_start_comment_instead_of_adding_one() {
 async fn a_newer_push_stops_the_superseded_build() {
     let app = app();
     run(&app, created()).await;
-    app.host.put_pull_request("7", pr(B, "rev-2", true));
-    let out = answer(
-        &run(
-            &app,
-            pr_event("e-2", "pullRequestSourceBranchUpdated", B, "Open"),
-        )
-        .await,
-    );
+    let out = push_b(&app).await;
     assert_eq!(out["action"], "started", "{out}");
     let builds = app.runner.state().builds.clone();
     assert_eq!(out["stoppedBuilds"], json!([builds[0].id]), "{out}");
@@ -228,14 +233,7 @@ async fn a_newer_push_stops_the_superseded_build() {
 async fn stop_superseded_off_leaves_older_builds_running() {
     let app = app_with(&[("CODEHOOKS_PR_STOP_SUPERSEDED", "false")], Some(ME));
     run(&app, created()).await;
-    app.host.put_pull_request("7", pr(B, "rev-2", true));
-    let out = answer(
-        &run(
-            &app,
-            pr_event("e-2", "pullRequestSourceBranchUpdated", B, "Open"),
-        )
-        .await,
-    );
+    let out = push_b(&app).await;
     assert_eq!(out["stoppedBuilds"], json!([]));
     assert_eq!(app.runner.calls_of("StopBuild"), 0);
 }
@@ -529,8 +527,12 @@ async fn forge_build(app: &TestApp, link: &BuildLink, token: &str) -> usize {
     app.runner.state().builds.len()
 }
 
+/// Every side effect the function can have on the pull request: comments, comment writes,
+/// approval writes and approvals.
+type Effects = (Vec<crate::twins::HostComment>, usize, usize, Vec<String>);
+
 /// Every side effect the function can have on the pull request, as a snapshot.
-fn effects(app: &TestApp) -> (Vec<crate::twins::HostComment>, usize, usize, Vec<String>) {
+fn effects(app: &TestApp) -> Effects {
     let s = app.host.state();
     let mut approvals: Vec<String> = s
         .approvals
@@ -547,6 +549,13 @@ fn effects(app: &TestApp) -> (Vec<crate::twins::HostComment>, usize, usize, Vec<
     )
 }
 
+/// Runs `event`, which must be ignored as not ours, with no side effect since `before`.
+async fn ignored_as_not_ours(app: &TestApp, event: Value, before: &Effects) {
+    let out = answer(&run(app, event).await);
+    assert_eq!(out["reason"], NOT_OURS, "{out}");
+    assert_eq!(effects(app), *before);
+}
+
 #[tokio::test]
 async fn a_forged_build_naming_the_pull_requests_head_is_not_approved_nor_commented() {
     let app = approving();
@@ -561,9 +570,7 @@ async fn a_forged_build_naming_the_pull_requests_head_is_not_approved_nor_commen
     assert_eq!(effects(&app), before, "no approval, no comment edit");
     assert_eq!(approval(&app, "rev-1"), Some(Approval::Revoke));
     // Its failure changes nothing either (no revoke, no comment).
-    let out = answer(&run(&app, build_event(&app, n, "FAILED")).await);
-    assert_eq!(out["reason"], NOT_OURS, "{out}");
-    assert_eq!(effects(&app), before);
+    ignored_as_not_ours(&app, build_event(&app, n, "FAILED"), &before).await;
 }
 
 #[tokio::test]
@@ -592,9 +599,7 @@ async fn a_record_forged_by_someone_else_proves_nothing() {
     assert!(markdown::record_of(&footer).is_some());
     app.host.put_comment(&link_of(A, "rev-1"), MALLORY, &footer);
     let before = effects(&app);
-    let out = answer(&run(&app, build_event(&app, n, "SUCCEEDED")).await);
-    assert_eq!(out["reason"], NOT_OURS, "{out}");
-    assert_eq!(effects(&app), before);
+    ignored_as_not_ours(&app, build_event(&app, n, "SUCCEEDED"), &before).await;
 }
 
 #[tokio::test]
@@ -604,9 +609,7 @@ async fn our_build_that_built_another_commit_is_ignored() {
     let before = effects(&app);
     let mut ev = build_event(&app, 1, "SUCCEEDED");
     ev["detail"]["additional-information"]["resolved-source-version"] = json!(B);
-    let out = answer(&run(&app, ev).await);
-    assert_eq!(out["reason"], NOT_OURS, "{out}");
-    assert_eq!(effects(&app), before);
+    ignored_as_not_ours(&app, ev, &before).await;
     // With the commit asked for, the same build is reported and approved.
     let mut ev = build_event(&app, 1, "SUCCEEDED");
     ev["detail"]["additional-information"]["resolved-source-version"] = json!(A);
@@ -640,12 +643,7 @@ async fn a_forged_build_of_the_revision_is_never_adopted_as_ours() {
 async fn our_build_for_an_older_commit_is_still_handled_as_superseded() {
     let app = approving();
     run(&app, created()).await;
-    app.host.put_pull_request("7", pr(B, "rev-2", true));
-    run(
-        &app,
-        pr_event("e-2", "pullRequestSourceBranchUpdated", B, "Open"),
-    )
-    .await;
+    push_b(&app).await;
     let out = answer(&run(&app, build_event(&app, 1, "STOPPED")).await);
     assert_eq!(out["action"], "superseded", "{out}");
     assert_eq!(out["comment"], "updated", "{out}");
@@ -712,14 +710,7 @@ async fn short_pages_are_followed_to_the_end() {
     let all = app.host.comments(&link_of(A, "rev-1"), true).await.unwrap();
     assert_eq!(all.len(), 4);
     // A second build of the pull request is found across pages.
-    app.host.put_pull_request("7", pr(B, "rev-2", true));
-    let out = answer(
-        &run(
-            &app,
-            pr_event("e-2", "pullRequestSourceBranchUpdated", B, "Open"),
-        )
-        .await,
-    );
+    let out = push_b(&app).await;
     assert_eq!(
         out["stoppedBuilds"].as_array().map(Vec::len),
         Some(1),
@@ -760,9 +751,7 @@ async fn each_repository_is_validated_by_its_own_project() {
         app.runner.state().builds.len()
     };
     let before = effects(&app);
-    let out = answer(&run(&app, build_event(&app, n, "SUCCEEDED")).await);
-    assert_eq!(out["reason"], NOT_OURS, "{out}");
-    assert_eq!(effects(&app), before);
+    ignored_as_not_ours(&app, build_event(&app, n, "SUCCEEDED"), &before).await;
     // A project that is no validation project at all.
     let mut other = build_event(&app, 1, "SUCCEEDED");
     other["detail"]["project-name"] = json!("unrelated");
