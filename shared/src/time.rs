@@ -14,6 +14,18 @@ pub fn epoch_secs(time: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the epoch of `time` (0 before 1970).
+pub fn epoch_millis(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Now, in milliseconds since the epoch.
+pub fn now_millis() -> u64 {
+    epoch_millis(SystemTime::now())
+}
+
 /// `secs` since the epoch as RFC 3339 (`2026-12-01T02:30:00Z`).
 pub fn rfc3339(secs: u64) -> String {
     let secs = i64::try_from(secs).unwrap_or(i64::MAX);
@@ -46,5 +58,9 @@ mod tests {
         assert_eq!(rfc3339(1_795_394_880), "2026-11-23T00:48:00Z");
         assert_eq!(basic(1_795_394_880), "20261123T004800Z");
         assert_eq!(epoch_secs(UNIX_EPOCH), 0);
+        assert_eq!(
+            epoch_millis(UNIX_EPOCH + std::time::Duration::from_millis(1_500)),
+            1_500
+        );
     }
 }

@@ -55,7 +55,7 @@ impl CacheBounds {
     };
 
     /// Reads the bounds; every wrong variable is recorded in `env` (a default stands in).
-    pub fn read(env: &mut Env<'_>) -> Option<Self> {
+    pub fn read(env: &mut Env<'_>) -> Self {
         // Lambda's ephemeral storage is 512 MB to 10,240 MB; the template passes its size.
         let ephemeral_mb = env.u64_in("CODEHOOKS_EPHEMERAL_MB", 512, 512..=10_240);
         let budget_mb = env.u64_in(
@@ -66,12 +66,12 @@ impl CacheBounds {
         let stale = env.u64_in("CODEHOOKS_STALE_LOCK_SECONDS", 600, 10..=86_400);
         let wait = env.u64_in("CODEHOOKS_CACHE_LOCK_WAIT_SECONDS", 60, 0..=900);
         let max_packs = env.u64_in("CODEHOOKS_CACHE_MAX_PACKS", 50, 2..=10_000);
-        Some(Self {
+        Self {
             budget_bytes: budget_mb * MB,
             stale_lock_after: Duration::from_secs(stale),
             lock_wait: Duration::from_secs(wait),
             max_packs: max_packs as usize,
-        })
+        }
     }
 }
 
@@ -88,9 +88,28 @@ fn failed(what: impl std::fmt::Display) -> MirrorError {
 /// The lock file of the cache at `dir`: `<dir>.lock`, beside it (never removed, so that every
 /// run locks the same file).
 pub fn lock_path(dir: &Path) -> PathBuf {
+    beside(dir, ".lock")
+}
+
+/// `<dir><suffix>`: a file beside the cache directory `dir`.
+fn beside(dir: &Path, suffix: &str) -> PathBuf {
     let mut name = dir.file_name().unwrap_or_default().to_os_string();
-    name.push(".lock");
+    name.push(suffix);
     dir.with_file_name(name)
+}
+
+/// Opens the lock file at `path` for `flock`, creating it (and its directory) when missing.
+fn open_lock_file(path: &Path) -> Result<File, MirrorError> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)
+            .map_err(|e| failed(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| failed(format!("cannot open {}: {e}", path.display())))
 }
 
 /// Caches locked by this process. `flock` already excludes other processes and other open
@@ -109,10 +128,6 @@ impl CacheLock {
     /// Takes the lock of the cache at `dir` if nobody holds it; `None` when somebody does.
     pub fn try_take(dir: &Path) -> Result<Option<Self>, MirrorError> {
         let path = lock_path(dir);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)
-                .map_err(|e| failed(format!("cannot create {}: {e}", parent.display())))?;
-        }
         {
             let mut held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
             if !held.get_or_insert_with(HashSet::new).insert(path.clone()) {
@@ -123,16 +138,11 @@ impl CacheLock {
             let mut held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
             held.get_or_insert_with(HashSet::new).remove(path);
         };
-        let file = match OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-        {
+        let file = match open_lock_file(&path) {
             Ok(f) => f,
             Err(e) => {
                 release(&path);
-                return Err(failed(format!("cannot open {}: {e}", path.display())));
+                return Err(e);
             }
         };
         match file.try_lock() {
@@ -224,7 +234,7 @@ pub fn with_cache<T>(
 }
 
 /// Sets the cache's last-used time to now.
-pub fn mark_used(dir: &Path) {
+fn mark_used(dir: &Path) {
     let marker = dir.join(USED_MARKER);
     let done = File::create(&marker).and_then(|f| f.set_modified(SystemTime::now()));
     if let Err(e) = done {

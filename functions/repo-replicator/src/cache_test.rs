@@ -58,16 +58,13 @@ fn bounds(budget_bytes: u64) -> CacheBounds {
 #[test]
 fn bounds_default_to_three_quarters_of_the_ephemeral_storage() {
     let mut env = Env::from_pairs(Vec::<(String, String)>::new());
-    let b = CacheBounds::read(&mut env).unwrap();
+    let b = CacheBounds::read(&mut env);
     env.finish().unwrap();
     assert_eq!(b, CacheBounds::default());
     assert_eq!(b.budget_bytes, 384 * MIB);
 
     let mut env = Env::from_pairs([("CODEHOOKS_EPHEMERAL_MB", "2048")]);
-    assert_eq!(
-        CacheBounds::read(&mut env).unwrap().budget_bytes,
-        1536 * MIB
-    );
+    assert_eq!(CacheBounds::read(&mut env).budget_bytes, 1536 * MIB);
     let mut env = Env::from_pairs([
         ("CODEHOOKS_EPHEMERAL_MB", "2048"),
         ("CODEHOOKS_CACHE_BUDGET_MB", "100"),
@@ -75,7 +72,7 @@ fn bounds_default_to_three_quarters_of_the_ephemeral_storage() {
         ("CODEHOOKS_CACHE_LOCK_WAIT_SECONDS", "0"),
         ("CODEHOOKS_CACHE_MAX_PACKS", "8"),
     ]);
-    let b = CacheBounds::read(&mut env).unwrap();
+    let b = CacheBounds::read(&mut env);
     env.finish().unwrap();
     assert_eq!(
         b,
@@ -97,7 +94,7 @@ fn wrong_bounds_are_named() {
         ("CODEHOOKS_CACHE_LOCK_WAIT_SECONDS", "-3"),
         ("CODEHOOKS_CACHE_MAX_PACKS", "1"),
     ]);
-    let b = CacheBounds::read(&mut env).unwrap();
+    let b = CacheBounds::read(&mut env);
     assert_eq!(b, CacheBounds::default());
     let err = env.finish().unwrap_err().to_string();
     for v in [

@@ -290,7 +290,7 @@ impl Config {
         let follow_default_branch = env.bool_or("CODEHOOKS_FOLLOW_DEFAULT_BRANCH", true);
         let slice_commits = env.u64_in("CODEHOOKS_SLICE_COMMITS", 5000, 100..=10_000_000);
         let margin = env.u64_in("CODEHOOKS_DEADLINE_MARGIN_SECONDS", 30, 0..=600);
-        let work_queue = QueueConfig::read(env);
+        let work_queue = QueueConfig::read(env, allow_insecure);
         let cache_bounds = CacheBounds::read(env);
         Some(Self {
             source_region: source_region?,
@@ -315,7 +315,7 @@ impl Config {
             slice_commits: slice_commits as usize,
             deadline_margin: std::time::Duration::from_secs(margin),
             work_queue,
-            cache_bounds: cache_bounds.unwrap_or_default(),
+            cache_bounds,
         })
     }
 

@@ -133,10 +133,7 @@ pub fn deadline_of(deadline_ms: u64) -> Option<std::time::Instant> {
     if deadline_ms == 0 {
         return None;
     }
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_millis() as u64;
+    let now_ms = codehooks::time::now_millis();
     let left = std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms));
     Some(std::time::Instant::now() + left)
 }

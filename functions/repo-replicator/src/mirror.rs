@@ -22,16 +22,7 @@ use crate::packs::{PackContent, PackKey, PackMemo};
 use crate::plan::{ObjectId, RefChange, Refs, is_mirrored};
 use crate::ports::{Fetched, Mirror, MirrorError, Pushed, Relation};
 use crate::signing::AwsKeys;
-use crate::smart::{Advertisement, Command, PackData, Service, SmartClient};
-
-/// The bounds when none are given: 384 MB (three quarters of Lambda's default 512 MB of
-/// `/tmp`), locks stale after 10 minutes, a minute's wait for a busy cache, 50 packs at most.
-pub const DEFAULT_BOUNDS: CacheBounds = CacheBounds {
-    budget_bytes: 384 << 20,
-    stale_lock_after: std::time::Duration::from_secs(600),
-    lock_wait: std::time::Duration::from_secs(60),
-    max_packs: 50,
-};
+use crate::smart::{Advertisement, PackData, Service, SmartClient};
 
 /// Where the git passwords' keys come from.
 #[derive(Clone)]
@@ -117,27 +108,22 @@ impl GitMirror {
         Self {
             cache_root: cache_root.to_path_buf(),
             keys,
-            bounds: DEFAULT_BOUNDS,
+            bounds: CacheBounds::DEFAULT,
             smart,
             packs: Arc::new(PackMemo::default()),
             seen: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    /// The caches kept within `bounds` (default: [`DEFAULT_BOUNDS`]).
+    /// The caches kept within `bounds` (default: [`CacheBounds::DEFAULT`]).
     pub fn with_bounds(mut self, bounds: CacheBounds) -> Self {
         self.bounds = bounds;
         self
     }
 
     /// Where temporary packs are written.
-    pub fn temp_packs(&self) -> PathBuf {
+    fn temp_packs(&self) -> PathBuf {
         self.cache_root.join(".packs")
-    }
-
-    /// Packs held now (built or being sent).
-    pub fn packs_held(&self) -> usize {
-        self.packs.live()
     }
 
     fn smart(&self) -> Result<&SmartClient, MirrorError> {
@@ -313,14 +299,6 @@ impl Mirror for GitMirror {
             }
         };
         let offered = view.ad;
-        let commands: Vec<Command> = changes
-            .iter()
-            .map(|c| Command {
-                name: c.name.clone(),
-                old: c.old.clone(),
-                new: c.new.clone(),
-            })
-            .collect();
         let shared = if changes.iter().all(|c| c.new.is_none()) {
             None
         } else {
@@ -366,7 +344,7 @@ impl Mirror for GitMirror {
         };
         let report = self
             .smart()?
-            .receive_pack(replica, &keys, &offered, &commands, data)
+            .receive_pack(replica, &keys, &offered, changes, data)
             .await?;
         if let Err(why) = report.unpack {
             return Err(MirrorError::Failed(format!(

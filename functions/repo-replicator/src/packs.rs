@@ -19,7 +19,7 @@ use git2::{ObjectType, Repository};
 use crate::cache::Reading;
 use crate::ports::MirrorError;
 use crate::refs::ObjectId;
-use crate::store::oid;
+use crate::store::{is_loose_object_dir, oid};
 
 pub(crate) mod novel;
 
@@ -392,8 +392,7 @@ pub fn single_pack(cache: &Repository) -> Result<Option<PathBuf>, MirrorError> {
         let entry = entry.map_err(|e| failed("cannot read the cache's objects", e))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let fanout = name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit());
-        if fanout && read(&entry.path())?.next().is_some() {
+        if is_loose_object_dir(&name) && read(&entry.path())?.next().is_some() {
             return Ok(None);
         }
     }

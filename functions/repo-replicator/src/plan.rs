@@ -13,7 +13,7 @@ use crate::endpoints::GitTarget;
 use crate::policy::{self, Divergence, Policy};
 use crate::ports::Relation;
 
-pub use crate::refs::{MIRRORED, OWN_PREFIX, ObjectId, RefChange, Refs, is_mirrored};
+pub use crate::refs::{OWN_PREFIX, ObjectId, RefChange, Refs, is_mirrored};
 
 /// Why no plan is made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// The function's own refs on a replica: backups and slices. Patterns never select them.
-pub use crate::refs::OWN_PREFIX;
+// The function's own refs on a replica: backups and slices. Patterns never select them.
+use crate::refs::OWN_PREFIX;
 /// `refs/codehooks/backup/<UTC yyyymmddThhmmssZ>/<full ref name>`: an old value kept.
 pub const BACKUP_PREFIX: &str = "refs/codehooks/backup/";
 /// `refs/codehooks/slice/<full ref name>`: how far a sliced first copy got.
@@ -160,10 +160,10 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// Whether the policy lets the function manage the branch or tag `name` (never an own ref).
+    /// Whether the policy lets the function manage the branch or tag `name` (never an own ref:
+    /// only branches and tags are mirrored).
     pub fn selects(&self, name: &str) -> bool {
         crate::refs::is_mirrored(name)
-            && !name.starts_with(OWN_PREFIX)
             && (self.include.is_empty() || self.include.iter().any(|p| p.matches(name)))
             && !self.exclude.iter().any(|p| p.matches(name))
     }

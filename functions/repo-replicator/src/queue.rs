@@ -8,7 +8,6 @@
 //! tests). [`QueueConfig`] reads `CODEHOOKS_WORK_QUEUE_URL`.
 
 use std::future::Future;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -154,8 +153,7 @@ pub fn is_fifo_queue_url(url: &str, insecure_local: bool) -> bool {
     };
     let stem = name.strip_suffix(".fifo").unwrap_or_default();
     host_ok
-        && account.len() == 12
-        && account.chars().all(|c| c.is_ascii_digit())
+        && codehooks::names::is_account(account)
         && !stem.is_empty()
         && name.len() <= 80
         && stem
@@ -165,16 +163,12 @@ pub fn is_fifo_queue_url(url: &str, insecure_local: bool) -> bool {
 
 impl QueueConfig {
     /// `None` when no queue is configured (the reconciliation then replicates in the loop) or
-    /// when the URL is wrong (recorded in `env`).
-    pub fn read(env: &mut Env<'_>) -> Option<Self> {
+    /// when the URL is wrong (recorded in `env`). `allow_insecure`: the test-only switch of the
+    /// git connection (`CODEHOOKS_ALLOW_INSECURE_GIT`, read by `Config`) also admits a local
+    /// `http://` queue.
+    pub fn read(env: &mut Env<'_>, allow_insecure: bool) -> Option<Self> {
         let url = env.optional("CODEHOOKS_WORK_QUEUE_URL")?;
-        // The same test-only switch as the git connection; its value is checked by `Config`.
-        let insecure = env
-            .optional("CODEHOOKS_ALLOW_INSECURE_GIT")
-            .is_some_and(|v| {
-                matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on")
-            });
-        if is_fifo_queue_url(&url, insecure) {
+        if is_fifo_queue_url(&url, allow_insecure) {
             Some(Self { url })
         } else {
             env.problem(
@@ -254,9 +248,7 @@ struct Failure {
 
 impl WorkQueue for SqsQueue {
     async fn send(&self, jobs: &[Job]) -> Result<Sent> {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let now_ms = codehooks::time::now_millis();
         let mut messages = 0;
         for chunk in jobs.chunks(10) {
             let mut pending: Vec<&Job> = chunk.iter().collect();

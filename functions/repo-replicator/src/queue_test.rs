@@ -113,20 +113,20 @@ fn the_queue_url_must_be_a_fifo_queue_over_https() {
 #[test]
 fn the_queue_is_optional_and_checked() {
     let mut env = Env::from_pairs(Vec::<(String, String)>::new());
-    assert_eq!(QueueConfig::read(&mut env), None);
+    assert_eq!(QueueConfig::read(&mut env, false), None);
     env.finish().unwrap();
 
     let url = "https://sqs.us-east-1.amazonaws.com/123456789012/work.fifo";
     let mut env = Env::from_pairs([("CODEHOOKS_WORK_QUEUE_URL", url)]);
     assert_eq!(
-        QueueConfig::read(&mut env),
+        QueueConfig::read(&mut env, false),
         Some(QueueConfig { url: url.into() })
     );
     env.finish().unwrap();
 
     let local = "http://127.0.0.1:5000/123456789012/work.fifo";
     let mut env = Env::from_pairs([("CODEHOOKS_WORK_QUEUE_URL", local)]);
-    assert_eq!(QueueConfig::read(&mut env), None);
+    assert_eq!(QueueConfig::read(&mut env, false), None);
     let err = env.finish().unwrap_err().to_string();
     assert!(err.contains("CODEHOOKS_WORK_QUEUE_URL"), "{err}");
 
@@ -134,7 +134,8 @@ fn the_queue_is_optional_and_checked() {
         ("CODEHOOKS_WORK_QUEUE_URL", local),
         ("CODEHOOKS_ALLOW_INSECURE_GIT", "true"),
     ]);
-    assert!(QueueConfig::read(&mut env).is_some());
+    let insecure = env.bool_or("CODEHOOKS_ALLOW_INSECURE_GIT", false);
+    assert!(QueueConfig::read(&mut env, insecure).is_some());
     env.finish().unwrap();
 }
 

@@ -29,7 +29,7 @@ impl fmt::Display for ObjectId {
 pub type Refs = BTreeMap<String, ObjectId>;
 
 /// The refs a mirror carries: branches and tags (CodeCommit has no others).
-pub const MIRRORED: [&str; 2] = ["refs/heads/", "refs/tags/"];
+const MIRRORED: [&str; 2] = ["refs/heads/", "refs/tags/"];
 
 /// Whether `name` is a ref the mirror carries (peeled `^{}` entries are not).
 pub fn is_mirrored(name: &str) -> bool {

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use codehooks::names::RepositoryName;
 use codehooks::{Error, Result};
@@ -206,12 +206,7 @@ pub fn verdict(mut errors: Vec<Error>) -> Error {
     Error::transient(text)
 }
 
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub(crate) use codehooks::time::now_millis as now_ms;
 
 /// Runs the futures concurrently on the current task; their outputs in order.
 pub(crate) async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {

@@ -16,8 +16,11 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
 use tokio::io::{AsyncRead, ReadBuf};
 
+use codehooks::error::error_chain;
+
 use crate::endpoints::GitTarget;
 use crate::ports::MirrorError;
+use crate::refs::RefChange;
 use crate::signing::{AwsKeys, git_credentials};
 
 mod wire;
@@ -42,21 +45,6 @@ pub struct SmartClient {
     http: reqwest::Client,
 }
 
-/// The message of `e` and of every error under it (reqwest hides the TLS reason there).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut msg = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let s_msg = s.to_string();
-        if !msg.contains(&s_msg) {
-            msg.push_str(": ");
-            msg.push_str(&s_msg);
-        }
-        cur = s.source();
-    }
-    msg
-}
-
 impl SmartClient {
     pub fn new() -> Result<Self, MirrorError> {
         let http = reqwest::Client::builder()
@@ -65,7 +53,10 @@ impl SmartClient {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| {
-                MirrorError::Failed(format!("cannot set up the HTTP client: {}", chain(&e)))
+                MirrorError::Failed(format!(
+                    "cannot set up the HTTP client: {}",
+                    error_chain(&e)
+                ))
             })?;
         Ok(Self { http })
     }
@@ -100,7 +91,7 @@ impl SmartClient {
             MirrorError::Failed(format!(
                 "{what} {} failed: {}",
                 target.describe(),
-                chain(&e)
+                error_chain(&e)
             ))
         })?;
         let status = resp.status();
@@ -159,7 +150,7 @@ impl SmartClient {
         target: &GitTarget,
         keys: &AwsKeys,
         offered: &Advertisement,
-        commands: &[Command],
+        commands: &[RefChange],
         pack: PackData,
     ) -> Result<Report, MirrorError> {
         let what = "pushing to";
@@ -325,7 +316,7 @@ async fn read_bounded(
         MirrorError::Failed(format!(
             "{what} {}: the answer broke off: {}",
             target.describe(),
-            chain(&e)
+            error_chain(&e)
         ))
     })? {
         if out.len() + chunk.len() > limit {

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::plan::ObjectId;
+use crate::plan::{ObjectId, RefChange};
 
 const A: &str = "1111111111111111111111111111111111111111";
 const B: &str = "2222222222222222222222222222222222222222";
@@ -152,17 +152,17 @@ fn refuses_hostile_advertisements() {
 #[test]
 fn encodes_commands_with_capabilities_on_the_first_only() {
     let commands = [
-        Command {
+        RefChange {
             name: "refs/heads/main".into(),
             old: Some(ObjectId::new(A)),
             new: Some(ObjectId::new(B)),
         },
-        Command {
+        RefChange {
             name: "refs/heads/gone".into(),
             old: Some(ObjectId::new(A)),
             new: None,
         },
-        Command {
+        RefChange {
             name: "refs/tags/new".into(),
             old: None,
             new: Some(ObjectId::new(B)),
@@ -187,7 +187,7 @@ fn encodes_commands_with_capabilities_on_the_first_only() {
         format!("{ZERO_ID} {B} refs/tags/new\n").into_bytes()
     );
     assert!(body.ends_with(b"0000"));
-    let bad = Command {
+    let bad = RefChange {
         name: "refs/heads/a b".into(),
         old: None,
         new: None,

@@ -10,6 +10,11 @@ use git2::{Oid, Repository};
 use crate::ports::MirrorError;
 use crate::refs::{ObjectId, Refs, is_mirrored};
 
+/// Whether `name` is a directory of loose objects under `objects/` (two hexadecimal digits).
+pub fn is_loose_object_dir(name: &str) -> bool {
+    name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// `oid` as an [`ObjectId`].
 pub fn object_id(oid: Oid) -> ObjectId {
     ObjectId::new(oid.to_string())

@@ -17,7 +17,7 @@
 //! still holds the T1 value.
 
 use std::collections::BTreeMap;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 use crate::config::PushLimits;
 use crate::endpoints::GitTarget;
@@ -107,7 +107,7 @@ pub async fn sync_replica<M: Mirror>(
             replica: &listed,
             relations: &relations,
             policy: options.policy,
-            now_secs: now_secs(),
+            now_secs: codehooks::time::epoch_secs(SystemTime::now()),
         };
         let mut plan = safe_plan(input, replica).map_err(|e| MirrorError::Failed(e.to_string()))?;
         stats.kept = plan.kept.clone();
@@ -158,13 +158,6 @@ fn mirrored(refs: &Refs) -> Refs {
         .filter(|(n, _)| is_mirrored(n))
         .map(|(n, o)| (n.clone(), o.clone()))
         .collect()
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// How the source's value relates to the replica's, for each branch or tag both have with

@@ -10,12 +10,12 @@
 //! close of the file drops): one open file per cache and process, whatever the readers.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::failed;
+use super::{beside, failed, open_lock_file};
 use crate::ports::MirrorError;
 
 /// How this process uses each cache it reads or clears.
@@ -32,23 +32,11 @@ fn uses() -> MutexGuard<'static, Option<HashMap<PathBuf, Use>>> {
 
 /// The readers' lock file of the cache at `dir`: `<dir>.readers`.
 pub fn readers_path(dir: &Path) -> PathBuf {
-    let mut name = dir.file_name().unwrap_or_default().to_os_string();
-    name.push(".readers");
-    dir.with_file_name(name)
+    beside(dir, ".readers")
 }
 
 fn open(dir: &Path) -> Result<File, MirrorError> {
-    let path = readers_path(dir);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| failed(format!("cannot create {}: {e}", parent.display())))?;
-    }
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| failed(format!("cannot open {}: {e}", path.display())))
+    open_lock_file(&readers_path(dir))
 }
 
 /// A run reading the cache at `dir`: while it lives, the cache is neither evicted nor

@@ -9,6 +9,7 @@ use git2::{ObjectType, Repository};
 
 use super::failed;
 use crate::ports::MirrorError;
+use crate::store::is_loose_object_dir;
 
 /// Whether `name` is a file libgit2 (or git) leaves behind when it dies mid-write.
 fn is_leftover(name: &str) -> bool {
@@ -180,7 +181,7 @@ fn remove_loose_objects(objects: &Path) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.len() == 2 && name.chars().all(|c| c.is_ascii_hexdigit()) {
+        if is_loose_object_dir(&name) {
             let _ = fs::remove_dir_all(entry.path());
         }
     }

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::plan::{ObjectId, Refs};
 use crate::ports::MirrorError;
+use crate::refs::{ObjectId, RefChange, Refs};
 
 /// The longest pkt-line git allows (4 bytes of length and 65,516 of data).
 pub const MAX_PKT: usize = 65_520;
@@ -119,7 +119,7 @@ fn text(data: &[u8]) -> Result<&str, MirrorError> {
 
 /// A 40-hex object id.
 pub fn parse_id(s: &str) -> Result<Option<ObjectId>, MirrorError> {
-    if s.len() != 40 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !codehooks::names::is_commit_id(s) {
         return Err(bad(format!("{s:?} is not an object id")));
     }
     Ok((s != ZERO_ID).then(|| ObjectId::new(s)))
@@ -204,14 +204,6 @@ pub fn parse_advertisement(body: &[u8], service: Service) -> Result<Advertisemen
     Ok(ad)
 }
 
-/// One ref update of a push: `old`/`new` `None` for a creation/deletion.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Command {
-    pub name: String,
-    pub old: Option<ObjectId>,
-    pub new: Option<ObjectId>,
-}
-
 /// Appends `data` as a pkt-line.
 pub fn write_pkt(out: &mut Vec<u8>, data: &[u8]) -> Result<(), MirrorError> {
     if data.len() + 4 > MAX_PKT {
@@ -225,9 +217,10 @@ pub fn write_pkt(out: &mut Vec<u8>, data: &[u8]) -> Result<(), MirrorError> {
     Ok(())
 }
 
-/// The command section of a push (commands, capabilities on the first, then a flush).
+/// The command section of a push (one command per ref change: `old`/`new` `None` for a
+/// creation/deletion; capabilities on the first, then a flush).
 pub fn encode_commands(
-    commands: &[Command],
+    commands: &[RefChange],
     capabilities: &[&str],
 ) -> Result<Vec<u8>, MirrorError> {
     let mut out = Vec::new();
