@@ -9,101 +9,24 @@ use serde_json::{Map, Value, json};
 use crate::NAME;
 use crate::evidence::Evidence;
 use crate::facts::Decision;
+use crate::hook::Platform;
 
 /// Longest probe failure sample quoted in the alert's text.
 const SAMPLE_MAX: usize = 300;
 
 /// The alert of `ev`.
 pub fn alert(ev: &Evidence) -> Alert {
-    let name = match (&ev.application, &ev.deployment_group) {
-        (Some(a), Some(g)) => format!("{a}/{g}"),
-        _ => String::new(),
-    };
-    let hook = ev.hook.as_deref().unwrap_or("lifecycle");
+    let platform = ev.platform.unwrap_or(Platform::CodeDeployEcs);
+    let name = scope_name(ev);
     let id = &ev.deployment_id;
-    let group = if name.is_empty() {
-        String::new()
-    } else {
-        format!(" of {name}")
-    };
-    let (severity, prefix, headline) = match (ev.decision, ev.dry_run) {
-        (Decision::Failed, _) => (
-            Severity::Error,
-            "",
-            format!(
-                "The {hook} hook of deployment {id}{group} failed: CodeDeploy stops the deployment and rolls back to blue."
-            ),
-        ),
-        (Decision::Succeeded, true) => (
-            Severity::Warning,
-            "[dry run]",
-            format!(
-                "DRY RUN: the {hook} hook of deployment {id}{group} would have failed; it was reported Succeeded."
-            ),
-        ),
-        (Decision::Succeeded, false) => (
-            Severity::Warning,
-            "",
-            format!(
-                "FAIL OPEN: the {hook} hook of deployment {id}{group} could not be checked and was reported Succeeded."
-            ),
-        ),
-    };
+    let region = ev.region.clone().unwrap_or_default();
+    let account = ev.account.clone().unwrap_or_default();
+    let (severity, prefix, headline) = headline(ev, platform, &name);
     let mut reasons = ev.reasons();
     if reasons.is_empty()
         && let Some(e) = &ev.error
     {
         reasons.push(e.clone());
-    }
-    let region = ev.region.clone().unwrap_or_default();
-    let account = ev.account.clone().unwrap_or_default();
-    let listener = ev.listener.as_ref().map(|l| {
-        format!(
-            "{} {} port {} ({})",
-            l.role.as_str(),
-            l.protocol,
-            l.port,
-            l.arn
-        )
-    });
-    let facts: Vec<(String, String)> = [
-        ("Application", ev.application.clone()),
-        ("Deployment group", ev.deployment_group.clone()),
-        ("Deployment", Some(id.clone())),
-        ("Hook", ev.hook.clone()),
-        ("Status reported", Some(ev.decision.as_str().to_owned())),
-        ("Target group", ev.green_target_group.clone()),
-        ("Listener", listener),
-        ("Task definition", ev.task_definition.clone()),
-        ("URL", ev.url.clone()),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| Some((k.to_owned(), v?)))
-    .collect();
-    let mut links = Vec::new();
-    if !region.is_empty() {
-        links.push((
-            "Deployment".to_owned(),
-            codehooks::arn::console_url(
-                &region,
-                &format!("codesuite/codedeploy/deployments/{id}?region={region}"),
-            ),
-        ));
-    }
-    let mut resources = Vec::new();
-    if let (Some(app), Some(g)) = (&ev.application, &ev.deployment_group)
-        && !region.is_empty()
-        && !account.is_empty()
-    {
-        resources.push(
-            codehooks::arn::Arn::new(
-                &region,
-                "codedeploy",
-                &account,
-                &format!("deploymentgroup:{app}/{g}"),
-            )
-            .to_string(),
-        );
     }
     let next_steps = match ev.decision {
         Decision::Failed => vec![
@@ -119,19 +42,24 @@ pub fn alert(ev: &Evidence) -> Alert {
         name: name.clone(),
         state: ev.state().to_owned(),
         severity,
-        region,
-        account,
+        region: region.clone(),
+        account: account.clone(),
         reference: id.clone(),
         subject_prefix: prefix.to_owned(),
         headline,
         reasons,
-        facts,
+        facts: facts(ev, platform),
         sections: sections(ev),
-        links,
+        links: links(ev, platform, &region),
         next_steps,
         thread_id: if name.is_empty() { id.clone() } else { name },
-        resources,
-        event_type: "CodeDeployLifecycleHookFailed".to_owned(),
+        resources: resources(ev, platform, &region, &account),
+        event_type: match platform {
+            Platform::CodeDeployEcs => "CodeDeployLifecycleHookFailed",
+            Platform::CodeDeployLambda => "CodeDeployLambdaHookFailed",
+            Platform::EcsNative => "EcsLifecycleHookFailed",
+        }
+        .to_owned(),
         // The alert's id: every copy of one hook execution's alert carries it.
         event_id: alert_id(ev),
         time: utc_now(),
@@ -146,6 +74,190 @@ pub fn alert(ev: &Evidence) -> Alert {
             ),
         ],
         data: data(ev),
+    }
+}
+
+/// What was deployed: `application/group` (CodeDeploy) or `cluster/service` (Amazon ECS).
+fn scope_name(ev: &Evidence) -> String {
+    match (&ev.service, &ev.application, &ev.deployment_group) {
+        (Some(s), _, _) => s.clone(),
+        (None, Some(a), Some(g)) => format!("{a}/{g}"),
+        _ => String::new(),
+    }
+}
+
+/// The severity, subject prefix and first sentence: what happened and what the platform does.
+fn headline(ev: &Evidence, platform: Platform, name: &str) -> (Severity, &'static str, String) {
+    let hook = ev.hook.as_deref().unwrap_or("lifecycle");
+    let id = &ev.deployment_id;
+    let of = match platform {
+        Platform::EcsNative if !name.is_empty() => {
+            format!("the {hook} hook of service {name} (deployment {id})")
+        }
+        _ if !name.is_empty() => format!("the {hook} hook of deployment {id} of {name}"),
+        _ => format!("the {hook} hook of deployment {id}"),
+    };
+    let back = match (platform, &ev.lambda) {
+        (Platform::EcsNative, _) => {
+            "Amazon ECS rolls the service back to its previous revision.".to_owned()
+        }
+        (Platform::CodeDeployLambda, Some(l)) => format!(
+            "CodeDeploy stops the deployment and keeps the alias on version {}.",
+            l.current_version
+                .as_deref()
+                .unwrap_or("the current version")
+        ),
+        (Platform::CodeDeployLambda, None) => {
+            "CodeDeploy stops the deployment and keeps the alias on the current version.".to_owned()
+        }
+        (Platform::CodeDeployEcs, _) => {
+            "CodeDeploy stops the deployment and rolls back to blue.".to_owned()
+        }
+    };
+    let status = match platform {
+        Platform::EcsNative => "answered SUCCEEDED",
+        _ => "reported Succeeded",
+    };
+    let mut of_upper = of.clone();
+    if let Some(first) = of_upper.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    match (ev.decision, ev.dry_run) {
+        (Decision::Failed, _) => (Severity::Error, "", format!("{of_upper} failed: {back}")),
+        (Decision::Succeeded, true) => (
+            Severity::Warning,
+            "[dry run]",
+            format!("DRY RUN: {of} would have failed; it was {status}."),
+        ),
+        (Decision::Succeeded, false) => (
+            Severity::Warning,
+            "",
+            format!("FAIL OPEN: {of} could not be checked and was {status}."),
+        ),
+    }
+}
+
+/// The facts of the deployment, the platform's own first.
+fn facts(ev: &Evidence, platform: Platform) -> Vec<(String, String)> {
+    let listener = ev.listener.as_ref().map(|l| {
+        format!(
+            "{} {} port {} ({})",
+            l.role.as_str(),
+            l.protocol,
+            l.port,
+            l.arn
+        )
+    });
+    let lambda = ev.lambda.as_ref();
+    let stage = if platform == Platform::EcsNative {
+        "Stage"
+    } else {
+        "Hook"
+    };
+    [
+        ("Platform", Some(platform.as_str().to_owned())),
+        ("Application", ev.application.clone()),
+        ("Deployment group", ev.deployment_group.clone()),
+        ("Service", ev.service.clone()),
+        ("Deployment", Some(ev.deployment_id.clone())),
+        (stage, ev.hook.clone()),
+        ("Status reported", Some(ev.decision.as_str().to_owned())),
+        ("Service revision", ev.target_revision.clone()),
+        ("Target group", ev.green_target_group.clone()),
+        ("Listener", listener),
+        ("Task definition", ev.task_definition.clone()),
+        ("Function", lambda.map(|l| l.function.clone())),
+        ("Alias", lambda.and_then(|l| l.alias.clone())),
+        (
+            "Target version",
+            lambda.and_then(|l| l.target_version.clone()),
+        ),
+        ("URL", ev.url.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+    .collect()
+}
+
+/// Console links: the deployment, and the function version of a Lambda deployment.
+fn links(ev: &Evidence, platform: Platform, region: &str) -> Vec<(String, String)> {
+    if region.is_empty() {
+        return Vec::new();
+    }
+    let id = &ev.deployment_id;
+    let mut links = Vec::new();
+    match (
+        platform,
+        ev.service.as_deref().and_then(|s| s.split_once('/')),
+    ) {
+        (Platform::EcsNative, Some((cluster, service))) => links.push((
+            "Service deployments".to_owned(),
+            codehooks::arn::console_url(
+                region,
+                &format!(
+                    "ecs/v2/clusters/{cluster}/services/{service}/deployments?region={region}"
+                ),
+            ),
+        )),
+        (Platform::EcsNative, None) => {}
+        _ => links.push((
+            "Deployment".to_owned(),
+            codehooks::arn::console_url(
+                region,
+                &format!("codesuite/codedeploy/deployments/{id}?region={region}"),
+            ),
+        )),
+    }
+    if let Some(l) = &ev.lambda
+        && let Some(v) = &l.target_version
+    {
+        links.push((
+            "Function version".to_owned(),
+            codehooks::arn::console_url(
+                region,
+                &format!(
+                    "lambda/home?region={region}#/functions/{}/versions/{v}",
+                    l.function
+                ),
+            ),
+        ));
+    }
+    links
+}
+
+/// The ARNs the alert is about.
+fn resources(ev: &Evidence, platform: Platform, region: &str, account: &str) -> Vec<String> {
+    if region.is_empty() || account.is_empty() {
+        return Vec::new();
+    }
+    let arn = |service: &str, resource: String| {
+        codehooks::arn::Arn::new(region, service, account, &resource).to_string()
+    };
+    match platform {
+        Platform::EcsNative => ev
+            .deployment_id
+            .starts_with("arn:")
+            .then(|| ev.deployment_id.clone())
+            .into_iter()
+            .collect(),
+        Platform::CodeDeployLambda => {
+            let mut out: Vec<String> = ev
+                .lambda
+                .iter()
+                .map(|l| match &l.target_version {
+                    Some(v) => arn("lambda", format!("function:{}:{v}", l.function)),
+                    None => arn("lambda", format!("function:{}", l.function)),
+                })
+                .collect();
+            if let (Some(app), Some(g)) = (&ev.application, &ev.deployment_group) {
+                out.push(arn("codedeploy", format!("deploymentgroup:{app}/{g}")));
+            }
+            out
+        }
+        Platform::CodeDeployEcs => match (&ev.application, &ev.deployment_group) {
+            (Some(app), Some(g)) => vec![arn("codedeploy", format!("deploymentgroup:{app}/{g}"))],
+            _ => Vec::new(),
+        },
     }
 }
 
@@ -226,6 +338,11 @@ fn data(ev: &Evidence) -> Map<String, Value> {
         "greenTargetGroup": ev.green_target_group,
         "blueTargetGroup": ev.blue_target_group,
         "taskDefinition": ev.task_definition,
+        "platform": ev.platform,
+        "service": ev.service,
+        "targetRevision": ev.target_revision,
+        "lambda": ev.lambda,
+        "window": ev.window,
         "error": ev.error,
         "notes": ev.notes,
     });

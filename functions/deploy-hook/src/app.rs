@@ -5,39 +5,58 @@
 
 use std::time::Duration;
 
-use codehooks::alert::{AlertPublisher, SnsPublisher};
+use codehooks::alert::SnsPublisher;
 use codehooks::config::{ConfigError, Env};
 use codehooks::dedup::Store;
 use codehooks::harness::{Common, Function};
-use codehooks::once::OnceOnlyStore;
 use codehooks::{Error, Result};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::answer::Answer;
 use crate::config::Config;
+use crate::contract::Contract;
 use crate::evidence::Evidence;
 use crate::facts::{Decision, Reported};
 use crate::payload::{HookPayload, deadline_instant};
-use crate::ports::{Deployments, LoadBalancer};
+use crate::ports::{Deployments, Ports};
 use crate::probe::CheckResult;
 use crate::sdk::{SdkDeployments, SdkLoadBalancer};
+use crate::sdk_ecs::SdkServices;
+use crate::sdk_lambda::{SdkFunctions, SdkMetrics};
 
 /// Pause between two attempts to report a status.
 const REPORT_RETRY: Duration = Duration::from_millis(250);
 
-/// The hook: its settings and its ports, built once per execution environment.
+/// The production ports: the SDK adapters.
 #[derive(Debug)]
-pub struct App<D = SdkDeployments, L = SdkLoadBalancer, A = SnsPublisher, S = Store> {
+pub struct SdkPorts;
+
+impl Ports for SdkPorts {
+    type Deployments = SdkDeployments;
+    type LoadBalancer = SdkLoadBalancer;
+    type Services = SdkServices;
+    type Functions = SdkFunctions;
+    type Metrics = SdkMetrics;
+    type Alerts = SnsPublisher;
+    type Once = Store;
+}
+
+/// The hook: its settings and its ports, built once per execution environment.
+pub struct App<P: Ports = SdkPorts> {
     pub metrics_namespace: String,
     pub settings: Config,
-    pub deployments: D,
-    pub load_balancer: L,
+    pub deployments: P::Deployments,
+    pub load_balancer: P::LoadBalancer,
+    pub services: P::Services,
+    pub functions: P::Functions,
+    pub metrics: P::Metrics,
     /// Where the evidence of a failure goes (`None`: no alert topic configured).
-    pub alerts: Option<A>,
+    pub alerts: Option<P::Alerts>,
     /// The once-only store that makes the alert exactly-once per hook execution (`None`: no
     /// alerts table configured; the alert is then at-least-once).
-    pub once: Option<S>,
+    pub once: Option<P::Once>,
     /// The region of the deployments (the function's).
     pub region: Option<String>,
     /// What is wrong with the configuration, when something is: the degraded mode.
@@ -65,6 +84,9 @@ impl App {
             settings,
             deployments: SdkDeployments::new(sdk),
             load_balancer: SdkLoadBalancer::new(sdk),
+            services: SdkServices::new(sdk),
+            functions: SdkFunctions::new(sdk),
+            metrics: SdkMetrics::new(sdk),
             alerts,
             once,
             region: sdk.region().map(|r| r.as_ref().to_owned()),
@@ -76,7 +98,7 @@ impl App {
 impl Function for App {
     const NAME: &'static str = crate::NAME;
     type Config = Config;
-    type Output = Evidence;
+    type Output = Answer;
 
     fn read_config(env: &mut Env<'_>) -> Config {
         Config::read(env)
@@ -110,14 +132,35 @@ impl Function for App {
     fn handle(
         &self,
         event: LambdaEvent<Value>,
-    ) -> impl std::future::Future<Output = Result<Evidence>> {
+    ) -> impl std::future::Future<Output = Result<Answer>> {
         // Boxed: the whole check is a deep future, and the runtime nests it further.
-        Box::pin(self.answer(event))
+        Box::pin(self.respond(event))
     }
 }
 
-impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D, L, A, S> {
-    /// Handles one invocation: the checks, or the degraded mode's refusal.
+impl<P: Ports> std::fmt::Debug for App<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("settings", &self.settings)
+            .field("region", &self.region)
+            .field("config_error", &self.config_error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Ports> App<P> {
+    /// Handles one invocation in the contract its payload speaks ([`Contract`]).
+    pub async fn respond(&self, event: LambdaEvent<Value>) -> Result<Answer> {
+        match Contract::of(&event.payload)? {
+            Contract::CodeDeploy(_) => self
+                .answer(event)
+                .await
+                .map(|ev| Answer::Reported(Box::new(ev))),
+            Contract::EcsNative(payload) => self.answer_native(&payload, &event.context).await,
+        }
+    }
+
+    /// Handles one CodeDeploy invocation: the checks, or the degraded mode's refusal.
     pub async fn answer(&self, event: LambdaEvent<Value>) -> Result<Evidence> {
         match &self.config_error {
             None => self.check(event).await,
@@ -130,9 +173,7 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D
         let started = Instant::now();
         let payload = HookPayload::parse(&event.payload)?;
         let deadline = deadline_instant(event.context.deadline);
-        let total = deadline.saturating_duration_since(Instant::now());
-        let margin = self.settings.report_margin.min(total / 3);
-        let budget_end = deadline.checked_sub(margin).unwrap_or(deadline);
+        let (budget_end, margin) = self.budget(deadline);
         tracing::info!(
             deployment_id = %payload.deployment_id,
             budget_ms = budget_end.saturating_duration_since(Instant::now()).as_millis() as u64,
@@ -144,18 +185,7 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D
         let finished =
             tokio::time::timeout_at(budget_end, self.evaluate(&payload, &mut ev, budget_end)).await;
         if finished.is_err() {
-            ev.checks.push(CheckResult::new(
-                "deadline",
-                false,
-                None,
-                format!(
-                    "the checks did not finish within the invocation's time budget ({} ms before the deadline kept to report)",
-                    margin.as_millis()
-                ),
-            ));
-            ev.error
-                .get_or_insert_with(|| "ran out of time before the checks finished".into());
-            ev.infrastructure.push("deadline".into());
+            out_of_time(&mut ev, margin);
         }
         ev.conclude(&self.settings);
         ev.duration_ms = started.elapsed().as_millis() as u64;
@@ -215,8 +245,16 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D
         reported
     }
 
+    /// When the checks must end (`deadline` less the margin kept to answer), and that margin:
+    /// the report margin, at most a third of the time left.
+    pub(crate) fn budget(&self, deadline: Instant) -> (Instant, Duration) {
+        let total = deadline.saturating_duration_since(Instant::now());
+        let margin = self.settings.report_margin.min(total / 3);
+        (deadline.checked_sub(margin).unwrap_or(deadline), margin)
+    }
+
     /// The region and account the alert names: the clients' region, the function's account.
-    fn locate(&self, ev: &mut Evidence, context: &lambda_runtime::Context) {
+    pub(crate) fn locate(&self, ev: &mut Evidence, context: &lambda_runtime::Context) {
         let arn: Vec<&str> = context.invoked_function_arn.split(':').collect();
         let part = |i: usize| {
             arn.get(i)
@@ -267,6 +305,23 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D
             tokio::time::sleep(REPORT_RETRY).await;
         }
     }
+}
+
+/// Records that the checks did not finish within the invocation's time budget (`margin` is
+/// the time kept before the deadline to answer).
+pub(crate) fn out_of_time(ev: &mut Evidence, margin: Duration) {
+    ev.checks.push(CheckResult::new(
+        "deadline",
+        false,
+        None,
+        format!(
+            "the checks did not finish within the invocation's time budget ({} ms before the deadline kept to report)",
+            margin.as_millis()
+        ),
+    ));
+    ev.error
+        .get_or_insert_with(|| "ran out of time before the checks finished".into());
+    ev.infrastructure.push("deadline".into());
 }
 
 #[cfg(test)]

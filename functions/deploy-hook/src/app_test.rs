@@ -13,7 +13,7 @@ use crate::config::config_from_pairs;
 use crate::fixtures::*;
 use crate::twins::{MemoryDeployments, MemoryLoadBalancer};
 
-type TestApp = App<MemoryDeployments, MemoryLoadBalancer, MemoryPublisher, MemoryOnceStore>;
+type TestApp = App<crate::twins::Twins>;
 
 const POLICY: &str = r#"{"default": {"probes": false, "targetHealthWaitMs": 300, "targetHealthPollMs": 100},
     "hooks": {"AfterAllowTraffic": {"probes": true}}}"#;
@@ -30,6 +30,9 @@ fn app_with(extra: &[(&str, &str)]) -> TestApp {
         settings: config_from_pairs(vars).unwrap(),
         deployments: MemoryDeployments::new(),
         load_balancer: MemoryLoadBalancer::new(),
+        services: crate::twins_ecs::MemoryServices::new(),
+        functions: crate::twins_lambda::MemoryFunctions::new(),
+        metrics: crate::twins_lambda::MemoryMetrics::new(),
         alerts: Some(MemoryPublisher::new()),
         once: None,
         region: Some("us-east-1".into()),

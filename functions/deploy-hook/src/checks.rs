@@ -65,6 +65,9 @@ pub struct Checks {
     pub max_p99_ms: Option<u64>,
     pub max_consecutive_failures: u32,
     pub warmup_ms: u64,
+    /// The pause Amazon ECS makes before invoking again after `IN_PROGRESS` (a window longer
+    /// than one invocation).
+    pub call_back_delay_seconds: u32,
 }
 
 impl Checks {
@@ -92,30 +95,37 @@ impl Checks {
             max_p99_ms: None,
             max_consecutive_failures: 5,
             warmup_ms: 10_000,
+            call_back_delay_seconds: 15,
+        };
+        let pass_through = Checks {
+            target_health: false,
+            probes: false,
+            ..base.clone()
+        };
+        let smoke = Checks {
+            requests: 10,
+            warmup_ms: 2_000,
+            target_health_wait_ms: 20_000,
+            ..base.clone()
         };
         match hook {
-            Hook::BeforeInstall => Checks {
-                target_health: false,
+            // Preflight: discovery only.
+            Hook::BeforeInstall | Hook::PreScaleUp => pass_through,
+            // Green's targets are registered and healthy.
+            Hook::AfterInstall | Hook::PostScaleUp => Checks {
                 probes: false,
                 ..base
             },
-            Hook::AfterInstall => Checks {
-                probes: false,
-                ..base
-            },
-            Hook::AfterAllowTestTraffic => base,
-            Hook::BeforeAllowTraffic => Checks {
-                requests: 10,
-                warmup_ms: 2_000,
-                target_health_wait_ms: 20_000,
-                ..base
-            },
-            Hook::AfterAllowTraffic => Checks {
-                requests: 10,
-                warmup_ms: 2_000,
-                target_health_wait_ms: 20_000,
-                ..base
-            },
+            // The full check through the test listener.
+            Hook::AfterAllowTestTraffic | Hook::PostTestTrafficShift => base,
+            Hook::BeforeAllowTraffic
+            | Hook::AfterAllowTraffic
+            | Hook::PostProductionTrafficShift => smoke,
+            // Traffic is moving (or moving back, in a rollback): answer at once.
+            Hook::ReconcileService
+            | Hook::TestTrafficShift
+            | Hook::PreProductionTrafficShift
+            | Hook::ProductionTrafficShift => pass_through,
         }
     }
 
@@ -139,7 +149,8 @@ impl Checks {
             timeout_ms,
             min_success_rate,
             max_consecutive_failures,
-            warmup_ms
+            warmup_ms,
+            call_back_delay_seconds
         );
         set_opt!(
             host_name,

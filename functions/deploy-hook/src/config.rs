@@ -24,6 +24,10 @@ pub struct Config {
     /// exactly-once per hook execution; without it the alert is at-least-once.
     pub alerts_table: Option<String>,
     pub report_margin: Duration,
+    /// The Lambda functions a Lambda deployment may be verified for
+    /// (`CODEHOOKS_HOOK_LAMBDA_FUNCTIONS`, from the template parameter
+    /// `DeployHookLambdaFunctions`): the hook's IAM policy lets it invoke only these.
+    pub lambda_functions: Vec<String>,
 }
 
 impl Config {
@@ -64,6 +68,22 @@ impl Config {
                 "must be a DynamoDB table name (3 to 255 letters, digits, '_', '-' or '.')",
             );
         }
+        let lambda_functions = env.list("CODEHOOKS_HOOK_LAMBDA_FUNCTIONS");
+        let bad: Vec<&str> = lambda_functions
+            .iter()
+            .map(String::as_str)
+            .filter(|f| !crate::lambda::is_function_name(f))
+            .collect();
+        if !bad.is_empty() {
+            env.problem(
+                "CODEHOOKS_HOOK_LAMBDA_FUNCTIONS",
+                format!(
+                    "must list Lambda function names (1 to 64 letters, digits, '-' or '_'; no \
+                     ARNs, no versions or aliases), separated by commas; not: {}",
+                    bad.join(", ")
+                ),
+            );
+        }
         Config {
             policy,
             base_url,
@@ -76,6 +96,7 @@ impl Config {
                 DEFAULT_REPORT_MARGIN_MS,
                 200..=60_000,
             ),
+            lambda_functions,
         }
     }
 

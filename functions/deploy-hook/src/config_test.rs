@@ -100,3 +100,26 @@ fn the_alerts_table_is_optional_and_checked() {
     let mut env = codehooks::config::Env::from_pairs([("CODEHOOKS_ALERTS_TABLE", "x")]);
     assert_eq!(Config::read(&mut env).degraded().alerts_table, None);
 }
+
+#[test]
+fn the_lambda_functions_are_a_checked_list_of_names() {
+    assert!(config_from_pairs([]).unwrap().lambda_functions.is_empty());
+    let s = config_from_pairs([(
+        "CODEHOOKS_HOOK_LAMBDA_FUNCTIONS",
+        " orders, billing-api ,,CodeDeployHook_x",
+    )])
+    .unwrap();
+    assert_eq!(
+        s.lambda_functions,
+        ["orders", "billing-api", "CodeDeployHook_x"]
+    );
+    let err = config_from_pairs([(
+        "CODEHOOKS_HOOK_LAMBDA_FUNCTIONS",
+        "orders,orders:live,arn:aws:lambda:us-east-1:123456789012:function:x",
+    )])
+    .unwrap_err();
+    assert_eq!(err.problems.len(), 1);
+    assert_eq!(err.problems[0].variable, "CODEHOOKS_HOOK_LAMBDA_FUNCTIONS");
+    let text = err.to_string();
+    assert!(text.contains("not: orders:live, arn:aws:lambda"), "{text}");
+}

@@ -363,6 +363,7 @@ pub fn plan(facts: &Facts, needs_test_listener: &dyn Fn(&str) -> bool) -> Result
         None => None,
     };
     Ok(Plan {
+        platform: crate::hook::Platform::CodeDeployEcs,
         deployment_id: facts.deployment_id.clone(),
         application: p.deployment.application.clone(),
         deployment_group: p.deployment.deployment_group.clone(),
@@ -380,6 +381,9 @@ pub fn plan(facts: &Facts, needs_test_listener: &dyn Fn(&str) -> bool) -> Result
             .as_deref()
             .and_then(task_definition_in)
             .map(|(short, _)| short),
+        service: None,
+        target_revision: None,
+        shape: Default::default(),
         notes: p.notes,
     })
 }

@@ -3,11 +3,31 @@
 //!
 //! [`fetch`] makes the calls through the two ports and collects plain [`Facts`]; it stops as soon
 //! as the facts so far already rule a plan out. [`decide`](crate::decide::decide) turns the facts
-//! into the plan. [`discover`] is the two in turn.
+//! into the plan. [`discover`] is the two in turn. A Lambda deployment stops after its targets:
+//! [`crate::lambda::decide`] makes its plan.
 
 use crate::decide::{self, Facts, GroupLookup};
+use crate::facts::ComputePlatform;
+use crate::lambda::LambdaPlan;
 use crate::plan::{DiscoveryError, Plan};
 use crate::ports::{Deployments, LoadBalancer};
+
+/// What a CodeDeploy deployment is, and the plan of its running hook.
+#[derive(Debug, Clone)]
+pub enum Discovered {
+    /// An ECS blue/green deployment.
+    Ecs(Box<Plan>),
+    /// A Lambda deployment (an alias shifting between versions).
+    Lambda(Box<LambdaPlan>),
+}
+
+/// Whether the facts are those of a Lambda deployment.
+fn is_lambda(facts: &Facts) -> bool {
+    facts
+        .deployment
+        .as_ref()
+        .is_some_and(|d| d.platform == Some(ComputePlatform::Lambda))
+}
 
 /// Finds the plan of the hook running in `deployment_id`.
 ///
@@ -18,7 +38,7 @@ pub async fn discover<D: Deployments, L: LoadBalancer>(
     load_balancer: &L,
     deployment_id: &str,
     needs_test_listener: impl Fn(&str) -> bool,
-) -> Result<Plan, DiscoveryError> {
+) -> Result<Discovered, DiscoveryError> {
     let facts = fetch(
         deployments,
         load_balancer,
@@ -26,7 +46,12 @@ pub async fn discover<D: Deployments, L: LoadBalancer>(
         &needs_test_listener,
     )
     .await?;
-    decide::decide(facts, needs_test_listener)
+    if is_lambda(&facts) {
+        return crate::lambda::decide(&facts)
+            .map(|p| Discovered::Lambda(Box::new(p)))
+            .map_err(DiscoveryError::Unsupported);
+    }
+    decide::decide(facts, needs_test_listener).map(|p| Discovered::Ecs(Box::new(p)))
 }
 
 /// Reads what the plan needs, in order; an AWS error ends it (`Aws`).
@@ -41,6 +66,10 @@ pub async fn fetch<D: Deployments, L: LoadBalancer>(
         deployment: deployments.deployment(deployment_id).await?,
         ..Facts::default()
     };
+    if is_lambda(&facts) {
+        facts.targets = deployments.targets(deployment_id).await?;
+        return Ok(facts);
+    }
     if decide::deployment(&facts).is_err() {
         return Ok(facts);
     }

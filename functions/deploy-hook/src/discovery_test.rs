@@ -1,6 +1,14 @@
 //! Unit tests of `discovery.rs`: what `fetch` calls through the twins, and when it stops.
 
 use super::*;
+
+/// The ECS plan of a discovery, or a failed test.
+fn ecs(d: Result<Discovered, DiscoveryError>) -> Plan {
+    match d {
+        Ok(Discovered::Ecs(p)) => *p,
+        other => panic!("expected an ECS plan, got {other:?}"),
+    }
+}
 use crate::facts::ComputePlatform;
 use crate::fixtures::*;
 use crate::plan::TargetType;
@@ -22,7 +30,7 @@ fn ops(calls: Vec<String>) -> Vec<String> {
 #[tokio::test]
 async fn finds_the_plan_with_one_call_each() {
     let (d, l) = world("AfterAllowTestTraffic");
-    let plan = discover(&d, &l, "d-1", |_| true).await.unwrap();
+    let plan = ecs(discover(&d, &l, "d-1", |_| true).await);
     assert_eq!(plan.green.unwrap().arn, GREEN);
     assert_eq!(plan.target_type, TargetType::Ecs);
     assert_eq!(
@@ -47,7 +55,7 @@ async fn finds_the_plan_with_one_call_each() {
 #[tokio::test]
 async fn a_hook_without_probes_reads_no_load_balancer() {
     let (d, l) = world("AfterInstall");
-    let plan = discover(&d, &l, "d-1", |_| true).await.unwrap();
+    let plan = ecs(discover(&d, &l, "d-1", |_| true).await);
     assert!(plan.listener.is_none());
     assert!(!ops(l.calls()).contains(&"DescribeLoadBalancers".to_owned()));
 }
@@ -57,11 +65,20 @@ async fn stops_reading_once_the_facts_rule_a_plan_out() {
     // Another platform: nothing after GetDeployment.
     let (d, l) = (MemoryDeployments::new(), MemoryLoadBalancer::new());
     let mut f = facts("AfterAllowTestTraffic").deployment.unwrap();
-    f.platform = Some(ComputePlatform::Lambda);
+    f.platform = Some(ComputePlatform::Server);
     d.add("d-2", f, vec![]);
     let e = discover(&d, &l, "d-2", |_| true).await.unwrap_err();
-    assert!(e.to_string().contains("Lambda"), "{e}");
+    assert!(e.to_string().contains("Server"), "{e}");
     assert_eq!(ops(d.calls()), ["GetDeployment"]);
+    assert!(l.calls().is_empty());
+
+    // A Lambda deployment: its targets, then no deployment group and no load balancer.
+    let (d, l) = (MemoryDeployments::new(), MemoryLoadBalancer::new());
+    let mut f = facts("AfterAllowTestTraffic").deployment.unwrap();
+    f.platform = Some(ComputePlatform::Lambda);
+    d.add("d-3", f, vec![]);
+    let _ = discover(&d, &l, "d-3", |_| true).await;
+    assert_eq!(ops(d.calls()), ["GetDeployment", "ListDeploymentTargets"]);
     assert!(l.calls().is_empty());
 
     // No hook in progress: no deployment group, no load balancer.
@@ -112,7 +129,7 @@ async fn a_cloudformation_deployment_falls_back_to_its_own_pair() {
             lifecycle: lifecycle("AfterAllowTestTraffic"),
         }],
     );
-    let plan = discover(&d, &l, "d-3", |_| true).await.unwrap();
+    let plan = ecs(discover(&d, &l, "d-3", |_| true).await);
     assert_eq!(plan.target_type, TargetType::CloudFormation);
     assert_eq!(plan.green.unwrap().name, "green");
     assert!(

@@ -6,6 +6,7 @@ use crate::policy::{Hook, ListenerRole};
 
 fn plan_with(td: Option<&str>) -> Plan {
     Plan {
+        platform: crate::hook::Platform::CodeDeployEcs,
         deployment_id: "d-ABC".into(),
         application: "a".into(),
         deployment_group: "g".into(),
@@ -18,6 +19,9 @@ fn plan_with(td: Option<&str>) -> Plan {
         desired_count: None,
         listener: None,
         task_definition: td.map(str::to_owned),
+        service: None,
+        target_revision: None,
+        shape: Default::default(),
         notes: vec![],
     }
 }

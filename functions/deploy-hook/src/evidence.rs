@@ -6,6 +6,9 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::facts::Decision;
 use crate::health::HealthResult;
+use crate::hook::Platform;
+use crate::lambda::LambdaEvidence;
+use crate::native::WindowEvidence;
 use crate::payload::HookPayload;
 use crate::plan::{ListenerInfo, Plan, TargetType};
 use crate::probe::{CheckResult, PathReport};
@@ -14,6 +17,9 @@ use crate::probe::{CheckResult, PathReport};
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
+    /// Which kind of deployment (`None` until it is known).
+    pub platform: Option<Platform>,
+    /// The CodeDeploy deployment id, or the ECS service deployment ARN.
     pub deployment_id: String,
     pub lifecycle_event_hook_execution_id: String,
     pub hook: Option<String>,
@@ -37,6 +43,14 @@ pub struct Evidence {
     pub blue_target_group: Option<String>,
     pub task_definition: Option<String>,
     pub target_type: Option<TargetType>,
+    /// `cluster/service` of an Amazon ECS deployment.
+    pub service: Option<String>,
+    /// The service revision being deployed (Amazon ECS).
+    pub target_revision: Option<String>,
+    /// What the checks of a Lambda deployment found.
+    pub lambda: Option<LambdaEvidence>,
+    /// The probe window of an Amazon ECS hook that spans several invocations.
+    pub window: Option<WindowEvidence>,
     pub notes: Vec<String>,
     pub error: Option<String>,
     /// The region of the deployment (the function's), for the alert.
@@ -57,6 +71,7 @@ pub struct Evidence {
 impl Evidence {
     pub fn new(p: &HookPayload) -> Evidence {
         Evidence {
+            platform: None,
             deployment_id: p.deployment_id.clone(),
             lifecycle_event_hook_execution_id: p.hook_execution_id.clone(),
             hook: None,
@@ -79,6 +94,10 @@ impl Evidence {
             blue_target_group: None,
             task_definition: None,
             target_type: None,
+            service: None,
+            target_revision: None,
+            lambda: None,
+            window: None,
             notes: Vec::new(),
             error: None,
             region: None,
@@ -100,9 +119,13 @@ impl Evidence {
     }
 
     pub fn absorb_plan(&mut self, plan: &Plan) {
+        self.platform = Some(plan.platform);
+        self.service = plan.service.clone();
+        self.target_revision = plan.target_revision.clone();
         self.hook = Some(plan.hook.to_string());
-        self.application = Some(plan.application.clone());
-        self.deployment_group = Some(plan.deployment_group.clone());
+        let named = |s: &String| (!s.is_empty()).then(|| s.clone());
+        self.application = named(&plan.application);
+        self.deployment_group = named(&plan.deployment_group);
         self.listener = plan.listener.clone();
         self.green_target_group = plan.green.as_ref().map(|g| g.name.clone());
         self.blue_target_group = plan.blue.as_ref().map(|g| g.name.clone());

@@ -35,7 +35,8 @@ impl ComputePlatform {
         }
     }
 
-    /// Whether this hook can verify deployments of the platform.
+    /// Whether the ECS discovery ([`crate::decide`]) can verify deployments of the platform
+    /// (Lambda deployments have their own, [`crate::lambda`]).
     pub fn is_verifiable(&self) -> bool {
         matches!(self, ComputePlatform::Ecs)
     }
@@ -68,6 +69,9 @@ pub struct DeploymentFacts {
 pub struct LifecycleEvent {
     pub name: String,
     pub status: String,
+    /// When it started and ended (epoch milliseconds), when CodeDeploy says.
+    pub started_ms: Option<i64>,
+    pub ended_ms: Option<i64>,
 }
 
 impl LifecycleEvent {
@@ -75,6 +79,8 @@ impl LifecycleEvent {
         LifecycleEvent {
             name: name.to_owned(),
             status: status.to_owned(),
+            started_ms: None,
+            ended_ms: None,
         }
     }
 }
@@ -106,8 +112,24 @@ pub enum DeploymentTarget {
         target_id: String,
         lifecycle: Vec<LifecycleEvent>,
     },
-    /// Any other target (`InstanceTarget`, `LambdaTarget`...): its type name.
+    /// A Lambda function's alias (`lambdaTarget`): the versions it shifts between.
+    Lambda {
+        target_id: String,
+        lifecycle: Vec<LifecycleEvent>,
+        function: LambdaFunctionInfo,
+    },
+    /// Any other target (`InstanceTarget`...): its type name.
     Other(String),
+}
+
+/// The function of a Lambda deployment target (`lambdaFunctionInfo`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LambdaFunctionInfo {
+    pub function_name: String,
+    pub alias: Option<String>,
+    pub current_version: Option<String>,
+    pub target_version: Option<String>,
+    pub target_version_weight: Option<f64>,
 }
 
 /// A target group by name and ARN.
@@ -267,4 +289,111 @@ pub struct Facts {
     pub listeners: Vec<ListenerFacts>,
     /// The load balancer of the listener the probes go through.
     pub load_balancer: Option<LoadBalancerFacts>,
+}
+
+/// One load balancer entry of an ECS service revision (`loadBalancers[]`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RevisionLoadBalancer {
+    /// The configured target group: a label, not green (ECS swaps the pair per deployment).
+    pub target_group_arn: Option<String>,
+    pub container_name: Option<String>,
+    pub container_port: Option<i32>,
+    pub alternate_target_group_arn: Option<String>,
+    pub production_listener_rule: Option<String>,
+    pub test_listener_rule: Option<String>,
+}
+
+/// What serves a revision's traffic (`resolvedConfiguration.loadBalancers[]`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResolvedLoadBalancer {
+    pub target_group_arn: Option<String>,
+    pub production_listener_rule: Option<String>,
+}
+
+/// What `DescribeServiceRevisions` says about one revision.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceRevisionFacts {
+    pub arn: String,
+    pub service_arn: Option<String>,
+    pub cluster_arn: Option<String>,
+    pub task_definition: Option<String>,
+    pub load_balancers: Vec<RevisionLoadBalancer>,
+    /// `None`: the revision has no `resolvedConfiguration` (ECS gives it for active revisions).
+    pub resolved: Option<Vec<ResolvedLoadBalancer>>,
+}
+
+/// What `DescribeServiceDeployments` says about one service deployment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceDeploymentFacts {
+    pub arn: String,
+    /// `IN_PROGRESS`, `ROLLBACK_IN_PROGRESS`...
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub target_revision_arn: Option<String>,
+    pub target_requested_count: Option<i64>,
+    pub target_running_count: Option<i64>,
+    pub source_revision_arns: Vec<String>,
+    /// The revision a rollback goes back to (`rollback.serviceRevisionArn`).
+    pub rollback_revision_arn: Option<String>,
+    pub lifecycle_stage: Option<String>,
+}
+
+/// One condition of a listener rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleCondition {
+    HostHeader(Vec<String>),
+    PathPattern(Vec<String>),
+    HttpHeader {
+        name: String,
+        values: Vec<String>,
+    },
+    /// `(key, value)` pairs; a pair without a key matches the value alone.
+    QueryString(Vec<(Option<String>, String)>),
+    HttpRequestMethod(Vec<String>),
+    SourceIp(Vec<String>),
+    /// A field this version does not know.
+    Other(String),
+}
+
+/// What `DescribeRules` says about one listener rule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleFacts {
+    pub arn: String,
+    pub is_default: bool,
+    pub priority: Option<String>,
+    pub conditions: Vec<RuleCondition>,
+    pub actions: Vec<ListenerAction>,
+}
+
+/// The answer of one synchronous Lambda invocation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InvokeResult {
+    pub status: u16,
+    /// `Unhandled`, `Handled`...: the function failed.
+    pub function_error: Option<String>,
+    pub executed_version: Option<String>,
+    pub payload: Vec<u8>,
+    /// Round trip, as the caller measured it.
+    pub duration_ms: f64,
+}
+
+/// One CloudWatch metric to add up over a period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricQuery {
+    /// Lower-case start, letters, digits and `_` (CloudWatch's rule for query ids).
+    pub id: String,
+    pub namespace: String,
+    pub metric_name: String,
+    pub dimensions: Vec<(String, String)>,
+    /// `Sum`, `Maximum`...
+    pub stat: String,
+    pub period_s: i32,
+}
+
+/// The total of one [`MetricQuery`] over the time asked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSum {
+    pub id: String,
+    pub sum: f64,
+    pub datapoints: usize,
 }

@@ -1,23 +1,34 @@
-//! `deploy-hook`: the CodeDeploy lifecycle hook of ECS blue/green deployments.
+//! `deploy-hook`: the verifier of blue/green deployments, for three contracts told apart from
+//! the payload itself ([`contract`]):
 //!
-//! CodeDeploy invokes it with `{"DeploymentId": ..., "LifecycleEventHookExecutionId": ...}` from
-//! any of the five hooks of an ECS `appspec.yaml`. From the deployment alone it finds which hook is
-//! running, the green target group and the listener that serves it ([`discovery`]: the calls
-//! through the [`ports`], then [`decide`], a pure function of the [`facts`]); then it checks the
-//! green target group's health ([`health`]) and probes the service through the listener
-//! ([`probe`]), as the hook's policy says ([`policy`]). It always reports `Succeeded` or `Failed`
-//! with `PutLifecycleEventHookExecutionStatus` before its deadline ([`app`]); on `Failed` it
-//! publishes the evidence as an alert ([`alert`]), once per hook execution
+//! - **CodeDeploy, ECS**: `{"DeploymentId", "LifecycleEventHookExecutionId"}` from any of the
+//!   five hooks of an ECS `appspec.yaml`. From the deployment alone it finds which hook is
+//!   running, the green target group and the listener that serves it ([`discovery`]: the calls
+//!   through the [`ports`], then [`decide`], a pure function of the [`facts`]); then it checks
+//!   the green target group's health ([`health`]) and probes the service through the listener
+//!   ([`probe`]), as the hook's policy says ([`policy`]), and reports `Succeeded` or `Failed`
+//!   with `PutLifecycleEventHookExecutionStatus` before its deadline ([`app`]).
+//! - **CodeDeploy, Lambda**: the same payload for a Lambda deployment: the target version is
+//!   invoked with test events, and after the traffic shift its own errors and throttles count
+//!   ([`lambda`]); reported the same way.
+//! - **Amazon ECS**: ECS's own blue/green lifecycle hooks (`executionId`, `lifecycleStage`,
+//!   `executionDetails`...): green found from the service revision and the listener rules, the
+//!   same checks, and the verdict returned as `hookStatus` ([`native`], [`answer`]), with
+//!   `IN_PROGRESS` for a probe window longer than one invocation.
+//!
+//! On `Failed` it publishes the evidence as an alert ([`alert`]), once per hook execution
 //! ([`notify`]).
 //!
-//! Layers: [`app`] and [`run`] (orchestration, generic over the ports) → [`ports`]
-//! ([`Deployments`](ports::Deployments), [`LoadBalancer`](ports::LoadBalancer), and
-//! `codehooks::alert::AlertPublisher`, `codehooks::once::OnceOnlyStore`) → [`sdk`] (the SDK adapters) or `twins` (in memory, for the unit tests).
+//! Layers: [`app`], [`run`], [`native`] and [`lambda`] (orchestration, generic over the
+//! [`ports::Ports`]) → [`ports`] → [`sdk`], [`sdk_ecs`], [`sdk_lambda`] (the SDK adapters) or
+//! `twins` (in memory, for the unit tests).
 
 pub mod alert;
+pub mod answer;
 pub mod app;
 pub mod checks;
 pub mod config;
+pub mod contract;
 pub mod criteria;
 pub mod decide;
 pub mod discovery;
@@ -26,7 +37,9 @@ pub mod evidence;
 pub mod facts;
 pub mod health;
 pub mod hook;
+pub mod lambda;
 pub mod measure;
+pub mod native;
 pub mod notify;
 pub mod overrides;
 pub mod payload;
@@ -35,13 +48,21 @@ pub mod policy;
 pub mod ports;
 pub mod probe;
 pub mod readings;
+pub mod rules;
 pub mod run;
 pub mod sdk;
+pub mod sdk_ecs;
+pub mod sdk_lambda;
 pub mod stats;
 #[cfg(test)]
 pub mod twins;
+#[cfg(test)]
+pub mod twins_ecs;
+#[cfg(test)]
+pub mod twins_lambda;
 
-pub use app::App;
+pub use answer::{Answer, HookStatus, NativeAnswer};
+pub use app::{App, SdkPorts};
 pub use config::{Config, config_from_pairs};
 pub use evidence::Evidence;
 pub use facts::Decision;

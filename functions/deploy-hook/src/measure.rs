@@ -12,10 +12,13 @@ use crate::facts::Decision;
 pub fn log_and_measure(namespace: &str, ev: &Evidence) {
     let failed = ev.failed_check_names();
     let first = ev.probes.first();
+    let platform = ev.platform.map(|p| p.as_str()).unwrap_or("unknown");
     tracing::info!(
+        platform,
         deployment_id = %ev.deployment_id,
         hook = ev.hook.as_deref().unwrap_or("unknown"),
         deployment_group = ev.deployment_group.as_deref().unwrap_or(""),
+        service = ev.service.as_deref().unwrap_or(""),
         decision = ev.decision.as_str(),
         reported = %ev.reported,
         dry_run = ev.dry_run,
@@ -42,9 +45,13 @@ pub fn log_and_measure(namespace: &str, ev: &Evidence) {
         )
         .count("WouldFail", if ev.would_fail { 1.0 } else { 0.0 })
         .property("deploymentId", ev.deployment_id.as_str())
+        .property("platform", platform)
         .property("failedChecks", failed.join(","));
     if let Some(g) = &ev.deployment_group {
         m.property("deploymentGroup", g.as_str());
+    }
+    if let Some(s) = &ev.service {
+        m.property("service", s.as_str());
     }
     if let Some(p) = first {
         m.metric("SuccessRate", Unit::Percent, p.success_rate * 100.0)

@@ -29,7 +29,7 @@ use crate::app::App;
 use crate::evidence::Evidence;
 use crate::facts::{Decision, Reported};
 use crate::payload::HookPayload;
-use crate::ports::{Deployments, LoadBalancer};
+use crate::ports::Ports;
 
 /// The recorded state of a hook execution whose `Failed` status is being set: its alert is
 /// owed (the once-only record of the alert says whether it was published).
@@ -103,7 +103,7 @@ pub fn failed_earlier(ev: &Evidence, reason: &str) -> Evidence {
     failed
 }
 
-impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D, L, A, S> {
+impl<P: Ports> App<P> {
     /// Records the decision of the hook execution: `Failed` before it is reported (its alert
     /// is owed, so a retry whose checks pass still alerts), `Succeeded` after this invocation
     /// set it. Bounded, and a failure is only logged (the status comes first).

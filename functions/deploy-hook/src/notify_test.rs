@@ -12,9 +12,10 @@ use serde_json::{Value, json};
 use super::*;
 use crate::config::config_from_pairs;
 use crate::fixtures::*;
+use crate::ports::Deployments;
 use crate::twins::{MemoryDeployments, MemoryLoadBalancer};
 
-type TestApp = App<MemoryDeployments, MemoryLoadBalancer, MemoryPublisher, MemoryOnceStore>;
+type TestApp = App<crate::twins::Twins>;
 
 const POLICY: &str =
     r#"{"default": {"probes": false, "targetHealthWaitMs": 300, "targetHealthPollMs": 100}}"#;
@@ -30,11 +31,14 @@ fn now_secs() -> u64 {
 /// A hook on `d-1` whose green answers `health` in turn (the last repeats); with the table
 /// when `table`.
 fn app(table: bool, health: &[Vec<crate::facts::TargetHealthFact>]) -> TestApp {
-    let app = App {
+    let app: TestApp = App {
         metrics_namespace: "test".into(),
         settings: config_from_pairs([("CODEHOOKS_HOOK_POLICY", POLICY)]).unwrap(),
         deployments: MemoryDeployments::new(),
         load_balancer: MemoryLoadBalancer::new(),
+        services: crate::twins_ecs::MemoryServices::new(),
+        functions: crate::twins_lambda::MemoryFunctions::new(),
+        metrics: crate::twins_lambda::MemoryMetrics::new(),
         alerts: Some(MemoryPublisher::new()),
         once: table.then(|| MemoryOnceStore::new().with_now(now_secs())),
         region: Some("us-east-1".into()),

@@ -51,4 +51,5 @@ pub struct CheckOverride {
     pub max_p99_ms: Option<u64>,
     pub max_consecutive_failures: Option<u32>,
     pub warmup_ms: Option<u64>,
+    pub call_back_delay_seconds: Option<u32>,
 }

@@ -5,6 +5,7 @@ use codehooks::Error;
 use serde::Serialize;
 
 use crate::facts::{TargetGroup, TaskSet};
+use crate::hook::Platform;
 use crate::policy::{Hook, ListenerRole};
 
 /// Why discovery could not produce a plan.
@@ -33,6 +34,9 @@ pub enum TargetType {
     /// A CloudFormation blue/green stack (`AWS::CodeDeployBlueGreen`): no task sets.
     #[serde(rename = "CloudFormationTarget")]
     CloudFormation,
+    /// An ECS service deploying itself (Amazon ECS blue/green): revisions, no task sets.
+    #[serde(rename = "ECSService")]
+    EcsService,
 }
 
 impl TargetType {
@@ -40,6 +44,7 @@ impl TargetType {
         match self {
             TargetType::Ecs => "ECSTarget",
             TargetType::CloudFormation => "CloudFormationTarget",
+            TargetType::EcsService => "ECSService",
         }
     }
 }
@@ -67,10 +72,32 @@ impl ListenerInfo {
     }
 }
 
+/// How the probes must look to match a listener rule's conditions (default: plain requests).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeShape {
+    /// The rule whose conditions shaped the probes.
+    pub rule_arn: Option<String>,
+    /// The `Host` the rule wants (the probes' host name for TLS too).
+    pub host: Option<String>,
+    /// Headers every probe carries.
+    pub headers: Vec<(String, String)>,
+    /// Query parameters every probe carries.
+    pub query: Vec<(String, String)>,
+}
+
+impl ProbeShape {
+    pub fn is_empty(&self) -> bool {
+        self.host.is_none() && self.headers.is_empty() && self.query.is_empty()
+    }
+}
+
 /// Everything the checks need, found from the deployment alone.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
+    pub platform: Platform,
+    /// The CodeDeploy deployment id, or the ECS service deployment ARN.
     pub deployment_id: String,
     pub application: String,
     pub deployment_group: String,
@@ -86,6 +113,13 @@ pub struct Plan {
     pub listener: Option<ListenerInfo>,
     /// `family:revision` of the new task definition, when the AppSpec names one.
     pub task_definition: Option<String>,
+    /// `cluster/service` of an Amazon ECS deployment.
+    pub service: Option<String>,
+    /// The service revision being deployed (Amazon ECS).
+    pub target_revision: Option<String>,
+    /// How probes must look to match the probed rule's conditions.
+    #[serde(skip_serializing_if = "ProbeShape::is_empty")]
+    pub shape: ProbeShape,
     /// Remarks worth reading (fallbacks taken).
     pub notes: Vec<String>,
 }

@@ -13,7 +13,15 @@
 //! ```
 //!
 //! Precedence, lowest first: the built-in defaults of the hook, `default`, `hooks.<hook>`,
-//! `deploymentGroups.<group>.default`, `deploymentGroups.<group>.hooks.<hook>`.
+//! `deploymentGroups.<group>.default`, `deploymentGroups.<group>.hooks.<hook>`. Amazon ECS's
+//! own deployments have no deployment group: `services.<cluster>/<service>` (or
+//! `services.<service>`) plays its part, and `hooks` takes the stage names
+//! (`POST_TEST_TRAFFIC_SHIFT`...). The checks of Lambda deployments are in `lambda`
+//! ([`crate::lambda::policy`]).
+//!
+//! An ECS service may carry a document of the same shape in its lifecycle hook's `hookDetails`
+//! (`codehooksPolicy`): validated the same way, it is layered over this one for that hook
+//! ([`Policy::overlaid`]).
 
 use std::collections::BTreeMap;
 
@@ -43,6 +51,19 @@ pub struct PolicyDocument {
     pub hooks: BTreeMap<Hook, CheckOverride>,
     #[serde(default)]
     pub deployment_groups: BTreeMap<String, GroupOverride>,
+    #[serde(default)]
+    pub services: BTreeMap<String, GroupOverride>,
+    #[serde(default)]
+    pub lambda: crate::lambda::policy::LambdaDocument,
+}
+
+/// Where a hook runs: the scope of the policy's per-group (per-service) overrides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// A CodeDeploy deployment group.
+    Group(&'a str),
+    /// An Amazon ECS service: `cluster` and `service` names.
+    Service { cluster: &'a str, service: &'a str },
 }
 
 /// Problems of one override document (`where_` names its place in the policy).
@@ -87,6 +108,13 @@ fn validate_override(where_: &str, o: &CheckOverride, problems: &mut Vec<String>
         {
             bad(format!("{name} must be from {lo} to {hi}, got {v}"));
         }
+    }
+    if let Some(v) = o.call_back_delay_seconds
+        && !(1..=900).contains(&v)
+    {
+        bad(format!(
+            "callBackDelaySeconds must be from 1 to 900, got {v}"
+        ));
     }
     for (name, v) in [("maxP95Ms", o.max_p95_ms), ("maxP99Ms", o.max_p99_ms)] {
         if let Some(v) = v
@@ -140,6 +168,30 @@ fn validate_override(where_: &str, o: &CheckOverride, problems: &mut Vec<String>
     }
 }
 
+/// Every problem of a policy document; `prefix` names where the document sits.
+fn validate_document(doc: &PolicyDocument, prefix: &str, problems: &mut Vec<String>) {
+    validate_override(&format!("{prefix}default"), &doc.default, problems);
+    for (hook, o) in &doc.hooks {
+        validate_override(&format!("{prefix}hooks.{hook}"), o, problems);
+    }
+    for (kind, map) in [
+        ("deploymentGroups", &doc.deployment_groups),
+        ("services", &doc.services),
+    ] {
+        for (name, g) in map {
+            validate_override(
+                &format!("{prefix}{kind}.{name}.default"),
+                &g.default,
+                problems,
+            );
+            for (hook, o) in &g.hooks {
+                validate_override(&format!("{prefix}{kind}.{name}.hooks.{hook}"), o, problems);
+            }
+        }
+    }
+    crate::lambda::policy::validate(&doc.lambda, &format!("{prefix}lambda"), problems);
+}
+
 /// Every problem of a policy, each naming its place in the document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", problems.join("; "))]
@@ -155,6 +207,8 @@ pub struct Policy {
     base_paths: Option<Vec<String>>,
     /// Host name set by `CODEHOOKS_HOOK_HOST_NAME` (below the document's).
     base_host: Option<String>,
+    /// A service's own document (`hookDetails.codehooksPolicy`), above all the rest.
+    overlay: Option<Box<PolicyDocument>>,
 }
 
 impl Policy {
@@ -176,24 +230,7 @@ impl Policy {
                 }
             },
         };
-        validate_override("default", &doc.default, &mut problems);
-        for (hook, o) in &doc.hooks {
-            validate_override(&format!("hooks.{hook}"), o, &mut problems);
-        }
-        for (group, g) in &doc.deployment_groups {
-            validate_override(
-                &format!("deploymentGroups.{group}.default"),
-                &g.default,
-                &mut problems,
-            );
-            for (hook, o) in &g.hooks {
-                validate_override(
-                    &format!("deploymentGroups.{group}.hooks.{hook}"),
-                    o,
-                    &mut problems,
-                );
-            }
-        }
+        validate_document(&doc, "", &mut problems);
         let base = CheckOverride {
             paths: (!paths.is_empty()).then(|| paths.clone()),
             host_name: host_name.clone(),
@@ -209,6 +246,7 @@ impl Policy {
                 doc,
                 base_paths: base.paths,
                 base_host: host_name,
+                overlay: None,
             })
         } else {
             Err(PolicyError { problems })
@@ -217,23 +255,76 @@ impl Policy {
 
     /// The effective checks for `hook` in `deployment_group`.
     pub fn checks(&self, hook: Hook, deployment_group: &str) -> Checks {
+        self.checks_in(hook, Scope::Group(deployment_group))
+    }
+
+    /// The effective checks for `hook` where it runs.
+    pub fn checks_in(&self, hook: Hook, scope: Scope<'_>) -> Checks {
         let mut c = Checks::defaults(hook);
         c.apply(&CheckOverride {
             paths: self.base_paths.clone(),
             host_name: self.base_host.clone(),
             ..CheckOverride::default()
         });
-        c.apply(&self.doc.default);
-        if let Some(o) = self.doc.hooks.get(&hook) {
-            c.apply(o);
-        }
-        if let Some(g) = self.doc.deployment_groups.get(deployment_group) {
-            c.apply(&g.default);
-            if let Some(o) = g.hooks.get(&hook) {
-                c.apply(o);
-            }
+        apply_document(&mut c, &self.doc, hook, scope);
+        if let Some(overlay) = &self.overlay {
+            apply_document(&mut c, overlay, hook, scope);
         }
         c
+    }
+
+    /// The whole document (the environment's).
+    pub fn document(&self) -> &PolicyDocument {
+        &self.doc
+    }
+
+    /// The service's own document, when one is layered over the environment's.
+    pub fn overlay(&self) -> Option<&PolicyDocument> {
+        self.overlay.as_deref()
+    }
+
+    /// This policy with a service's own document (`hookDetails.codehooksPolicy`: an object or
+    /// a JSON string holding one) layered over it; the error lists every problem, each named
+    /// under `hookDetails.codehooksPolicy`.
+    pub fn overlaid(&self, document: &serde_json::Value) -> Result<Policy, PolicyError> {
+        const WHERE: &str = "hookDetails.codehooksPolicy";
+        let parsed = match document {
+            serde_json::Value::String(text) => serde_json::from_str::<PolicyDocument>(text),
+            other => PolicyDocument::deserialize(other),
+        };
+        let doc = parsed.map_err(|e| PolicyError {
+            problems: vec![format!("{WHERE} is not a valid policy document: {e}")],
+        })?;
+        let mut problems = Vec::new();
+        validate_document(&doc, &format!("{WHERE}."), &mut problems);
+        if !problems.is_empty() {
+            return Err(PolicyError { problems });
+        }
+        Ok(Policy {
+            overlay: Some(Box::new(doc)),
+            ..self.clone()
+        })
+    }
+}
+
+/// Applies one document's layers for `hook` in `scope`, lowest first.
+fn apply_document(c: &mut Checks, doc: &PolicyDocument, hook: Hook, scope: Scope<'_>) {
+    c.apply(&doc.default);
+    if let Some(o) = doc.hooks.get(&hook) {
+        c.apply(o);
+    }
+    let group = match scope {
+        Scope::Group(g) => doc.deployment_groups.get(g),
+        Scope::Service { cluster, service } => doc
+            .services
+            .get(&format!("{cluster}/{service}"))
+            .or_else(|| doc.services.get(service)),
+    };
+    if let Some(g) = group {
+        c.apply(&g.default);
+        if let Some(o) = g.hooks.get(&hook) {
+            c.apply(o);
+        }
     }
 }
 

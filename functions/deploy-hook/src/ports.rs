@@ -1,15 +1,32 @@
-//! The hook's two ports, named by role: [`Deployments`] (CodeDeploy) and [`LoadBalancer`]
-//! (ELBv2). They return plain facts ([`crate::facts`]); the SDK adapters are in [`crate::sdk`],
-//! the in-memory twins in `twins` (compiled for the unit tests).
+//! The hook's ports, named by role: [`Deployments`] (CodeDeploy), [`LoadBalancer`] (ELBv2),
+//! [`Services`] (Amazon ECS), [`Functions`] (AWS Lambda) and [`Metrics`] (CloudWatch), with
+//! [`Ports`] naming one implementation of each (and of the shared alert publisher and
+//! once-only store). They return plain facts ([`crate::facts`]); the SDK adapters are in
+//! [`crate::sdk`], [`crate::sdk_ecs`] and [`crate::sdk_lambda`], the in-memory twins in `twins`
+//! (compiled for the unit tests).
 
 use std::future::Future;
 
 use codehooks::Result;
+use codehooks::alert::AlertPublisher;
+use codehooks::once::OnceOnlyStore;
 
 use crate::facts::{
-    Decision, DeploymentFacts, DeploymentTarget, ListenerFacts, LoadBalancerFacts, Reported,
+    Decision, DeploymentFacts, DeploymentTarget, InvokeResult, ListenerFacts, LoadBalancerFacts,
+    MetricQuery, MetricSum, Reported, RuleFacts, ServiceDeploymentFacts, ServiceRevisionFacts,
     TargetGroup, TargetHealthFact, TrafficPair,
 };
+
+/// One implementation of each port: the SDK's in production, the twins in unit tests.
+pub trait Ports: Send + Sync + 'static {
+    type Deployments: Deployments;
+    type LoadBalancer: LoadBalancer;
+    type Services: Services;
+    type Functions: Functions;
+    type Metrics: Metrics;
+    type Alerts: AlertPublisher;
+    type Once: OnceOnlyStore;
+}
 
 /// The deployment service: what a deployment is, and where a hook's status goes.
 pub trait Deployments: Send + Sync {
@@ -64,4 +81,44 @@ pub trait LoadBalancer: Send + Sync {
         &self,
         target_group_arn: &str,
     ) -> impl Future<Output = Result<Vec<TargetHealthFact>>> + Send;
+
+    /// The listener rules with these ARNs.
+    fn rules(&self, arns: &[String]) -> impl Future<Output = Result<Vec<RuleFacts>>> + Send;
+}
+
+/// Amazon ECS: the revisions and deployments of a service.
+pub trait Services: Send + Sync {
+    /// The service revisions with these ARNs (at most 20; unknown ones are left out).
+    fn service_revisions(
+        &self,
+        arns: &[String],
+    ) -> impl Future<Output = Result<Vec<ServiceRevisionFacts>>> + Send;
+
+    /// The service deployment with this ARN (`None` when ECS does not know it).
+    fn service_deployment(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<ServiceDeploymentFacts>>> + Send;
+}
+
+/// AWS Lambda: synchronous invocations of one version of a function.
+pub trait Functions: Send + Sync {
+    /// Invokes `function` at `qualifier` (a version) with `payload` and waits for its answer.
+    fn invoke(
+        &self,
+        function: &str,
+        qualifier: &str,
+        payload: &[u8],
+    ) -> impl Future<Output = Result<InvokeResult>> + Send;
+}
+
+/// CloudWatch: totals of metrics over a time range.
+pub trait Metrics: Send + Sync {
+    /// The total of each query from `start_ms` to `end_ms` (epoch milliseconds).
+    fn sums(
+        &self,
+        queries: &[MetricQuery],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> impl Future<Output = Result<Vec<MetricSum>>> + Send;
 }

@@ -34,11 +34,31 @@ pub struct Endpoint {
 
 /// The probe client could not be built.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot build the HTTP client: {0}")]
-pub struct ClientError(#[source] reqwest::Error);
+pub enum ClientError {
+    #[error("cannot build the HTTP client: {0}")]
+    Build(#[source] reqwest::Error),
+    #[error("the probes cannot carry the header {0:?}: it is not a valid HTTP header")]
+    Header(String),
+}
 
 /// Builds the probe client: bounded timeouts, no redirects followed, no proxy, TLS verified.
 pub fn client(checks: &Checks, endpoint: &Endpoint) -> Result<reqwest::Client, ClientError> {
+    shaped_client(checks, endpoint, &[])
+}
+
+/// [`client`], every request carrying `headers` (a listener rule's `http-header` conditions).
+pub fn shaped_client(
+    checks: &Checks,
+    endpoint: &Endpoint,
+    headers: &[(String, String)],
+) -> Result<reqwest::Client, ClientError> {
+    let mut extra = reqwest::header::HeaderMap::new();
+    for (name, value) in headers {
+        let bad = || ClientError::Header(format!("{name}: {value}"));
+        let n = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+        let v = reqwest::header::HeaderValue::from_str(value).map_err(|_| bad())?;
+        extra.append(n, v);
+    }
     let timeout = Duration::from_millis(checks.timeout_ms);
     let mut b = reqwest::Client::builder()
         .timeout(timeout)
@@ -46,11 +66,12 @@ pub fn client(checks: &Checks, endpoint: &Endpoint) -> Result<reqwest::Client, C
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .pool_max_idle_per_host(checks.concurrency as usize)
+        .default_headers(extra)
         .user_agent(concat!("codehooks-deploy-hook/", env!("CARGO_PKG_VERSION")));
     if let Some((host, addrs)) = &endpoint.resolve {
         b = b.resolve_to_addrs(host, addrs);
     }
-    b.build().map_err(ClientError)
+    b.build().map_err(ClientError::Build)
 }
 
 /// Sends one probe and judges it; returns the outcome and, for an answer, its latency.
@@ -107,8 +128,39 @@ pub async fn probe_path(
     warmup: bool,
     until: Instant,
 ) -> PathReport {
+    probe_path_with(client, endpoint, path, &[], criteria, warmup, until).await
+}
+
+/// `origin` + `path`, with `query` parameters added (percent-encoded).
+pub fn url_of(origin: &str, path: &str, query: &[(String, String)]) -> String {
+    let mut url = format!("{origin}{path}");
+    for (i, (k, v)) in query.iter().enumerate() {
+        let sep = if i == 0 && !path.contains('?') {
+            '?'
+        } else {
+            '&'
+        };
+        url.push(sep);
+        url.push_str(&codehooks::text::pct(k));
+        url.push('=');
+        url.push_str(&codehooks::text::pct(v));
+    }
+    url
+}
+
+/// [`probe_path`], every request carrying the `query` parameters (a listener rule's
+/// `query-string` conditions).
+pub async fn probe_path_with(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    path: &str,
+    query: &[(String, String)],
+    criteria: Arc<Criteria>,
+    warmup: bool,
+    until: Instant,
+) -> PathReport {
     let c = &criteria.checks;
-    let url = format!("{}{}", endpoint.origin, path);
+    let url = url_of(&endpoint.origin, path, query);
     let mut report = PathReport {
         path: path.to_owned(),
         url: url.clone(),
@@ -133,6 +185,7 @@ pub async fn probe_path(
         report.warmup_ms = Some(start.elapsed().as_millis() as u64);
     }
 
+    let counted_from = Instant::now();
     let planned = if c.window_ms.is_some() {
         None
     } else {
@@ -189,6 +242,9 @@ pub async fn probe_path(
         return report;
     };
     a.latencies.sort_by(f64::total_cmp);
+    report.probed_ms = counted_from.elapsed().as_millis() as u64;
+    report.leading_failures = a.leading;
+    report.trailing_failures = a.consecutive;
     report.attempted = a.attempted;
     report.succeeded = a.succeeded;
     report.failed = a.failed;
@@ -203,6 +259,7 @@ pub async fn probe_path(
     report.max_consecutive_failures = a.max_consecutive;
     report.failures = a.failures;
     report.samples = a.samples;
+    report.latencies = std::mem::take(&mut a.latencies);
     report.stopped_early = a.stop.or_else(|| {
         let short = planned.is_some_and(|n| a.attempted < n);
         (Instant::now() >= until && (short || a.attempted == 0))

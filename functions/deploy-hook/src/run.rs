@@ -5,24 +5,24 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use codehooks::alert::AlertPublisher;
-use codehooks::once::OnceOnlyStore;
 use tokio::time::Instant;
 
 use crate::app::App;
 use crate::checks::Checks;
 use crate::discovery;
+use crate::discovery::Discovered;
 use crate::endpoint::{endpoint, expand_version};
 use crate::evidence::Evidence;
 use crate::health;
 use crate::payload::HookPayload;
 use crate::plan::{DiscoveryError, ListenerInfo, Plan, verify_listener};
 use crate::policy::Hook;
-use crate::ports::{Deployments, LoadBalancer};
+use crate::ports::Ports;
 use crate::probe::{self, CheckResult, Criteria};
 
-impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D, L, A, S> {
-    /// Runs the checks the policy asks for, until `until`.
+impl<P: Ports> App<P> {
+    /// Finds what the CodeDeploy deployment is and runs the checks the policy asks for, until
+    /// `until`.
     pub(crate) async fn evaluate(&self, payload: &HookPayload, ev: &mut Evidence, until: Instant) {
         let policy = &self.settings.policy;
         let needs_test = |group: &str| policy.checks(Hook::AfterAllowTestTraffic, group).probes;
@@ -34,7 +34,11 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D
         )
         .await
         {
-            Ok(p) => p,
+            Ok(Discovered::Ecs(p)) => *p,
+            Ok(Discovered::Lambda(p)) => {
+                self.check_lambda(&p, ev, until).await;
+                return;
+            }
             Err(DiscoveryError::Unsupported(msg)) => {
                 ev.checks
                     .push(CheckResult::new("discovery", false, None, msg));
@@ -46,7 +50,19 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D
             }
         };
         let checks = policy.checks(plan.hook, &plan.deployment_group);
-        ev.absorb_plan(&plan);
+        self.check_ecs(&plan, &checks, ev, until).await;
+    }
+
+    /// The checks of an ECS plan (either contract): the preflight, the listener, the green
+    /// target group's health, then the probes of each path.
+    pub(crate) async fn check_ecs(
+        &self,
+        plan: &Plan,
+        checks: &Checks,
+        ev: &mut Evidence,
+        until: Instant,
+    ) {
+        ev.absorb_plan(plan);
         if !checks.enabled {
             ev.notes.push(format!(
                 "checks of {} are disabled by the policy",
@@ -54,12 +70,12 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D
             ));
             return;
         }
-        if plan.hook == Hook::BeforeInstall {
-            ev.checks.push(preflight(&plan));
+        if matches!(plan.hook, Hook::BeforeInstall | Hook::PreScaleUp) {
+            ev.checks.push(preflight(plan));
         }
         let probing = checks.probes && plan.hook.listener().is_some() && plan.listener.is_some();
         if probing {
-            match verify_listener(&plan) {
+            match verify_listener(plan) {
                 Ok(()) => ev.checks.push(CheckResult::new(
                     "listener",
                     true,
@@ -112,7 +128,7 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D
             }
         }
         if probing && let Some(listener) = &plan.listener {
-            self.probe(&plan, &checks, listener, ev, until).await;
+            self.probe(plan, checks, listener, ev, until).await;
         }
     }
 
@@ -136,12 +152,9 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D
                 }
             },
         };
-        let endpoint = match endpoint(
-            self.settings.base_url.as_deref(),
-            listener,
-            checks.host_name.as_deref(),
-        )
-        .await
+        // The policy's host name, else the one the probed listener rule wants.
+        let host_name = checks.host_name.as_deref().or(plan.shape.host.as_deref());
+        let endpoint = match endpoint(self.settings.base_url.as_deref(), listener, host_name).await
         {
             Ok(e) => e,
             Err(e) => {
@@ -156,7 +169,7 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D
             checks.paths.first().map(String::as_str).unwrap_or("/")
         ));
         ev.connect_to = Some(endpoint.connect_to.clone());
-        let client = match probe::client(checks, &endpoint) {
+        let client = match probe::shaped_client(checks, &endpoint, &plan.shape.headers) {
             Ok(c) => c,
             Err(e) => {
                 ev.could_not("endpoint", e.to_string());
@@ -168,10 +181,11 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D
             version_token,
         });
         for (i, path) in checks.paths.iter().enumerate() {
-            let report = probe::probe_path(
+            let report = probe::probe_path_with(
                 &client,
                 &endpoint,
                 path,
+                &plan.shape.query,
                 Arc::clone(&criteria),
                 i == 0,
                 until,
@@ -188,16 +202,20 @@ impl<D: Deployments, L: LoadBalancer, A: AlertPublisher, S: OnceOnlyStore> App<D
     }
 }
 
-/// The BeforeInstall preflight: what discovery found is enough to check this deployment group.
+/// The preflight (BeforeInstall, PRE_SCALE_UP): what discovery found is enough to check this
+/// deployment group or service.
 fn preflight(plan: &Plan) -> CheckResult {
     let l = plan.listener.as_ref();
+    let scope = match &plan.service {
+        Some(s) => format!("service {s}"),
+        None => format!("deployment group {}", plan.deployment_group),
+    };
     CheckResult::new(
         "preflight",
         true,
         None,
         format!(
-            "deployment group {} is supported: target groups {}, {} listener on port {} of {}",
-            plan.deployment_group,
+            "{scope} is supported: target groups {}, {} listener on port {} of {}",
             plan.green
                 .iter()
                 .chain(plan.blue.iter())

@@ -6,9 +6,10 @@ use aws_sdk_elasticloadbalancingv2::types as elb;
 use codehooks::{Error, Result};
 
 use crate::facts::{
-    ComputePlatform, Decision, DeploymentFacts, DeploymentTarget, LifecycleEvent, ListenerAction,
-    ListenerFacts, LoadBalancerFacts, LoadBalancerKind, Reported, TargetGroup, TargetHealthFact,
-    TaskSet, TrafficPair, WeightedTargetGroup,
+    ComputePlatform, Decision, DeploymentFacts, DeploymentTarget, LambdaFunctionInfo,
+    LifecycleEvent, ListenerAction, ListenerFacts, LoadBalancerFacts, LoadBalancerKind, Reported,
+    RuleCondition, RuleFacts, TargetGroup, TargetHealthFact, TaskSet, TrafficPair,
+    WeightedTargetGroup,
 };
 use crate::ports::{Deployments, LoadBalancer};
 
@@ -75,6 +76,8 @@ fn lifecycle(events: &[cd::LifecycleEvent]) -> Vec<LifecycleEvent> {
                 .status()
                 .map(|s| s.as_str().to_owned())
                 .unwrap_or_default(),
+            started_ms: e.start_time().and_then(|t| t.to_millis().ok()),
+            ended_ms: e.end_time().and_then(|t| t.to_millis().ok()),
         })
         .collect()
 }
@@ -86,6 +89,21 @@ pub fn deployment_target(t: &cd::DeploymentTarget) -> DeploymentTarget {
             target_id: e.target_id().unwrap_or_default().to_owned(),
             lifecycle: lifecycle(e.lifecycle_events()),
             task_sets: e.task_sets_info().iter().map(task_set).collect(),
+        }
+    } else if let Some(l) = t.lambda_target() {
+        let info = l.lambda_function_info();
+        let text =
+            |f: fn(&cd::LambdaFunctionInfo) -> Option<&str>| info.and_then(f).map(str::to_owned);
+        DeploymentTarget::Lambda {
+            target_id: l.target_id().unwrap_or_default().to_owned(),
+            lifecycle: lifecycle(l.lifecycle_events()),
+            function: LambdaFunctionInfo {
+                function_name: text(cd::LambdaFunctionInfo::function_name).unwrap_or_default(),
+                alias: text(cd::LambdaFunctionInfo::function_alias),
+                current_version: text(cd::LambdaFunctionInfo::current_version),
+                target_version: text(cd::LambdaFunctionInfo::target_version),
+                target_version_weight: info.map(|i| i.target_version_weight()),
+            },
         }
     } else if let Some(c) = t.cloud_formation_target() {
         DeploymentTarget::CloudFormation {
@@ -261,6 +279,69 @@ pub fn listener_facts(l: &elb::Listener) -> ListenerFacts {
     }
 }
 
+/// A listener rule's condition, from its typed configuration (else its `Values`).
+pub fn rule_condition(c: &elb::RuleCondition) -> RuleCondition {
+    let field = c.field().unwrap_or_default();
+    let or_values = |typed: Option<&[String]>| match typed {
+        Some(v) if !v.is_empty() => v.to_vec(),
+        _ => c.values().to_vec(),
+    };
+    match field {
+        "host-header" => {
+            RuleCondition::HostHeader(or_values(c.host_header_config().map(|h| h.values())))
+        }
+        "path-pattern" => {
+            RuleCondition::PathPattern(or_values(c.path_pattern_config().map(|p| p.values())))
+        }
+        "http-header" => RuleCondition::HttpHeader {
+            name: c
+                .http_header_config()
+                .and_then(|h| h.http_header_name())
+                .unwrap_or_default()
+                .to_owned(),
+            values: c
+                .http_header_config()
+                .map(|h| h.values().to_vec())
+                .unwrap_or_default(),
+        },
+        "query-string" => RuleCondition::QueryString(
+            c.query_string_config()
+                .map(|q| q.values())
+                .unwrap_or_default()
+                .iter()
+                .map(|kv| {
+                    (
+                        kv.key().map(str::to_owned),
+                        kv.value().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect(),
+        ),
+        "http-request-method" => RuleCondition::HttpRequestMethod(
+            c.http_request_method_config()
+                .map(|m| m.values().to_vec())
+                .unwrap_or_default(),
+        ),
+        "source-ip" => RuleCondition::SourceIp(
+            c.source_ip_config()
+                .map(|s| s.values().to_vec())
+                .unwrap_or_default(),
+        ),
+        other => RuleCondition::Other(other.to_owned()),
+    }
+}
+
+/// A listener rule.
+pub fn rule_facts(r: &elb::Rule) -> RuleFacts {
+    RuleFacts {
+        arn: r.rule_arn().unwrap_or_default().to_owned(),
+        is_default: r.is_default().unwrap_or(false),
+        priority: r.priority().map(str::to_owned),
+        conditions: r.conditions().iter().map(rule_condition).collect(),
+        actions: r.actions().iter().map(listener_action).collect(),
+    }
+}
+
 /// A registered target and its health.
 pub fn target_health_fact(d: &elb::TargetHealthDescription) -> TargetHealthFact {
     let th = d.target_health();
@@ -338,6 +419,17 @@ impl LoadBalancer for SdkLoadBalancer {
             .iter()
             .map(target_health_fact)
             .collect())
+    }
+
+    async fn rules(&self, arns: &[String]) -> Result<Vec<RuleFacts>> {
+        let out = self
+            .client
+            .describe_rules()
+            .set_rule_arns(Some(arns.to_vec()))
+            .send()
+            .await
+            .map_err(|e| Error::aws("DescribeRules", e))?;
+        Ok(out.rules().iter().map(rule_facts).collect())
     }
 }
 

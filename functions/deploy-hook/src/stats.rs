@@ -29,6 +29,17 @@ pub struct PathReport {
     pub warmup_ms: Option<u64>,
     pub warmup_attempts: u32,
     pub stopped_early: Option<String>,
+    /// Every answer's latency (ms), sorted: what a window spanning invocations merges.
+    #[serde(skip)]
+    pub latencies: Vec<f64>,
+    /// How long the counted probes ran (ms, after the warm-up).
+    #[serde(skip)]
+    pub probed_ms: u64,
+    /// Failures before the first passing probe, and after the last one.
+    #[serde(skip)]
+    pub leading_failures: u32,
+    #[serde(skip)]
+    pub trailing_failures: u32,
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -53,6 +64,9 @@ pub(crate) struct Acc {
     pub(crate) failures: BTreeMap<String, u32>,
     pub(crate) samples: Vec<String>,
     pub(crate) stop: Option<String>,
+    /// Failures before the first pass.
+    pub(crate) leading: u32,
+    pub(crate) passed_once: bool,
 }
 
 /// How many of `n` may fail (or be slow) while the result can still pass at `rate`.
@@ -83,9 +97,13 @@ impl Acc {
             Verdict::Pass => {
                 self.succeeded += 1;
                 self.consecutive = 0;
+                self.passed_once = true;
             }
             Verdict::Fail(kind, detail) => {
                 self.failed += 1;
+                if !self.passed_once {
+                    self.leading += 1;
+                }
                 self.consecutive += 1;
                 self.max_consecutive = self.max_consecutive.max(self.consecutive);
                 *self.failures.entry(kind.to_owned()).or_default() += 1;

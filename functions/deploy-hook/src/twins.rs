@@ -1,23 +1,43 @@
-//! In-memory twins of the two ports, for the unit tests of discovery and of the orchestration:
-//! state behind a `Mutex`, every call recorded, and knobs to make an operation fail.
+//! In-memory twins of the ports, for the unit tests of discovery and of the orchestration:
+//! state behind a `Mutex`, every call recorded, and knobs to make an operation fail. [`Twins`]
+//! names them all (with the ECS and Lambda twins of `twins_ecs` and `twins_lambda`).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use codehooks::{Error, Result};
 
+use codehooks::alert::MemoryPublisher;
+use codehooks::once::MemoryOnceStore;
+
 use crate::facts::{
     Decision, DeploymentFacts, DeploymentTarget, ListenerFacts, LoadBalancerFacts, Reported,
-    TargetGroup, TargetHealthFact, TrafficPair,
+    RuleFacts, TargetGroup, TargetHealthFact, TrafficPair,
 };
-use crate::ports::{Deployments, LoadBalancer};
+use crate::ports::{Deployments, LoadBalancer, Ports};
+use crate::twins_ecs::MemoryServices;
+use crate::twins_lambda::{MemoryFunctions, MemoryMetrics};
+
+/// Every port in memory.
+#[derive(Debug)]
+pub struct Twins;
+
+impl Ports for Twins {
+    type Deployments = MemoryDeployments;
+    type LoadBalancer = MemoryLoadBalancer;
+    type Services = MemoryServices;
+    type Functions = MemoryFunctions;
+    type Metrics = MemoryMetrics;
+    type Alerts = MemoryPublisher;
+    type Once = MemoryOnceStore;
+}
 
 /// Failures to inject: operation name → how many calls fail, and whether the error is retryable.
 #[derive(Debug, Default)]
-struct Faults(BTreeMap<&'static str, (u32, bool)>);
+pub(crate) struct Faults(pub(crate) BTreeMap<&'static str, (u32, bool)>);
 
 impl Faults {
-    fn take(&mut self, operation: &'static str) -> Result<()> {
+    pub(crate) fn take(&mut self, operation: &'static str) -> Result<()> {
         match self.0.get_mut(operation) {
             Some((n, retryable)) if *n > 0 => {
                 *n -= 1;
@@ -36,7 +56,7 @@ impl Faults {
     }
 }
 
-fn twin_error(operation: &'static str, code: &str, retryable: bool) -> Error {
+pub(crate) fn twin_error(operation: &'static str, code: &str, retryable: bool) -> Error {
     Error::Aws {
         operation,
         code: code.to_owned(),
@@ -45,7 +65,7 @@ fn twin_error(operation: &'static str, code: &str, retryable: bool) -> Error {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -195,6 +215,7 @@ struct LoadBalancerState {
     target_groups: Vec<TargetGroup>,
     listeners: Vec<ListenerFacts>,
     load_balancers: Vec<LoadBalancerFacts>,
+    rules: Vec<RuleFacts>,
     /// Per target group ARN, the answers in turn; the last one repeats.
     health: HashMap<String, VecDeque<Vec<TargetHealthFact>>>,
     calls: Vec<String>,
@@ -225,6 +246,13 @@ impl MemoryLoadBalancer {
 
     pub fn add_load_balancer(&self, lb: LoadBalancerFacts) {
         lock(&self.state).load_balancers.push(lb);
+    }
+
+    /// Adds a listener rule, or replaces the one with its ARN (ECS rewrites the weights).
+    pub fn set_rule(&self, rule: RuleFacts) {
+        let mut s = lock(&self.state);
+        s.rules.retain(|r| r.arn != rule.arn);
+        s.rules.push(rule);
     }
 
     /// Queues one `DescribeTargetHealth` answer for a target group (the last one repeats).
@@ -309,5 +337,18 @@ impl LoadBalancer for MemoryLoadBalancer {
             queue.front().cloned()
         };
         Ok(answer.unwrap_or_default())
+    }
+
+    async fn rules(&self, arns: &[String]) -> Result<Vec<RuleFacts>> {
+        let s = self.call("DescribeRules", &arns.join(","))?;
+        arns.iter()
+            .map(|a| {
+                s.rules
+                    .iter()
+                    .find(|r| &r.arn == a)
+                    .cloned()
+                    .ok_or_else(|| twin_error("DescribeRules", "RuleNotFound", false))
+            })
+            .collect()
     }
 }

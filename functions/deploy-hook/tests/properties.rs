@@ -1,4 +1,5 @@
-//! Property tests of deploy-hook: the lifecycle hook payload, the hook policy
+//! Property tests of deploy-hook: the lifecycle hook payloads (CodeDeploy's and Amazon ECS's,
+//! and telling them apart), the hook policy
 //! document (`CODEHOOKS_HOOK_POLICY`), its status ranges and the probe's response judge never
 //! panic on any input; a policy that is accepted only yields checks within the documented
 //! ranges; the judge passes a response only when it meets every criterion.
@@ -7,7 +8,9 @@
 
 use deploy_hook::HookPayload;
 use deploy_hook::config::parse_base_url;
+use deploy_hook::contract::Contract;
 use deploy_hook::criteria::{Criteria, Verdict};
+use deploy_hook::native::event::NativeEvent;
 use deploy_hook::policy::{Checks, Hook, JsonField, Policy, StatusRange, VersionAssertion};
 use proptest::prelude::*;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -16,6 +19,17 @@ use serde_json::{Map, Value, json};
 #[path = "../../../shared/tests/support/generators.rs"]
 mod generators;
 use generators::*;
+
+const NATIVE_SAMPLES: [&str; 4] = [
+    include_str!("../../../events/deploy-hook-ecs-post-test-traffic-shift.json"),
+    include_str!("../../../events/deploy-hook-ecs-production-traffic-shift.json"),
+    include_str!("../../../events/deploy-hook-ecs-production-traffic-shift-rollback.json"),
+    include_str!("../../../events/deploy-hook-ecs-post-scale-up-flat.json"),
+];
+
+fn near_valid_native_payload() -> impl Strategy<Value = Value> {
+    (0..NATIVE_SAMPLES.len(), edits()).prop_map(|(i, e)| mutate(sample(NATIVE_SAMPLES[i]), &e))
+}
 
 const SAMPLES: [&str; 5] = [
     include_str!("../../../events/deploy-hook-after-allow-test-traffic.json"),
@@ -180,7 +194,7 @@ fn policy_document() -> BoxedStrategy<Value> {
 /// Checks with random criteria, for the judge.
 fn checks() -> BoxedStrategy<Checks> {
     (
-        prop::sample::select(Hook::ALL.to_vec()),
+        prop::sample::select(Hook::CODEDEPLOY.to_vec()),
         prop::collection::vec((100u16..=599, 0u16..100), 1..3),
         prop::option::of(prop_oneof!["[a-z]{1,4}", awkward_text()]),
         prop::option::of((
@@ -263,6 +277,34 @@ proptest! {
         }
     }
 
+    /// Amazon ECS's payload: never panics; what it accepts names a stage of ECS and ARNs of
+    /// one cluster and service, with weights that are percentages.
+    #[test]
+    fn native_payload_never_panics_and_keeps_to_one_service(
+        v in prop_oneof![3 => near_valid_native_payload(), 1 => arb_json()]
+    ) {
+        if let Ok(e) = NativeEvent::parse(&v) {
+            prop_assert!(e.stage.is_ecs_stage());
+            for arn in [&e.resource_arn, &e.service_arn, &e.target_revision_arn] {
+                prop_assert!(arn.contains(&format!("/{}/{}", e.cluster, e.service)), "{}", arn);
+            }
+            prop_assert!(e.test_weights.values().chain(e.production_weights.values()).all(|w| *w <= 100));
+            // Recognising a rollback never panics either.
+            let _ = deploy_hook::native::rollback::rollback(&e);
+        }
+    }
+
+    /// The contract of any payload: never panics; a payload it calls CodeDeploy's parses as
+    /// CodeDeploy's.
+    #[test]
+    fn contracts_are_told_apart_without_panics(
+        v in prop_oneof![2 => near_valid_native_payload(), 2 => near_valid_payload(), 1 => arb_json()]
+    ) {
+        if let Ok(Contract::CodeDeploy(p)) = Contract::of(&v) {
+            prop_assert_eq!(Some(p), HookPayload::parse(&v).ok());
+        }
+    }
+
     /// The policy: any text, any JSON and near-valid documents never panic; a policy that is
     /// accepted gives every hook and group checks within the documented ranges.
     #[test]
@@ -277,7 +319,7 @@ proptest! {
         group in prop_oneof![Just("shop-prod".to_owned()), awkward_text()],
     ) {
         let Ok(policy) = Policy::parse(Some(&doc), paths, host) else { return Ok(()) };
-        for hook in Hook::ALL {
+        for hook in Hook::CODEDEPLOY {
             let c = policy.checks(hook, &group);
             prop_assert!((1..=1_000).contains(&c.requests), "requests {}", c.requests);
             prop_assert!(c.window_ms.is_none_or(|w| (1_000..=600_000).contains(&w)));
@@ -353,7 +395,7 @@ proptest! {
     /// A response that meets every criterion passes.
     #[test]
     fn judge_passes_a_response_that_meets_every_criterion(
-        hook in prop::sample::select(Hook::ALL.to_vec()), status in 200u16..=299,
+        hook in prop::sample::select(Hook::CODEDEPLOY.to_vec()), status in 200u16..=299,
         word in "[a-z]{1,6}", token in "[a-z0-9]{1,8}",
         // Values a health answer carries. (Long or extreme floats are left out: serde_json
         // without `float_roundtrip` may read two spellings of one double differently.)

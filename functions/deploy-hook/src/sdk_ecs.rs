@@ -1,0 +1,145 @@
+//! The SDK adapter of [`Services`] (Amazon ECS): the only code that touches the ECS client.
+//! The conversions from the SDK's types to the plain facts are plain functions
+//! ([`revision_facts`], [`deployment_facts`]), tested on values the SDK builds. An ARN ECS
+//! does not know comes back as a `failures[]` entry, not an error: it is left out.
+
+use aws_sdk_ecs::types as ecs;
+use codehooks::{Error, Result};
+
+use crate::facts::{
+    ResolvedLoadBalancer, RevisionLoadBalancer, ServiceDeploymentFacts, ServiceRevisionFacts,
+};
+use crate::ports::Services;
+
+/// The most ARNs one Describe call takes.
+const BATCH: usize = 20;
+
+/// [`Services`] over the ECS client.
+#[derive(Debug, Clone)]
+pub struct SdkServices {
+    pub client: aws_sdk_ecs::Client,
+}
+
+impl SdkServices {
+    pub fn new(sdk: &aws_config::SdkConfig) -> SdkServices {
+        SdkServices {
+            client: aws_sdk_ecs::Client::new(sdk),
+        }
+    }
+}
+
+fn owned(s: Option<&str>) -> Option<String> {
+    s.map(str::to_owned)
+}
+
+/// One `loadBalancers[]` entry of a revision.
+pub fn revision_load_balancer(lb: &ecs::LoadBalancer) -> RevisionLoadBalancer {
+    let advanced = lb.advanced_configuration();
+    RevisionLoadBalancer {
+        target_group_arn: owned(lb.target_group_arn()),
+        container_name: owned(lb.container_name()),
+        container_port: lb.container_port(),
+        alternate_target_group_arn: owned(advanced.and_then(|a| a.alternate_target_group_arn())),
+        production_listener_rule: owned(advanced.and_then(|a| a.production_listener_rule())),
+        test_listener_rule: owned(advanced.and_then(|a| a.test_listener_rule())),
+    }
+}
+
+/// A service revision.
+pub fn revision_facts(r: &ecs::ServiceRevision) -> ServiceRevisionFacts {
+    ServiceRevisionFacts {
+        arn: r.service_revision_arn().unwrap_or_default().to_owned(),
+        service_arn: owned(r.service_arn()),
+        cluster_arn: owned(r.cluster_arn()),
+        task_definition: owned(r.task_definition()),
+        load_balancers: r
+            .load_balancers()
+            .iter()
+            .map(revision_load_balancer)
+            .collect(),
+        resolved: r.resolved_configuration().map(|c| {
+            c.load_balancers()
+                .iter()
+                .map(|l| ResolvedLoadBalancer {
+                    target_group_arn: owned(l.target_group_arn()),
+                    production_listener_rule: owned(l.production_listener_rule()),
+                })
+                .collect()
+        }),
+    }
+}
+
+/// A service deployment.
+pub fn deployment_facts(d: &ecs::ServiceDeployment) -> ServiceDeploymentFacts {
+    let target = d.target_service_revision();
+    ServiceDeploymentFacts {
+        arn: d.service_deployment_arn().unwrap_or_default().to_owned(),
+        status: d
+            .status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
+        status_reason: owned(d.status_reason()),
+        target_revision_arn: owned(target.and_then(|t| t.arn())),
+        // The SDK reads an absent count as 0.
+        target_requested_count: target.map(|t| i64::from(t.requested_task_count())),
+        target_running_count: target.map(|t| i64::from(t.running_task_count())),
+        source_revision_arns: d
+            .source_service_revisions()
+            .iter()
+            .filter_map(|s| owned(s.arn()))
+            .collect(),
+        rollback_revision_arn: owned(d.rollback().and_then(|r| r.service_revision_arn())),
+        lifecycle_stage: d.lifecycle_stage().map(|s| s.as_str().to_owned()),
+    }
+}
+
+/// Logs the `failures[]` of a Describe call (ARNs ECS does not know, or could not describe).
+fn log_failures(operation: &str, failures: &[ecs::Failure]) {
+    for f in failures {
+        tracing::warn!(
+            operation,
+            arn = f.arn().unwrap_or_default(),
+            reason = f.reason().unwrap_or_default(),
+            detail = f.detail().unwrap_or_default(),
+            "Amazon ECS could not describe it"
+        );
+    }
+}
+
+impl Services for SdkServices {
+    async fn service_revisions(&self, arns: &[String]) -> Result<Vec<ServiceRevisionFacts>> {
+        let mut out = Vec::new();
+        for chunk in arns.chunks(BATCH) {
+            let resp = self
+                .client
+                .describe_service_revisions()
+                .set_service_revision_arns(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| Error::aws("DescribeServiceRevisions", e))?;
+            log_failures("DescribeServiceRevisions", resp.failures());
+            out.extend(resp.service_revisions().iter().map(revision_facts));
+        }
+        Ok(out)
+    }
+
+    async fn service_deployment(&self, arn: &str) -> Result<Option<ServiceDeploymentFacts>> {
+        let resp = self
+            .client
+            .describe_service_deployments()
+            .service_deployment_arns(arn)
+            .send()
+            .await
+            .map_err(|e| Error::aws("DescribeServiceDeployments", e))?;
+        log_failures("DescribeServiceDeployments", resp.failures());
+        Ok(resp
+            .service_deployments()
+            .iter()
+            .find(|d| d.service_deployment_arn() == Some(arn))
+            .map(deployment_facts))
+    }
+}
+
+#[cfg(test)]
+#[path = "sdk_ecs_test.rs"]
+mod tests;
