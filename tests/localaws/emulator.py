@@ -1,5 +1,8 @@
 """A small, strict local emulator of the CodeCommit, CodeBuild, CodeDeploy and CodePipeline
 operations codehooks calls, speaking the AWS JSON 1.1 protocol the AWS SDK for Rust uses.
+Beside it (`platforms.py`): Amazon ECS service deployments (`ecs.py`), AWS Lambda Invoke
+(`lambda_invoke.py`, REST-JSON) and CloudWatch metrics (`cloudwatch.py`, RPC v2 CBOR); each
+module's docstring gives its operations, seed keys and fault names.
 
 AWS requests: `POST /` with `X-Amz-Target: <Prefix>.<Operation>`, a JSON body and a SigV4
 `Authorization` header whose credential scope names the region (state is kept per region)
@@ -21,6 +24,7 @@ Control API (plain JSON, no auth), for tests:
   GET    /_emulator/requests  every AWS request received (?operation= filters)
   GET    /_emulator/state     the state of a region (?region=), for assertions
   GET    /_emulator/hooks     ?region=&deploymentId= -> {hookExecutionId: status}
+  GET    /_emulator/invocations  Lambda invocations (?function=NAME), see `lambda_invoke.py`
   POST   /_emulator/git       {"root": DIR} (or null): link the git server's repositories
                               (`git_server.py --root DIR`, `<DIR>/<region>/<name>`); kept
                               across resets (it is wiring, not AWS state)
@@ -55,12 +59,16 @@ from urllib.parse import parse_qs, urlsplit
 import faultproxy
 import httpbase
 
+# Run as a script, this module is also `emulator` for the service modules that import it.
+sys.modules.setdefault("emulator", sys.modules[__name__])
+
 ACCOUNT = "123456789012"
 SERVICES = {
     "CodeCommit_20150413": "codecommit",
     "CodeBuild_20161006": "codebuild",
     "CodeDeploy_20141006": "codedeploy",
     "CodePipeline_20150709": "codepipeline",
+    "AmazonEC2ContainerServiceV20141113": "ecs",
 }
 CONTENT_TYPES = ("application/x-amz-json-1.1", "application/x-amz-json-1.0")
 AUTH_RE = re.compile(
@@ -199,6 +207,7 @@ class RegionState:
         self.pipelines = set()
         self.executions = {}  # pipelineExecutionId -> pipelineExecution
         self.actions = {}     # pipelineExecutionId -> [actionExecutionDetail]
+        platforms.init_region(self)  # ECS, Lambda, CloudWatch
 
     # -- CodeCommit helpers
 
@@ -319,6 +328,7 @@ class RegionState:
             "deployments": self.deployments,
             "hooks": self.hooks,
             "pipelineExecutions": self.executions,
+            **platforms.dump(self),
         }
 
     @staticmethod
@@ -1157,6 +1167,8 @@ def list_action_executions(st, body, caller):
     return out
 
 
+import platforms  # noqa: E402  (registers the ECS operations; imports the names above)
+
 # ---------------------------------------------------------------- the emulator
 
 class Emulator:
@@ -1173,6 +1185,7 @@ class Emulator:
             self.regions = {}
             self.requests = []
             self.faults = []
+            self.invocations = []  # Lambda Invoke calls (lambda_invoke.py)
             # reset, reset_after and hold: the shared fault plan (it has its own lock).
             if hasattr(self, "plan"):
                 self.plan.clear()
@@ -1316,6 +1329,7 @@ class Emulator:
                 st.pipelines.add(name)
             for eid, details in (cp.get("actionExecutions") or {}).items():
                 st.actions[eid] = [{"pipelineExecutionId": eid, **d} for d in details]
+            platforms.seed(st, spec)
             self.regions[st.name] = st
             return {"region": st.name}
 
@@ -1403,6 +1417,9 @@ class Emulator:
             with self.lock:
                 st = self.region(q.get("region") or "us-east-1")
                 return dict(st.hooks.get(q.get("deploymentId"), {}))
+        out = platforms.control(self, method, name, q)
+        if out is not None:
+            return out
         raise UnknownControl(f"{method} {path}")
 
 
@@ -1435,6 +1452,8 @@ class EmulatorHandler(httpbase.Handler):
             except Exception as e:  # noqa: BLE001 - most likely a malformed seed
                 traceback.print_exc(file=sys.stderr)
                 self.send_json(400, {"error": f"{type(e).__name__}: {e}"})
+            return
+        if platforms.route(self, url, raw):
             return
         if self.command == "POST" and url.path == "/":
             self.aws(raw)

@@ -229,7 +229,15 @@ impl LocalAws {
             }
         }
         if let Some(e) = &self.emulator {
-            for svc in ["CODECOMMIT", "CODEBUILD", "CODEDEPLOY", "CODEPIPELINE"] {
+            for svc in [
+                "CODECOMMIT",
+                "CODEBUILD",
+                "CODEDEPLOY",
+                "CODEPIPELINE",
+                "ECS",
+                "LAMBDA",
+                "CLOUDWATCH",
+            ] {
                 env.push((format!("AWS_ENDPOINT_URL_{svc}"), e.clone()));
             }
         }
@@ -323,6 +331,17 @@ impl Emulator {
     }
     pub fn state(&self, region: &str) -> Value {
         http::get_json(&format!("{}/_emulator/state?region={region}", self.base))
+    }
+    /// Every Lambda invocation the emulator answered for `function` (a function name), oldest
+    /// first: `{functionName, qualifier, executedVersion, invocationType, payload, region, time}`.
+    pub fn invocations(&self, function: &str) -> Vec<Value> {
+        match http::get_json(&format!(
+            "{}/_emulator/invocations?function={function}",
+            self.base
+        )) {
+            Value::Array(a) => a,
+            other => panic!("unexpected invocations answer: {other}"),
+        }
     }
     /// The status of each lifecycle hook execution of a deployment.
     pub fn hooks(&self, region: &str, deployment_id: &str) -> Value {
