@@ -5,6 +5,12 @@
 
 #![allow(dead_code)]
 
+pub mod ecs;
+pub mod ecs_hook;
+pub mod lambda;
+pub mod native;
+pub mod routed;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
