@@ -27,6 +27,7 @@ pub mod error;
 pub mod events;
 pub mod harness;
 pub mod idempotency;
+pub mod join;
 pub mod logging;
 pub mod names;
 pub mod once;

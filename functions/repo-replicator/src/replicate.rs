@@ -4,10 +4,7 @@
 //! budget, and the verdict: one replica failing does not stop the others; the invocation fails
 //! after all are done, so EventBridge retries it.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Instant;
 
 use codehooks::names::RepositoryName;
@@ -206,31 +203,8 @@ pub fn verdict(mut errors: Vec<Error>) -> Error {
     Error::transient(text)
 }
 
+pub(crate) use codehooks::join::join_all;
 pub(crate) use codehooks::time::now_millis as now_ms;
-
-/// Runs the futures concurrently on the current task; their outputs in order.
-pub(crate) async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, out) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if out.is_none() {
-                match f.as_mut().poll(cx) {
-                    Poll::Ready(v) => *out = Some(v),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
-}
 
 #[cfg(test)]
 #[path = "replicate_test.rs"]

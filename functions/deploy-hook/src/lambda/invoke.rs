@@ -5,11 +5,8 @@
 //! is the target, every expected JSON field equals, p95/p99 within their limits.
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::task::Poll;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -209,7 +206,7 @@ pub async fn invoke_event<F: Functions>(
         }
     };
     let workers = checks.concurrency.clamp(1, planned.max(1));
-    join_all((0..workers).map(|_| worker()).collect()).await;
+    codehooks::join::join_all((0..workers).map(|_| worker())).await;
     let outcomes = outcomes.into_inner().unwrap_or_else(|p| p.into_inner());
     tally(&event.name, version, planned, outcomes)
 }
@@ -313,30 +310,6 @@ pub fn evaluate(c: &LambdaChecks, function: &str, r: &EventReport, out: &mut Vec
     if let Some(reason) = &r.stopped_early {
         out.push(CheckResult::new("deadline", false, p, reason.clone()));
     }
-}
-
-/// Runs the futures together in this task and returns their outputs in order.
-async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, o) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if o.is_none() {
-                match f.as_mut().poll(cx) {
-                    Poll::Ready(v) => *o = Some(v),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }
 
 #[cfg(test)]
