@@ -55,6 +55,8 @@ pub mod sdk_ecs;
 pub mod sdk_lambda;
 pub mod stats;
 #[cfg(test)]
+pub mod twin_faults;
+#[cfg(test)]
 pub mod twins;
 #[cfg(test)]
 pub mod twins_ecs;

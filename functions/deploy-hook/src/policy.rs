@@ -273,6 +273,13 @@ impl Policy {
         c
     }
 
+    /// The effective checks of a Lambda deployment's `hook` for `function`.
+    pub fn lambda_checks(&self, hook: Hook, function: &str) -> crate::lambda::policy::LambdaChecks {
+        let sections =
+            std::iter::once(&self.doc.lambda).chain(self.overlay.as_ref().map(|o| &o.lambda));
+        crate::lambda::policy::layered(sections, hook, function)
+    }
+
     /// The whole document (the environment's).
     pub fn document(&self) -> &PolicyDocument {
         &self.doc

@@ -2,10 +2,10 @@
 //! state behind a `Mutex`, every call recorded, and knobs to make an operation fail. [`Twins`]
 //! names them all (with the ECS and Lambda twins of `twins_ecs` and `twins_lambda`).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
-use codehooks::{Error, Result};
+use codehooks::Result;
 
 use codehooks::alert::MemoryPublisher;
 use codehooks::once::MemoryOnceStore;
@@ -15,6 +15,7 @@ use crate::facts::{
     RuleFacts, TargetGroup, TargetHealthFact, TrafficPair,
 };
 use crate::ports::{Deployments, LoadBalancer, Ports};
+use crate::twin_faults::{Faults, lock, twin_error};
 use crate::twins_ecs::MemoryServices;
 use crate::twins_lambda::{MemoryFunctions, MemoryMetrics};
 
@@ -30,43 +31,6 @@ impl Ports for Twins {
     type Metrics = MemoryMetrics;
     type Alerts = MemoryPublisher;
     type Once = MemoryOnceStore;
-}
-
-/// Failures to inject: operation name → how many calls fail, and whether the error is retryable.
-#[derive(Debug, Default)]
-pub(crate) struct Faults(pub(crate) BTreeMap<&'static str, (u32, bool)>);
-
-impl Faults {
-    pub(crate) fn take(&mut self, operation: &'static str) -> Result<()> {
-        match self.0.get_mut(operation) {
-            Some((n, retryable)) if *n > 0 => {
-                *n -= 1;
-                Err(twin_error(
-                    operation,
-                    if *retryable {
-                        "ServiceUnavailable"
-                    } else {
-                        "AccessDeniedException"
-                    },
-                    *retryable,
-                ))
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
-pub(crate) fn twin_error(operation: &'static str, code: &str, retryable: bool) -> Error {
-    Error::Aws {
-        operation,
-        code: code.to_owned(),
-        message: format!("injected by the twin ({code})"),
-        retryable,
-    }
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[derive(Debug, Default)]

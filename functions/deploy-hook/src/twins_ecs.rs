@@ -7,7 +7,7 @@ use codehooks::Result;
 
 use crate::facts::{ServiceDeploymentFacts, ServiceRevisionFacts};
 use crate::ports::Services;
-use crate::twins::{Faults, lock};
+use crate::twin_faults::{Faults, lock};
 
 #[derive(Debug, Default)]
 struct ServicesState {

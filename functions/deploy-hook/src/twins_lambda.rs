@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::facts::{InvokeResult, MetricQuery, MetricSum};
 use crate::ports::{Functions, Metrics};
-use crate::twins::{Faults, lock, twin_error};
+use crate::twin_faults::{Faults, lock, twin_error};
 
 #[derive(Debug, Default)]
 struct FunctionsState {

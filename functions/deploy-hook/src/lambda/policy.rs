@@ -22,7 +22,6 @@ use serde_json::Value;
 
 use crate::hook::Hook;
 use crate::lambda::decide::LAMBDA_HOOKS;
-use crate::policy::Policy;
 
 /// Most test events one layer may list.
 pub const MAX_EVENTS: usize = 20;
@@ -153,11 +152,15 @@ impl LambdaChecks {
     }
 }
 
-/// The effective checks of `hook` for `function`.
-pub fn checks(policy: &Policy, hook: Hook, function: &str) -> LambdaChecks {
+/// The effective checks of `hook` for `function` from the `lambda` sections of the policy's
+/// documents, lowest first ([`crate::policy::Policy::lambda_checks`]).
+pub fn layered<'a>(
+    sections: impl IntoIterator<Item = &'a LambdaDocument>,
+    hook: Hook,
+    function: &str,
+) -> LambdaChecks {
     let mut c = LambdaChecks::defaults(hook);
-    for doc in std::iter::once(policy.document()).chain(policy.overlay()) {
-        let l = &doc.lambda;
+    for l in sections {
         c.apply(&l.default);
         if let Some(o) = l.hooks.get(&hook) {
             c.apply(o);

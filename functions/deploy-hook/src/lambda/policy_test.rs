@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::policy::Policy;
 
 fn policy(doc: Value) -> Policy {
     Policy::parse(Some(&doc.to_string()), vec![], None).unwrap()
@@ -17,7 +18,7 @@ fn problems(doc: Value) -> Vec<String> {
 #[test]
 fn defaults_depend_on_the_hook() {
     let p = Policy::default();
-    let before = checks(&p, Hook::BeforeAllowTraffic, "orders");
+    let before = p.lambda_checks(Hook::BeforeAllowTraffic, "orders");
     assert!(before.enabled && before.events.is_empty());
     assert_eq!(
         (before.invocations, before.concurrency, before.timeout_ms),
@@ -26,7 +27,7 @@ fn defaults_depend_on_the_hook() {
     assert_eq!((before.max_errors, before.max_throttles), (0, 0));
     assert_eq!((before.max_p95_ms, before.max_p99_ms), (None, None));
     assert!(!before.metrics);
-    assert!(checks(&p, Hook::AfterAllowTraffic, "orders").metrics);
+    assert!(p.lambda_checks(Hook::AfterAllowTraffic, "orders").metrics);
 }
 
 #[test]
@@ -42,7 +43,7 @@ fn layers_apply_from_default_to_the_function_hook() {
             "billing": {"default": {"enabled": false}}
         }
     }}));
-    let c = checks(&p, Hook::AfterAllowTraffic, "orders");
+    let c = p.lambda_checks(Hook::AfterAllowTraffic, "orders");
     assert_eq!(c.invocations, 8);
     assert_eq!(c.concurrency, 4);
     assert_eq!(c.max_p95_ms, Some(900));
@@ -51,12 +52,12 @@ fn layers_apply_from_default_to_the_function_hook() {
     assert_eq!(c.events.len(), 1);
     assert_eq!(c.events[0].payload, json!({"a": 1}));
 
-    let c = checks(&p, Hook::BeforeAllowTraffic, "orders");
+    let c = p.lambda_checks(Hook::BeforeAllowTraffic, "orders");
     assert_eq!((c.invocations, c.max_errors), (7, 0));
-    let c = checks(&p, Hook::AfterAllowTraffic, "other");
+    let c = p.lambda_checks(Hook::AfterAllowTraffic, "other");
     assert_eq!((c.invocations, c.max_errors), (6, 1));
     assert!(c.events.is_empty() && c.metrics);
-    assert!(!checks(&p, Hook::AfterAllowTraffic, "billing").enabled);
+    assert!(!p.lambda_checks(Hook::AfterAllowTraffic, "billing").enabled);
 }
 
 #[test]
@@ -66,7 +67,7 @@ fn a_higher_events_list_replaces_the_lower_one() {
         "functions": {"orders": {"hooks": {"BeforeAllowTraffic": {"events": [{"name": "c"}]}}}}
     }}));
     let names = |hook| -> Vec<String> {
-        checks(&p, hook, "orders")
+        p.lambda_checks(hook, "orders")
             .events
             .into_iter()
             .map(|e| e.name)
@@ -75,7 +76,7 @@ fn a_higher_events_list_replaces_the_lower_one() {
     assert_eq!(names(Hook::BeforeAllowTraffic), ["c"]);
     assert_eq!(names(Hook::AfterAllowTraffic), ["a", "b"]);
     // A payload left out is an empty object; expectations default to none.
-    let e = &checks(&p, Hook::AfterAllowTraffic, "orders").events[0];
+    let e = &p.lambda_checks(Hook::AfterAllowTraffic, "orders").events[0];
     assert_eq!(e.payload, json!({}));
     assert!(e.expect.is_empty());
 }
@@ -89,7 +90,7 @@ fn events_carry_any_json_payload_and_expectations() {
         ]},
         {"name": "text", "payload": "hello"}
     ]}}}));
-    let c = checks(&p, Hook::BeforeAllowTraffic, "x");
+    let c = p.lambda_checks(Hook::BeforeAllowTraffic, "x");
     assert_eq!(c.events[0].payload, json!([1, "two", null]));
     assert_eq!(c.events[0].expect[0].equals, json!(200));
     assert_eq!(c.events[1].payload, json!("hello"));
@@ -147,7 +148,8 @@ fn a_service_overlay_is_validated_and_applied_last() {
         .overlaid(&json!({"lambda": {"default": {"invocations": 9}}}))
         .unwrap();
     assert_eq!(
-        checks(&over, Hook::BeforeAllowTraffic, "orders").invocations,
+        over.lambda_checks(Hook::BeforeAllowTraffic, "orders")
+            .invocations,
         9
     );
     let err = base

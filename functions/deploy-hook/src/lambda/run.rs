@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::evidence::Evidence;
 use crate::hook::{Hook, Platform};
 use crate::lambda::decide::is_published_version;
-use crate::lambda::policy::{self, LambdaChecks};
+use crate::lambda::policy::LambdaChecks;
 use crate::lambda::{LambdaEvidence, LambdaPlan, invoke, metrics};
 use crate::ports::Ports;
 use crate::stats::CheckResult;
@@ -46,7 +46,7 @@ impl<P: Ports> App<P> {
         ev.notes.extend(plan.notes.iter().cloned());
         ev.lambda = Some(LambdaEvidence::of(plan));
         let function = plan.function_name();
-        let checks = policy::checks(&self.settings.policy, plan.hook, function);
+        let checks = self.settings.policy.lambda_checks(plan.hook, function);
         if !checks.enabled {
             ev.notes.push(format!(
                 "checks of {} for {function} are disabled by the policy",
