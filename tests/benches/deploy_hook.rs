@@ -3,6 +3,13 @@
 //! for a broken service, and peak memory — the real binary under the local Lambda Runtime API,
 //! CodeDeploy from the emulator, ELBv2 from moto, a real HTTP service on 127.0.0.1.
 //!
+//! The same cold start for the other two contracts: an Amazon ECS lifecycle hook
+//! (`POST_TEST_TRAFFIC_SHIFT`, healthy green behind a weighted test rule, 30 probes; process
+//! start to the `hookStatus` answer), the same stage with a probe window (`windowMs`) in one
+//! invocation (the answer time beyond the window is the overhead), and a CodeDeploy Lambda
+//! `BeforeAllowTraffic` (3 test events × 3 invocations of the target version in the emulator's
+//! Lambda; process start to status reported).
+//!
 //!     cargo build -p deploy-hook --release
 //!     cargo bench -p codehooks-tests --bench deploy_hook -- [--debug] [--cold N] [--warm N]
 //!
@@ -18,8 +25,14 @@ use std::time::Instant;
 
 use codehooks_tests::bench::{arg, peak_kib};
 use codehooks_tests::{LocalAws, http, repo_root};
+use fixture::ecs::NativeDeployment;
+use fixture::lambda::{
+    FUNCTIONS_VAR, LambdaDeploymentSpec, now_s, seed_function, seed_lambda_deployment,
+};
+use fixture::native::{NativeStack, NativeStackSpec, Tg};
+use fixture::routed::{Conditions, Green, RoutedService};
 use fixture::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn stats(mut v: Vec<f64>) -> String {
     v.sort_by(f64::total_cmp);
@@ -34,6 +47,10 @@ fn stats(mut v: Vec<f64>) -> String {
 }
 
 fn spawn(local: &LocalAws, bin: &PathBuf, policy: &str) -> Child {
+    spawn_with(local, bin, policy, &[])
+}
+
+fn spawn_with(local: &LocalAws, bin: &PathBuf, policy: &str, extra: &[(&str, &str)]) -> Child {
     let api = local.runtime_apis["deploy-hook"].clone();
     let mut cmd = Command::new(bin);
     cmd.env_clear()
@@ -46,6 +63,7 @@ fn spawn(local: &LocalAws, bin: &PathBuf, policy: &str) -> Child {
         .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
         .env("CODEHOOKS_HOOK_BASE_URL", "http://127.0.0.1:{port}")
         .env("CODEHOOKS_HOOK_POLICY", policy)
+        .envs(extra.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -53,18 +71,52 @@ fn spawn(local: &LocalAws, bin: &PathBuf, policy: &str) -> Child {
 }
 
 fn invoke(local: &LocalAws, id: &str) -> (f64, String) {
+    let (ms, response) = invoke_event(local, &payload(id, "hook-exec-1"));
+    let decision = response["decision"].as_str().unwrap_or("?").to_owned();
+    (ms, decision)
+}
+
+/// Invokes with `event`; the round trip and the function's answer.
+fn invoke_event(local: &LocalAws, event: &Value) -> (f64, Value) {
     let api = &local.runtime_apis["deploy-hook"];
     let t = Instant::now();
     let answer = http::post_json(
         &format!("http://{api}/_invoke"),
-        &json!({"event": payload(id, "hook-exec-1"), "timeout_ms": 60_000}),
+        &json!({"event": event, "timeout_ms": 60_000}),
     );
     let ms = t.elapsed().as_secs_f64() * 1000.0;
-    let decision = answer["response"]["decision"]
-        .as_str()
-        .unwrap_or("?")
-        .to_owned();
-    (ms, decision)
+    (ms, answer["response"].clone())
+}
+
+/// Cold starts of `n` processes: each one starts, answers `event(i)` and is stopped; the time
+/// from process start to the answer, checked by `ok`, and the peak memory.
+fn cold_starts(
+    local: &LocalAws,
+    bin: &PathBuf,
+    policy: &str,
+    extra: &[(&str, &str)],
+    n: usize,
+    mut event: impl FnMut(usize) -> Value,
+    ok: impl Fn(&Value) -> bool,
+) -> (Vec<f64>, u64) {
+    let (mut times, mut peak) = (Vec::new(), 0);
+    for i in 0..n {
+        let e = event(i);
+        let t = Instant::now();
+        let mut child = spawn_with(local, bin, policy, extra);
+        let (_, response) = invoke_event(local, &e);
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert!(ok(&response), "unexpected answer: {response:#}");
+        peak = peak.max(peak_kib(child.id()).unwrap_or(0));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    (times, peak)
+}
+
+/// The `hookStatus` of an answer to Amazon ECS.
+fn hook_status(response: &Value) -> &str {
+    response["hookStatus"].as_str().unwrap_or("?")
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -197,4 +249,135 @@ async fn main() {
         peak as f64 / 1024.0
     );
     println!("(probes answered by the healthy service: {})", green.hits());
+
+    // Amazon ECS lifecycle hooks: green behind the test rule (weighted forward, test traffic
+    // shifted to green), the hook's answer is the status.
+    let routed = RoutedService::start(Conditions::default(), Green::Healthy, NEW_VERSION);
+    let mut spec =
+        NativeStackSpec::new("native", closed_port(), routed.port, Conditions::default());
+    spec.test_to = Tg::Alternate;
+    let native_stack = NativeStack::create(&elb, &subnets, spec).await;
+    let mut k = 0u64;
+    let mut native_event = |_: usize| {
+        k += 1;
+        let d = NativeDeployment::new(
+            "native",
+            &format!("BenchDeployment{k:06}"),
+            9_000_000_000_000_000_000 + 2 * k,
+        );
+        d.seed(&local, &native_stack);
+        d.payload(&format!("bench-exec-{k}"), "POST_TEST_TRAFFIC_SHIFT")
+    };
+    let succeeded = |r: &Value| hook_status(r) == "SUCCEEDED";
+    let before = routed.green_hits();
+    let (native_cold, native_peak) =
+        cold_starts(&local, &bin, "", &[], cold_n, &mut native_event, succeeded);
+    let native_probes = (routed.green_hits() - before) / cold_n.max(1);
+    // The same stage with a probe window that fits in one invocation.
+    let window_ms = 2_000.0;
+    let window_policy = json!({"hooks": {"POST_TEST_TRAFFIC_SHIFT": {
+        "windowMs": window_ms as u64, "intervalMs": 100
+    }}})
+    .to_string();
+    let (window_cold, window_peak) = cold_starts(
+        &local,
+        &bin,
+        &window_policy,
+        &[],
+        cold_n,
+        &mut native_event,
+        succeeded,
+    );
+    let mut child = spawn(&local, &bin, &window_policy);
+    invoke_event(&local, &native_event(0));
+    let mut window_warm = Vec::new();
+    for _ in 0..cold_n {
+        let (ms, r) = invoke_event(&local, &native_event(0));
+        assert!(succeeded(&r), "{r:#}");
+        window_warm.push(ms);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // CodeDeploy Lambda: BeforeAllowTraffic invokes the target version with the test events.
+    seed_function(
+        &local,
+        "orders",
+        ("live", "7"),
+        json!({"7": {"payload": {"ok": true}}, "8": {"payload": {"ok": true, "statusCode": 200}}}),
+    );
+    let lambda_policy = json!({"lambda": {"default": {
+        "invocations": 3, "concurrency": 2,
+        "events": [
+            {"name": "get", "payload": {"action": "get"}, "expect": [{"pointer": "/ok", "equals": true}]},
+            {"name": "list", "payload": {"action": "list"}, "expect": [{"pointer": "/statusCode", "equals": 200}]},
+            {"name": "health", "payload": {"action": "health"}}
+        ]
+    }}})
+    .to_string();
+    let shifted_at = now_s() - 300.0;
+    let lambda_event = |i: usize| {
+        let id = format!("d-BNCHL{i:04}");
+        seed_lambda_deployment(
+            &local,
+            &LambdaDeploymentSpec {
+                id: &id,
+                hook_execution_id: "hook-exec-1",
+                group: "orders-live",
+                function: "orders",
+                alias: "live",
+                current: "7",
+                target: "8",
+                running: "BeforeAllowTraffic",
+                shifted_at,
+            },
+        );
+        payload(&id, "hook-exec-1")
+    };
+    let (lambda_cold, lambda_peak) = cold_starts(
+        &local,
+        &bin,
+        &lambda_policy,
+        &[(FUNCTIONS_VAR, "orders")],
+        cold_n,
+        lambda_event,
+        |r| {
+            r["decision"] == "Succeeded"
+                && r["lambda"]["events"].as_array().map(Vec::len) == Some(3)
+        },
+    );
+
+    println!(
+        "Amazon ECS lifecycle hook, POST_TEST_TRAFFIC_SHIFT, healthy green through the test rule:"
+    );
+    println!(
+        "  cold start, process start -> hookStatus ({native_probes} requests) {}",
+        stats(native_cold)
+    );
+    println!(
+        "  probe window of {:.0} ms in one invocation, cold        {}",
+        window_ms,
+        stats(window_cold.clone())
+    );
+    println!(
+        "    overhead beyond the window (cold)                   {}",
+        stats(window_cold.iter().map(|t| t - window_ms).collect())
+    );
+    println!(
+        "    overhead beyond the window (warm)                   {}",
+        stats(window_warm.iter().map(|t| t - window_ms).collect())
+    );
+    println!(
+        "CodeDeploy Lambda, BeforeAllowTraffic, 3 events x 3 invocations of the target version:"
+    );
+    println!(
+        "  cold start, process start -> status reported   {}",
+        stats(lambda_cold)
+    );
+    println!(
+        "peak RSS (VmHWM) per contract: Amazon ECS {:.1} MiB (window {:.1} MiB), CodeDeploy Lambda {:.1} MiB",
+        native_peak as f64 / 1024.0,
+        window_peak as f64 / 1024.0,
+        lambda_peak as f64 / 1024.0
+    );
 }

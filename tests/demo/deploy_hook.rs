@@ -1,9 +1,63 @@
 //! The deploy-hook part of the demo: one healthy blue/green deployment walks through the five
 //! ECS lifecycle hooks, and one whose green task set answers errors is rolled back, with the
-//! evidence published to the alert topic.
+//! evidence published to the alert topic; then the same function under Amazon ECS's own
+//! blue/green ([`native`]) and as the hook of CodeDeploy Lambda deployments ([`lambda`]).
 
 #[path = "../tests/deploy_hook_fixture/mod.rs"]
 mod fixture;
+#[path = "deploy_hook_lambda.rs"]
+mod lambda;
+#[path = "deploy_hook_native.rs"]
+mod native;
+
+/// What the parts of this demo share: local AWS, the alert topic and its queue.
+pub struct Shared<'a> {
+    pub local: &'a LocalAws,
+    pub sdk: &'a aws_config::SdkConfig,
+    pub topic: &'a str,
+    pub queue: &'a str,
+}
+
+/// The alert about `deployment_id` among those read from the queue.
+pub fn alert_for<'a>(alerts: &'a [Value], deployment_id: &str) -> Option<&'a Value> {
+    alerts
+        .iter()
+        .find(|a| a["MessageAttributes"]["deploymentId"]["Value"] == deployment_id)
+}
+
+/// Shows an alert from the topic: its subject and the gist of its evidence.
+pub fn alert_brief(alert: &Value) {
+    // The chat document SNS delivers to queues; its `metadata.additionalContext` carries the evidence.
+    let doc: Value =
+        serde_json::from_str(alert["Message"].as_str().unwrap_or("{}")).unwrap_or(Value::Null);
+    let body = &doc["metadata"]["additionalContext"];
+    let mut brief = serde_json::Map::new();
+    for key in [
+        "platform",
+        "hook",
+        "service",
+        "summary",
+        "failedChecks",
+        "url",
+    ] {
+        if !body[key].is_null() {
+            brief.insert(key.to_owned(), body[key].clone());
+        }
+    }
+    if let Some(samples) = body["probes"][0].get("samples") {
+        brief.insert("probe samples".into(), samples.clone());
+    }
+    if let Some(samples) = body["lambda"]["events"][0].get("samples") {
+        brief.insert("invocation samples".into(), samples.clone());
+    }
+    crate::show(
+        &format!(
+            "alert on the topic: {}",
+            alert["Subject"].as_str().unwrap_or("")
+        ),
+        &serde_json::to_string_pretty(&brief).unwrap_or_default(),
+    );
+}
 
 use aws_sdk_elasticloadbalancingv2 as elbv2;
 use codehooks_tests::LocalAws;
@@ -255,7 +309,16 @@ pub async fn run() -> Result<(), String> {
         again.response["reported"].as_str().unwrap_or("?"),
         local.emulator().hooks(REGION, "d-8EXAMPLE4")[exec.as_str()]
     );
-    Ok(())
+    drop(f);
+
+    let shared = Shared {
+        local: &local,
+        sdk: &sdk,
+        topic: &topic,
+        queue: &queue,
+    };
+    native::run(&shared).await?;
+    lambda::run(&shared).await
 }
 
 async fn move_listener(

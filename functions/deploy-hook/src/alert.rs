@@ -44,7 +44,11 @@ pub fn alert(ev: &Evidence) -> Alert {
         severity,
         region: region.clone(),
         account: account.clone(),
-        reference: id.clone(),
+        // An ECS service deployment ARN is long: its last part names it in the subject.
+        reference: match platform {
+            Platform::EcsNative => id.rsplit('/').next().unwrap_or(id).to_owned(),
+            _ => id.clone(),
+        },
         subject_prefix: prefix.to_owned(),
         headline,
         reasons,
