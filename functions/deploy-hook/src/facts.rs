@@ -322,20 +322,13 @@ pub struct ServiceRevisionFacts {
     pub resolved: Option<Vec<ResolvedLoadBalancer>>,
 }
 
-/// What `DescribeServiceDeployments` says about one service deployment.
+/// What `DescribeServiceDeployments` says about one service deployment: what the checks read
+/// (how many tasks green should have).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServiceDeploymentFacts {
     pub arn: String,
-    /// `IN_PROGRESS`, `ROLLBACK_IN_PROGRESS`...
-    pub status: String,
-    pub status_reason: Option<String>,
     pub target_revision_arn: Option<String>,
     pub target_requested_count: Option<i64>,
-    pub target_running_count: Option<i64>,
-    pub source_revision_arns: Vec<String>,
-    /// The revision a rollback goes back to (`rollback.serviceRevisionArn`).
-    pub rollback_revision_arn: Option<String>,
-    pub lifecycle_stage: Option<String>,
 }
 
 /// One condition of a listener rule.

@@ -280,16 +280,6 @@ impl Policy {
         crate::lambda::policy::layered(sections, hook, function)
     }
 
-    /// The whole document (the environment's).
-    pub fn document(&self) -> &PolicyDocument {
-        &self.doc
-    }
-
-    /// The service's own document, when one is layered over the environment's.
-    pub fn overlay(&self) -> Option<&PolicyDocument> {
-        self.overlay.as_deref()
-    }
-
     /// This policy with a service's own document (`hookDetails.codehooksPolicy`: an object or
     /// a JSON string holding one) layered over it; the error lists every problem, each named
     /// under `hookDetails.codehooksPolicy`.

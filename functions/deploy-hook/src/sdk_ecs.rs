@@ -74,22 +74,9 @@ pub fn deployment_facts(d: &ecs::ServiceDeployment) -> ServiceDeploymentFacts {
     let target = d.target_service_revision();
     ServiceDeploymentFacts {
         arn: d.service_deployment_arn().unwrap_or_default().to_owned(),
-        status: d
-            .status()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
-        status_reason: owned(d.status_reason()),
         target_revision_arn: owned(target.and_then(|t| t.arn())),
         // The SDK reads an absent count as 0.
         target_requested_count: target.map(|t| i64::from(t.requested_task_count())),
-        target_running_count: target.map(|t| i64::from(t.running_task_count())),
-        source_revision_arns: d
-            .source_service_revisions()
-            .iter()
-            .filter_map(|s| owned(s.arn()))
-            .collect(),
-        rollback_revision_arn: owned(d.rollback().and_then(|r| r.service_revision_arn())),
-        lifecycle_stage: d.lifecycle_stage().map(|s| s.as_str().to_owned()),
     }
 }
 

@@ -136,12 +136,8 @@ pub(crate) fn seed(
     services.set_revision(revision(green));
     services.set_deployment(ServiceDeploymentFacts {
         arn: DEPLOYMENT.into(),
-        status: "IN_PROGRESS".into(),
         target_revision_arn: Some(GREEN_REV.into()),
         target_requested_count: Some(3),
-        target_running_count: Some(3),
-        source_revision_arns: vec![BLUE_REV.into()],
-        ..ServiceDeploymentFacts::default()
     });
     lb.set_rule(rule(TEST_RULE, green, blue, test_conditions));
     lb.set_rule(rule(PROD_RULE, blue, green, vec![]));
