@@ -11,10 +11,9 @@ use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2 as elbv2;
 use codehooks_tests::{Function, Invocation, LocalAws};
+use deploy_hook_fixture::world::World;
 use deploy_hook_fixture::*;
 use serde_json::{Value, json};
-
-const NAME: &str = "deploy-hook";
 
 fn policy() -> String {
     json!({
@@ -34,63 +33,12 @@ fn policy() -> String {
     .to_string()
 }
 
-/// The once-only table of the rollback alerts (the stack's alerts table).
-const TABLE: &str = "deploy-hook-alerts";
-
-struct World {
-    local: LocalAws,
-    elb: elbv2::Client,
-    sdk: aws_config::SdkConfig,
-    subnets: Vec<String>,
-    topic: String,
-}
-
-impl World {
-    async fn start() -> World {
-        let local = LocalAws::builder()
-            .moto()
-            .emulator()
-            .runtime_api(NAME)
-            .start();
-        let sdk = local.sdk_config(local.moto_url(), REGION).await;
-        let elb = elbv2::Client::new(&sdk);
-        let subnets = default_subnets(local.moto_url());
-        assert_eq!(subnets.len(), 2, "moto's default VPC has subnets");
-        let topic = aws_sdk_sns::Client::new(&sdk)
-            .create_topic()
-            .name("deploy-alerts")
-            .send()
-            .await
-            .expect("CreateTopic")
-            .topic_arn
-            .expect("topic arn");
-        // The stack's alerts table: the rollback alert is once per hook execution.
-        codehooks_tests::idempotency_table(&sdk, TABLE).await;
-        World {
-            local,
-            elb,
-            sdk,
-            subnets,
-            topic,
-        }
-    }
-
-    fn function(&self, extra: &[(&str, &str)]) -> Function {
-        let policy = policy();
-        let mut env: Vec<(&str, &str)> = vec![
-            ("CODEHOOKS_HOOK_BASE_URL", "http://127.0.0.1:{port}"),
-            ("CODEHOOKS_HOOK_POLICY", &policy),
-            ("CODEHOOKS_ALERT_TOPIC_ARN", &self.topic),
-            ("CODEHOOKS_HOOK_REPORT_MARGIN_MS", "500"),
-            ("CODEHOOKS_ALERTS_TABLE", TABLE),
-        ];
-        env.extend_from_slice(extra);
-        self.local.function(NAME, REGION, &env)
-    }
-
-    async fn stack(&self, spec: StackSpec<'_>) -> Stack {
-        Stack::create(&self.elb, &self.subnets, spec).await
-    }
+/// The world of these tests: the base URL and the policy above.
+async fn world() -> World {
+    World::start().await.with(&[
+        ("CODEHOOKS_HOOK_BASE_URL", "http://127.0.0.1:{port}"),
+        ("CODEHOOKS_HOOK_POLICY", &policy()),
+    ])
 }
 
 /// The usual stack; the test port comes first here, as the tests name green before blue.
@@ -231,7 +179,7 @@ async fn scenario(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_green_service_decides_the_status_and_failures_carry_evidence() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = codehooks_tests::subscribe_queue(&w.sdk, &w.topic, "deploy-alerts-q1").await;
     let f = w.function(&[]);
 
@@ -418,7 +366,7 @@ async fn the_green_service_decides_the_status_and_failures_carry_evidence() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_deployment_group_name_still_gets_its_rollback_alert() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = codehooks_tests::subscribe_queue(&w.sdk, &w.topic, "deploy-alerts-long").await;
     let f = w.function(&[]);
     // The longest name CodeDeploy accepts (100 characters): with the application, the alert's
@@ -465,7 +413,7 @@ async fn a_long_deployment_group_name_still_gets_its_rollback_alert() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_finds_the_hook_the_listener_and_refuses_blue() {
-    let w = World::start().await;
+    let w = world().await;
     let f = w.function(&[]);
     let green = Service::start(Mode::Healthy, NEW_VERSION);
     let blue = Service::start(Mode::Healthy, OLD_VERSION);
@@ -714,7 +662,7 @@ async fn discovery_finds_the_hook_the_listener_and_refuses_blue() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn it_reports_before_the_deadline_retries_and_ignores_duplicates() {
-    let w = World::start().await;
+    let w = world().await;
     let f = w.function(&[]);
     let em = w.local.emulator();
     let green = Service::start(Mode::Healthy, NEW_VERSION);
@@ -832,7 +780,7 @@ async fn it_reports_before_the_deadline_retries_and_ignores_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sample_event_end_to_end_dry_run_and_fail_open() {
-    let w = World::start().await;
+    let w = world().await;
     let green = Service::start(Mode::Healthy, NEW_VERSION);
     let blue = Service::start(Mode::Healthy, OLD_VERSION);
 
@@ -931,7 +879,7 @@ fn wait_for_log(f: &Function, needle: &str, timeout: Duration) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_configuration_keeps_serving_and_reports_failed() {
-    let w = World::start().await;
+    let w = world().await;
     let em = w.local.emulator();
     let queue = codehooks_tests::subscribe_queue(&w.sdk, &w.topic, "deploy-alerts-q3").await;
     let green = Service::start(Mode::Healthy, NEW_VERSION);
@@ -1068,7 +1016,7 @@ async fn an_invalid_configuration_keeps_serving_and_reports_failed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repeated_alert_carries_the_same_alert_id() {
     use codehooks_tests::faults::{Fault, FaultProxy};
-    let w = World::start().await;
+    let w = world().await;
     let queue = codehooks_tests::subscribe_queue(&w.sdk, &w.topic, "deploy-alerts-dup").await;
     let proxy = FaultProxy::start(w.local.moto_url());
     let f = w.function(&[

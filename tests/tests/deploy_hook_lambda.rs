@@ -6,16 +6,14 @@
 
 mod deploy_hook_fixture;
 
-use codehooks_tests::{Function, Invocation, LocalAws};
+use codehooks_tests::{Function, Invocation};
 use deploy_hook_fixture::lambda::{
     FUNCTIONS_VAR, LambdaDeploymentSpec, Point, invocations, now_s, seed_function,
     seed_lambda_deployment, seed_lambda_metrics,
 };
-use deploy_hook_fixture::{REGION, hook_status, payload};
+use deploy_hook_fixture::world::World;
+use deploy_hook_fixture::{hook_status, payload};
 use serde_json::{Value, json};
-
-const NAME: &str = "deploy-hook";
-const TABLE: &str = "deploy-hook-alerts";
 
 /// Two test events for `orders`, each invoked twice, two at a time.
 fn policy() -> String {
@@ -42,6 +40,14 @@ fn policy() -> String {
     .to_string()
 }
 
+/// The world of these tests: the policy above and the functions it may invoke.
+async fn world() -> World {
+    World::start().await.with(&[
+        ("CODEHOOKS_HOOK_POLICY", &policy()),
+        (FUNCTIONS_VAR, "orders,payments,search"),
+    ])
+}
+
 /// What a healthy version of `orders` answers to each test event.
 fn healthy(version: &str) -> Value {
     json!({
@@ -58,54 +64,6 @@ fn healthy(version: &str) -> Value {
 /// A version that must never be invoked (the alias's current one).
 fn broken() -> Value {
     json!({"payload": {"statusCode": 500}, "functionError": "Unhandled"})
-}
-
-struct World {
-    local: LocalAws,
-    sdk: aws_config::SdkConfig,
-    topic: String,
-}
-
-impl World {
-    async fn start() -> World {
-        let local = LocalAws::builder()
-            .moto()
-            .emulator()
-            .runtime_api(NAME)
-            .start();
-        let sdk = local.sdk_config(local.moto_url(), REGION).await;
-        let topic = aws_sdk_sns::Client::new(&sdk)
-            .create_topic()
-            .name("deploy-alerts")
-            .send()
-            .await
-            .expect("CreateTopic")
-            .topic_arn
-            .expect("topic arn");
-        codehooks_tests::idempotency_table(&sdk, TABLE).await;
-        World { local, sdk, topic }
-    }
-
-    fn function(&self, extra: &[(&str, &str)]) -> Function {
-        let policy = policy();
-        let mut env: Vec<(&str, &str)> = vec![
-            ("CODEHOOKS_HOOK_POLICY", &policy),
-            ("CODEHOOKS_ALERT_TOPIC_ARN", &self.topic),
-            ("CODEHOOKS_HOOK_REPORT_MARGIN_MS", "500"),
-            ("CODEHOOKS_ALERTS_TABLE", TABLE),
-            (FUNCTIONS_VAR, "orders,payments,search"),
-        ];
-        env.extend_from_slice(extra);
-        self.local.function(NAME, REGION, &env)
-    }
-
-    async fn queue(&self, name: &str) -> String {
-        codehooks_tests::subscribe_queue(&self.sdk, &self.topic, name).await
-    }
-
-    async fn alerts(&self, queue: &str) -> Vec<Value> {
-        codehooks_tests::drain_queue(&self.sdk, queue).await
-    }
 }
 
 fn deployment<'a>(
@@ -178,7 +136,7 @@ fn alert_evidence(message: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn before_allow_traffic_invokes_the_target_version_with_the_test_events() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = w.queue("lambda-healthy").await;
     let f = w.function(&[]);
     seed_function(
@@ -253,7 +211,7 @@ async fn before_allow_traffic_invokes_the_target_version_with_the_test_events() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_function_error_or_an_unexpected_answer_fails_the_hook() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = w.queue("lambda-failing").await;
     let f = w.function(&[]);
 
@@ -360,7 +318,7 @@ async fn a_function_error_or_an_unexpected_answer_fails_the_hook() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_allow_traffic_counts_the_new_versions_errors_since_the_shift() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = w.queue("lambda-metrics").await;
     let f = w.function(&[]);
     seed_function(
@@ -450,7 +408,7 @@ async fn after_allow_traffic_counts_the_new_versions_errors_since_the_shift() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_function_outside_the_list_or_a_missing_version_fails_the_hook() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = w.queue("lambda-refused").await;
     let f = w.function(&[]);
     seed_function(
@@ -509,7 +467,7 @@ async fn a_function_outside_the_list_or_a_missing_version_fails_the_hook() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_version_fails_its_latency_limit() {
-    let w = World::start().await;
+    let w = world().await;
     let f = w.function(&[]);
     seed_function(
         &w.local,
@@ -537,7 +495,7 @@ async fn a_slow_version_fails_its_latency_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sample_events_end_to_end() {
-    let w = World::start().await;
+    let w = world().await;
     let f = w.function(&[]);
     seed_function(
         &w.local,

@@ -12,19 +12,16 @@
 
 mod deploy_hook_fixture;
 
-use aws_sdk_elasticloadbalancingv2 as elbv2;
+use codehooks_tests::Invocation;
 use codehooks_tests::faults::FaultProxy;
-use codehooks_tests::{Function, Invocation, LocalAws};
 use deploy_hook_fixture::ecs::NativeDeployment;
 use deploy_hook_fixture::ecs_hook::{assert_answer, next_payload, run_hook, status};
 use deploy_hook_fixture::native::{NativeStack, NativeStackSpec, Tg, Traffic};
 use deploy_hook_fixture::routed::{Conditions, Green, RoutedService};
-use deploy_hook_fixture::{NEW_VERSION, REGION, closed_port, default_subnets};
+use deploy_hook_fixture::world::World;
+use deploy_hook_fixture::{NEW_VERSION, REGION, closed_port};
 use serde_json::{Value, json};
 
-const NAME: &str = "deploy-hook";
-/// The once-only table of the rollback alerts (the stack's alerts table).
-const TABLE: &str = "deploy-hook-alerts";
 /// The invocation timeout in the window tests: the `window*` services' 5 s window needs several.
 const SLICE_MS: u64 = 2_500;
 
@@ -54,75 +51,20 @@ fn policy() -> String {
     .to_string()
 }
 
+/// The world of these tests: the base URL and the policy above.
+async fn world() -> World {
+    World::start().await.with(&[
+        ("CODEHOOKS_HOOK_BASE_URL", "http://127.0.0.1:{port}"),
+        ("CODEHOOKS_HOOK_POLICY", &policy()),
+    ])
+}
+
 /// What the test rule asks of a request: the probes must carry both.
 fn test_conditions() -> Conditions {
     Conditions {
         host: Some("green.shop.example.com".into()),
         headers: vec![("X-Canary".into(), "green".into())],
         ..Conditions::default()
-    }
-}
-
-struct World {
-    local: LocalAws,
-    elb: elbv2::Client,
-    sdk: aws_config::SdkConfig,
-    subnets: Vec<String>,
-    topic: String,
-}
-
-impl World {
-    async fn start() -> World {
-        let local = LocalAws::builder()
-            .moto()
-            .emulator()
-            .runtime_api(NAME)
-            .start();
-        let sdk = local.sdk_config(local.moto_url(), REGION).await;
-        let elb = elbv2::Client::new(&sdk);
-        let subnets = default_subnets(local.moto_url());
-        assert_eq!(subnets.len(), 2, "moto's default VPC has subnets");
-        let topic = aws_sdk_sns::Client::new(&sdk)
-            .create_topic()
-            .name("deploy-alerts")
-            .send()
-            .await
-            .expect("CreateTopic")
-            .topic_arn
-            .expect("topic arn");
-        codehooks_tests::idempotency_table(&sdk, TABLE).await;
-        World {
-            local,
-            elb,
-            sdk,
-            subnets,
-            topic,
-        }
-    }
-
-    fn function(&self, extra: &[(&str, &str)]) -> Function {
-        let policy = policy();
-        let mut env: Vec<(&str, &str)> = vec![
-            ("CODEHOOKS_HOOK_BASE_URL", "http://127.0.0.1:{port}"),
-            ("CODEHOOKS_HOOK_POLICY", &policy),
-            ("CODEHOOKS_ALERT_TOPIC_ARN", &self.topic),
-            ("CODEHOOKS_HOOK_REPORT_MARGIN_MS", "500"),
-            ("CODEHOOKS_ALERTS_TABLE", TABLE),
-        ];
-        env.extend_from_slice(extra);
-        self.local.function(NAME, REGION, &env)
-    }
-
-    async fn stack(&self, spec: NativeStackSpec<'_>) -> NativeStack {
-        NativeStack::create(&self.elb, &self.subnets, spec).await
-    }
-
-    async fn queue(&self, name: &str) -> String {
-        codehooks_tests::subscribe_queue(&self.sdk, &self.topic, name).await
-    }
-
-    async fn alerts(&self, queue: &str) -> Vec<Value> {
-        codehooks_tests::drain_queue(&self.sdk, queue).await
     }
 }
 
@@ -137,7 +79,7 @@ async fn shifted(
     let prod = RoutedService::start(Conditions::default(), green, NEW_VERSION);
     let mut spec = NativeStackSpec::new(name, prod.port, test.port, test_conditions());
     spec.test_to = Tg::Alternate;
-    (w.stack(spec).await, test, prod)
+    (w.native_stack(spec).await, test, prod)
 }
 
 /// The evidence an alert carries (the chat document's `metadata.additionalContext`).
@@ -158,13 +100,13 @@ fn error_message(inv: &Invocation) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_green_passes_every_stage() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = w.queue("native-healthy").await;
     let f = w.function(&[]);
     let test = RoutedService::start(test_conditions(), Green::Healthy, NEW_VERSION);
     let prod = RoutedService::start(Conditions::default(), Green::Healthy, NEW_VERSION);
     let stack = w
-        .stack(NativeStackSpec::new(
+        .native_stack(NativeStackSpec::new(
             "healthy",
             prod.port,
             test.port,
@@ -249,7 +191,7 @@ async fn a_healthy_green_passes_every_stage() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_green_fails_with_one_alert_and_dry_run_only_warns() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = w.queue("native-failing").await;
     let f = w.function(&[]);
     let (stack, test, _prod) = shifted(&w, "failing", Green::Status(500)).await;
@@ -360,14 +302,14 @@ async fn a_failing_green_fails_with_one_alert_and_dry_run_only_warns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_rule_that_does_not_send_green_its_traffic_is_refused() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = w.queue("native-refused").await;
     let f = w.function(&[]);
     let test = RoutedService::start(test_conditions(), Green::Healthy, NEW_VERSION);
     let prod = RoutedService::start(Conditions::default(), Green::Healthy, NEW_VERSION);
     // ECS did not shift the test traffic: the test rule still forwards to blue.
     let stack = w
-        .stack(NativeStackSpec::new(
+        .native_stack(NativeStackSpec::new(
             "unshifted",
             prod.port,
             test.port,
@@ -448,7 +390,7 @@ async fn a_test_rule_that_does_not_send_green_its_traffic_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_configuration_fails_the_checks_but_never_blocks_a_rollback() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = w.queue("native-degraded").await;
     let mut f = w.function(&[(
         "CODEHOOKS_HOOK_POLICY",
@@ -504,7 +446,7 @@ async fn an_invalid_configuration_fails_the_checks_but_never_blocks_a_rollback()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_test_rules_conditions_shape_the_probes_or_refuse_them() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = w.queue("native-conditions").await;
     let f = w.function(&[]);
 
@@ -517,7 +459,7 @@ async fn the_test_rules_conditions_shape_the_probes_or_refuse_them() {
     let test = RoutedService::start(conditions.clone(), Green::Healthy, NEW_VERSION);
     let mut spec = NativeStackSpec::new("query", closed_port(), test.port, conditions);
     spec.test_to = Tg::Alternate;
-    let stack = w.stack(spec).await;
+    let stack = w.native_stack(spec).await;
     let d = NativeDeployment::new("query", "QueryDeployment000001", 6_000_000_000_000_000_002);
     d.seed(&w.local, &stack);
     let inv = f.invoke(
@@ -541,7 +483,7 @@ async fn the_test_rules_conditions_shape_the_probes_or_refuse_them() {
     let test = RoutedService::start(conditions.clone(), Green::Healthy, NEW_VERSION);
     let mut spec = NativeStackSpec::new("method", closed_port(), test.port, conditions);
     spec.test_to = Tg::Alternate;
-    let stack = w.stack(spec).await;
+    let stack = w.native_stack(spec).await;
     let d = NativeDeployment::new("method", "MethodDeployment00001", 6_100_000_000_000_000_002);
     d.seed(&w.local, &stack);
     let inv = f.invoke(
@@ -575,7 +517,7 @@ async fn the_test_rules_conditions_shape_the_probes_or_refuse_them() {
     let test = RoutedService::start(conditions.clone(), Green::Healthy, NEW_VERSION);
     let mut spec = NativeStackSpec::new("wildcard", closed_port(), test.port, conditions);
     spec.test_to = Tg::Alternate;
-    let stack = w.stack(spec).await;
+    let stack = w.native_stack(spec).await;
     let d = NativeDeployment::new(
         "wildcard",
         "WildcardDeployment001",
@@ -604,7 +546,7 @@ async fn the_test_rules_conditions_shape_the_probes_or_refuse_them() {
     let test = RoutedService::start(conditions.clone(), Green::Healthy, NEW_VERSION);
     let mut spec = NativeStackSpec::new("paths", closed_port(), test.port, conditions);
     spec.test_to = Tg::Alternate;
-    let stack = w.stack(spec).await;
+    let stack = w.native_stack(spec).await;
     let mut d = NativeDeployment::new("paths", "PathsDeployment000001", 6_300_000_000_000_000_002);
     d.seed(&w.local, &stack);
     let inv = f.invoke(
@@ -639,7 +581,7 @@ async fn the_test_rules_conditions_shape_the_probes_or_refuse_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_window_spans_several_in_progress_invocations() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = w.queue("native-window").await;
     let f = w.function(&[]);
 
@@ -737,7 +679,7 @@ async fn a_window_spans_several_in_progress_invocations() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_window_state_stays_small_however_many_probes() {
-    let w = World::start().await;
+    let w = world().await;
     let f = w.function(&[]);
     let (stack, test, _prod) = shifted(&w, "windowbusy", Green::Healthy).await;
     let d = NativeDeployment::new(
@@ -779,7 +721,7 @@ async fn the_window_state_stays_small_however_many_probes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollback_rerunning_the_traffic_shifts_succeeds_at_once() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = w.queue("native-rollback").await;
     // ELBv2 through a proxy that records every call the function makes.
     let proxy = FaultProxy::start(w.local.moto_url());
@@ -796,7 +738,7 @@ async fn a_rollback_rerunning_the_traffic_shifts_succeeds_at_once() {
     let mut spec =
         NativeStackSpec::new("rollback", closed_port(), closed_port(), test_conditions());
     spec.alternate_targets = 0;
-    let stack = w.stack(spec).await;
+    let stack = w.native_stack(spec).await;
     let mut d = NativeDeployment::new(
         "rollback",
         "RollbackDeployment001",
@@ -884,7 +826,7 @@ async fn a_rollback_rerunning_the_traffic_shifts_succeeds_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_payload_shapes_are_accepted_and_a_malformed_one_is_refused() {
-    let w = World::start().await;
+    let w = world().await;
     let f = w.function(&[]);
     let em = w.local.emulator();
     let (stack, test, _prod) = shifted(&w, "shapes", Green::Healthy).await;
@@ -970,7 +912,7 @@ async fn both_payload_shapes_are_accepted_and_a_malformed_one_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_hook_details_override_the_policy() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = w.queue("native-override").await;
     let f = w.function(&[]);
     let (stack, test, _prod) = shifted(&w, "override", Green::Healthy).await;
@@ -1042,7 +984,7 @@ async fn the_service_hook_details_override_the_policy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn green_is_the_target_group_the_revision_resolves_to() {
-    let w = World::start().await;
+    let w = world().await;
     let queue = w.queue("native-swap").await;
     let f = w.function(&[]);
     let test = RoutedService::start(test_conditions(), Green::Healthy, NEW_VERSION);
@@ -1051,7 +993,7 @@ async fn green_is_the_target_group_the_revision_resolves_to() {
     let mut spec = NativeStackSpec::new("swap", prod.port, test.port, test_conditions());
     spec.primary_targets = 3;
     spec.test_to = Tg::Alternate;
-    let stack = w.stack(spec).await;
+    let stack = w.native_stack(spec).await;
 
     // The first deployment: green is the alternate target group.
     let first = NativeDeployment::new("swap", "SwapDeployment0000001", 9_200_000_000_000_000_002);
@@ -1108,7 +1050,7 @@ async fn green_is_the_target_group_the_revision_resolves_to() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sample_events_end_to_end() {
-    let w = World::start().await;
+    let w = world().await;
     let f = w.function(&[]);
     let (stack, test, _prod) = shifted(&w, "web", Green::Healthy).await;
     // The deployment the samples in events/ name.

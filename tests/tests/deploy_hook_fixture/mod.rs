@@ -10,6 +10,7 @@ pub mod ecs_hook;
 pub mod lambda;
 pub mod native;
 pub mod routed;
+pub mod world;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
