@@ -1,7 +1,7 @@
 """A small, strict local emulator of the CodeCommit, CodeBuild, CodeDeploy and CodePipeline
 operations codehooks calls, speaking the AWS JSON 1.1 protocol the AWS SDK for Rust uses.
 Beside it (`platforms.py`): Amazon ECS service deployments (`ecs.py`), AWS Lambda Invoke
-(`lambda_invoke.py`, REST-JSON) and CloudWatch metrics (`cloudwatch.py`, RPC v2 CBOR); each
+(`lambda_invoke.py`, REST-JSON) and CloudWatch (`cloudwatch.py`, RPC v2 CBOR, kept in moto); each
 module's docstring gives its operations, seed keys and fault names.
 
 AWS requests: `POST /` with `X-Amz-Target: <Prefix>.<Operation>`, a JSON body and a SigV4

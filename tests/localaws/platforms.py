@@ -10,20 +10,25 @@ the service's handler under the emulator's lock; errors are answered in the serv
 
 import json
 import sys
+import threading
 import traceback
 import uuid
 
 import cloudwatch
+import cloudwatch_moto
 import ecs
 import emulator
 import faultproxy
 import lambda_invoke
 
+# moto and the CloudWatch model load in the background, not in the first request.
+threading.Thread(target=cloudwatch_moto.warm, name="cloudwatch-warm", daemon=True).start()
+
 
 def init_region(st):
     st.ecs = ecs.State()
     st.functions = {}   # functionName -> seeded function (lambda_invoke)
-    st.metrics = {}     # (namespace, metricName, dimensions) -> [point] (cloudwatch)
+    st.cloudwatch = cloudwatch_moto.backend(st.name)  # moto's CloudWatch (cloudwatch.py)
 
 
 def seed(st, spec):
@@ -36,7 +41,7 @@ def dump(st):
     return {"ecs": {"serviceRevisions": list(st.ecs.revisions.values()),
                     "serviceDeployments": list(st.ecs.deployments.values())},
             "lambda": {"functions": list(st.functions.values())},
-            "cloudwatch": {"metrics": cloudwatch.dump(st)}}
+            "cloudwatch": {"metrics": cloudwatch.dump(st), "alarms": cloudwatch.dump_alarms(st)}}
 
 
 def control(emu, method, name, q):

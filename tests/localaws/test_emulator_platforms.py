@@ -435,7 +435,7 @@ class CloudWatchTest(Base):
     def test_put_metric_data_validation(self):
         ok = {"MetricName": "M", "Value": 1.0}
         put = lambda body: self.cw("PutMetricData", body)  # noqa: E731
-        self.fails("InvalidParameterValue", 400, put({"Namespace": "AWS/Lambda", "MetricData": [ok]}))
+        self.fails("InvalidParameterValue", 400, put({"Namespace": ":Lambda", "MetricData": [ok]}))
         self.fails("MissingParameter", 400, put({"MetricData": [ok]}))
         self.fails("MissingParameter", 400, put({"Namespace": "N", "MetricData": [{"Value": 1.0}]}))
         self.fails("InvalidParameterCombination", 400, self.cw("PutMetricData", {"Namespace": "N", "MetricData": [

@@ -4,8 +4,10 @@ CodeDeploy ECS, CodeDeploy Lambda and Amazon ECS's own blue/green lifecycle hook
 may invoke only the Lambda functions the parameter `DeployHookLambdaFunctions` names (each function
 and its versions), and only when it names some; the role Amazon ECS assumes for a service's
 lifecycle hook trusts only ECS and may invoke only the deploy hook; no role anywhere gets a
-`lambda:*` or `*` action. The invoke statement's ARNs are computed here from the template's own
-intrinsic functions for sample parameter values, in every partition. The output to paste into an
+`lambda:*` or `*` action. The analysis reads metrics and alarms (DescribeAlarms on "*", as
+composite alarms require; alarm tags of this account and region only), and the parameter
+`DeployHookMaxLoadRps` caps the load a policy may send. The invoke statement's ARNs are computed
+here from the template's own intrinsic functions for sample parameter values, in every partition. The output to paste into an
 ECS service is valid JSON naming this stack's function and role, and every variable the template
 gives the function is one the code reads.
 """
@@ -210,6 +212,41 @@ class DeployHookTemplate(unittest.TestCase):
         self.assertEqual(rules["Resource"], "*")
         (metrics,) = by_action["cloudwatch:GetMetricData"]
         self.assertEqual((actions(metrics), metrics["Resource"]), (["cloudwatch:GetMetricData"], "*"))
+        self.assertFalse([a for a in by_action if a.startswith("cloudwatch:") and a not in (
+            "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource")])
+
+    def test_the_alarm_gate_reads_alarms_and_only_this_accounts_alarm_tags(self):
+        statements = self.evaluated_hook_statements([""])
+        (describe,) = [s for s in statements if "cloudwatch:DescribeAlarms" in actions(s)]
+        # Composite alarms are returned only to a DescribeAlarms permission scoped to "*".
+        self.assertEqual((actions(describe), describe["Resource"], describe["Effect"]),
+                         (["cloudwatch:DescribeAlarms"], "*", "Allow"))
+        (tags,) = [s for s in statements if "cloudwatch:ListTagsForResource" in actions(s)]
+        self.assertEqual(actions(tags), ["cloudwatch:ListTagsForResource"])
+        self.assertEqual(tags["Resource"],
+                         {"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"})
+        self.assertNotIn("Condition", describe)
+        self.assertNotIn("Condition", tags)
+
+    def test_the_load_ceiling_parameter_caps_analysis_load(self):
+        p = self.tpl["Parameters"]["DeployHookMaxLoadRps"]
+        self.assertEqual((p["Type"], p["Default"], p["MinValue"], p["MaxValue"]), ("Number", 20, 1, 200))
+        self.assertIn("analysis.load.rps", p["Description"])
+        groups = self.tpl["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+        hook = next(g for g in groups if g["Label"]["default"] == "Deploy hook")["Parameters"]
+        self.assertIn("DeployHookMaxLoadRps", hook)
+        env = self.res["DeployHookFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(env["CODEHOOKS_HOOK_MAX_LOAD_RPS"], {"Ref": "DeployHookMaxLoadRps"})
+        # The template's default is the code's, and its range lies within what the code accepts (1..=1000).
+        spec = (ROOT / "functions" / "deploy-hook" / "src" / "analysis" / "spec.rs").read_text()
+        default = re.search(r"pub const DEFAULT_LOAD_CEILING: u32 = (\d+);", spec)
+        self.assertIsNotNone(default, "DEFAULT_LOAD_CEILING in analysis/spec.rs")
+        self.assertEqual(int(default.group(1)), p["Default"])
+        config = (ROOT / "functions" / "deploy-hook" / "src" / "config.rs").read_text()
+        bounds = re.search(r'"CODEHOOKS_HOOK_MAX_LOAD_RPS",[^;]*?(\d[\d_]*)\.\.=(\d[\d_]*)', config)
+        self.assertIsNotNone(bounds, "the bounds of CODEHOOKS_HOOK_MAX_LOAD_RPS in config.rs")
+        lo, hi = (int(b.replace("_", "")) for b in bounds.groups())
+        self.assertTrue(lo <= p["MinValue"] and p["MaxValue"] <= hi, (lo, hi))
 
     def test_the_lifecycle_hook_output_is_json_for_an_ecs_service(self):
         out = self.tpl["Outputs"]["DeployHookEcsLifecycleHook"]["Value"]["Fn::Sub"]
