@@ -314,10 +314,53 @@ fn sections(ev: &Evidence) -> Vec<(String, String)> {
         }
         out.push(("Target health".to_owned(), text));
     }
+    if let Some(a) = &ev.analysis {
+        out.push(("Analysis".to_owned(), analysis_text(a)));
+    }
     if !ev.notes.is_empty() {
         out.push(("Notes".to_owned(), ev.notes.join("\n")));
     }
     out
+}
+
+/// The analysis as text: each alarm and metric check with its numbers, and the load sent.
+fn analysis_text(a: &crate::analysis::AnalysisEvidence) -> String {
+    let mut text = format!(
+        "window {} to {} ({} reads)\n",
+        codehooks::time::rfc3339(u64::try_from(a.from_ms / 1000).unwrap_or(0)),
+        codehooks::time::rfc3339(u64::try_from(a.to_ms / 1000).unwrap_or(0)),
+        a.polls
+    );
+    for c in a.alarms.iter().take(20) {
+        let mark = if c.passed { "ok" } else { "FAILED" };
+        text.push_str(&format!("  alarm {} {}: {mark}", c.name, c.state));
+        if !c.passed && !c.reason.is_empty() {
+            text.push_str(&format!(" ({})", cut(&c.reason, SAMPLE_MAX)));
+        }
+        text.push('\n');
+    }
+    if a.alarms.len() > 20 {
+        text.push_str(&format!("  and {} more alarms\n", a.alarms.len() - 20));
+    }
+    for m in &a.metrics {
+        let outcome = match m.outcome {
+            crate::analysis::Outcome::Pass => "pass",
+            crate::analysis::Outcome::Fail => "FAIL",
+            crate::analysis::Outcome::Inconclusive => "inconclusive",
+        };
+        text.push_str(&format!(
+            "  {} {outcome}: {}\n",
+            m.check,
+            cut(&m.detail, SAMPLE_MAX)
+        ));
+    }
+    if let Some(l) = &a.load {
+        text.push_str(&format!(
+            "  load {} rps: {} sent, {} answered, {} errors over {} ms\n",
+            l.rps, l.sent, l.answered, l.errors, l.ms
+        ));
+    }
+    text
 }
 
 /// The machine-readable evidence (the keys the alert body always had).
@@ -347,6 +390,7 @@ fn data(ev: &Evidence) -> Map<String, Value> {
         "targetRevision": ev.target_revision,
         "lambda": ev.lambda,
         "window": ev.window,
+        "analysis": ev.analysis,
         "error": ev.error,
         "notes": ev.notes,
     });

@@ -23,8 +23,9 @@ use crate::payload::{HookPayload, deadline_instant};
 use crate::ports::{Deployments, Ports};
 use crate::probe::CheckResult;
 use crate::sdk::{SdkDeployments, SdkLoadBalancer};
+use crate::sdk_cloudwatch::SdkMetrics;
 use crate::sdk_ecs::SdkServices;
-use crate::sdk_lambda::{SdkFunctions, SdkMetrics};
+use crate::sdk_lambda::SdkFunctions;
 
 /// Pause between two attempts to report a status.
 const REPORT_RETRY: Duration = Duration::from_millis(250);

@@ -68,6 +68,8 @@ pub struct Checks {
     /// The pause Amazon ECS makes before invoking again after `IN_PROGRESS` (a window longer
     /// than one invocation).
     pub call_back_delay_seconds: u32,
+    /// The analysis of real traffic (`None`: none).
+    pub analysis: Option<crate::analysis::Analysis>,
 }
 
 impl Checks {
@@ -96,6 +98,7 @@ impl Checks {
             max_consecutive_failures: 5,
             warmup_ms: 10_000,
             call_back_delay_seconds: 15,
+            analysis: None,
         };
         let pass_through = Checks {
             target_health: false,
@@ -159,7 +162,8 @@ impl Checks {
             json_field,
             version,
             max_p95_ms,
-            max_p99_ms
+            max_p99_ms,
+            analysis
         );
         if let Some(list) = &o.accept_status {
             self.accept_status = list.iter().filter_map(|s| StatusRange::parse(s)).collect();

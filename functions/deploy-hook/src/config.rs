@@ -36,11 +36,24 @@ impl Config {
         let raw_policy = env.optional("CODEHOOKS_HOOK_POLICY");
         let paths = env.list("CODEHOOKS_HOOK_PATHS");
         let host = env.optional("CODEHOOKS_HOOK_HOST_NAME");
-        let policy = match Policy::parse(raw_policy.as_deref(), paths.clone(), host.clone()) {
+        let ceiling = env.u64_in(
+            "CODEHOOKS_HOOK_MAX_LOAD_RPS",
+            u64::from(crate::analysis::spec::DEFAULT_LOAD_CEILING),
+            1..=1_000,
+        );
+        let load_ceiling =
+            u32::try_from(ceiling).unwrap_or(crate::analysis::spec::DEFAULT_LOAD_CEILING);
+        let policy = match Policy::parse_with_ceiling(
+            raw_policy.as_deref(),
+            paths.clone(),
+            host.clone(),
+            load_ceiling,
+        ) {
             Ok(p) => p,
             Err(problems) => {
                 let var = if raw_policy.is_some()
-                    && Policy::parse(raw_policy.as_deref(), vec![], None).is_err()
+                    && Policy::parse_with_ceiling(raw_policy.as_deref(), vec![], None, load_ceiling)
+                        .is_err()
                 {
                     "CODEHOOKS_HOOK_POLICY"
                 } else if !paths.is_empty() && Policy::parse(None, paths.clone(), None).is_err() {

@@ -430,6 +430,7 @@ fn probed_listener(
         protocol,
         port,
         load_balancer_dns: lb.dns_name.clone(),
+        load_balancer_arn: lb.arn.clone(),
         forwards_to,
     })
 }

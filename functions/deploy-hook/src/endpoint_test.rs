@@ -46,6 +46,7 @@ fn listener(protocol: &str) -> ListenerInfo {
         protocol: protocol.into(),
         port: 8443,
         load_balancer_dns: "127.0.0.1".into(),
+        load_balancer_arn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188".into(),
         forwards_to: vec![],
     }
 }

@@ -51,6 +51,8 @@ pub struct Evidence {
     pub lambda: Option<LambdaEvidence>,
     /// The probe window of an Amazon ECS hook that spans several invocations.
     pub window: Option<WindowEvidence>,
+    /// What the analysis of real traffic read and judged.
+    pub analysis: Option<crate::analysis::AnalysisEvidence>,
     pub notes: Vec<String>,
     pub error: Option<String>,
     /// The region of the deployment (the function's), for the alert.
@@ -98,6 +100,7 @@ impl Evidence {
             target_revision: None,
             lambda: None,
             window: None,
+            analysis: None,
             notes: Vec::new(),
             error: None,
             region: None,

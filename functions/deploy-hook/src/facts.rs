@@ -390,3 +390,30 @@ pub struct MetricSum {
     pub sum: f64,
     pub datapoints: usize,
 }
+
+/// Every value CloudWatch answered for one [`MetricQuery`] id (all pages, any order).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricSeries {
+    pub id: String,
+    pub values: Vec<f64>,
+}
+
+/// Which alarms to read: by name, by name prefix, and those carrying all of `tags`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlarmSelector {
+    pub names: Vec<String>,
+    pub prefix: Option<String>,
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// One CloudWatch alarm (metric or composite) and its state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmFacts {
+    pub name: String,
+    pub arn: String,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+    pub state: String,
+    pub reason: String,
+    /// When the state last changed (epoch milliseconds).
+    pub updated_ms: Option<i64>,
+}

@@ -12,6 +12,7 @@
 //!   CloudWatch, so real traffic counts too.
 //! - `run`: the checks in order, filling the evidence ([`LambdaEvidence`]).
 
+pub mod compare;
 pub mod decide;
 pub mod invoke;
 pub mod metrics;

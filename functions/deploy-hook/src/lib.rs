@@ -24,6 +24,8 @@
 //! `twins` (in memory, for the unit tests).
 
 pub mod alert;
+pub mod analysis;
+mod analysis_run;
 pub mod answer;
 pub mod app;
 pub mod checks;
@@ -51,6 +53,7 @@ pub mod readings;
 pub mod rules;
 pub mod run;
 pub mod sdk;
+pub mod sdk_cloudwatch;
 pub mod sdk_ecs;
 pub mod sdk_lambda;
 pub mod stats;

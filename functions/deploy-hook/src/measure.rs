@@ -5,6 +5,7 @@
 use codehooks::emf::{Metrics, Unit};
 
 use crate::NAME;
+use crate::analysis::Outcome;
 use crate::evidence::Evidence;
 use crate::facts::Decision;
 
@@ -12,6 +13,7 @@ use crate::facts::Decision;
 pub fn log_and_measure(namespace: &str, ev: &Evidence) {
     let failed = ev.failed_check_names();
     let first = ev.probes.first();
+    let analysis = AnalysisNumbers::of(ev);
     let platform = ev.platform.map(|p| p.as_str()).unwrap_or("unknown");
     tracing::info!(
         platform,
@@ -26,6 +28,14 @@ pub fn log_and_measure(namespace: &str, ev: &Evidence) {
         failed_checks = %failed.join(","),
         success_rate = first.map(|p| p.success_rate),
         p95_ms = first.and_then(|p| p.p95_ms),
+        analysis = analysis.outcome,
+        green_error_rate = analysis.green_error_rate,
+        blue_error_rate = analysis.blue_error_rate,
+        green_p95_ms = analysis.green_p95_ms,
+        blue_p95_ms = analysis.blue_p95_ms,
+        green_requests = analysis.green_requests,
+        blue_requests = analysis.blue_requests,
+        alarms_in_alarm = analysis.alarms_in_alarm,
         url = ev.url.as_deref().unwrap_or(""),
         duration_ms = ev.duration_ms,
         summary = %ev.summary,
@@ -72,5 +82,94 @@ pub fn log_and_measure(namespace: &str, ev: &Evidence) {
     if let Some(h) = &ev.target_health {
         m.count("HealthyTargets", h.healthy as f64);
     }
+    analysis.measure(&mut m);
     m.emit();
+}
+
+/// The analysis' headline numbers, for the log line and the EMF record.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct AnalysisNumbers {
+    pub outcome: Option<&'static str>,
+    pub green_error_rate: Option<f64>,
+    pub blue_error_rate: Option<f64>,
+    pub green_p95_ms: Option<f64>,
+    pub blue_p95_ms: Option<f64>,
+    pub green_requests: Option<u64>,
+    pub blue_requests: Option<u64>,
+    pub alarms_in_alarm: Option<u64>,
+    pub load_sent: Option<u64>,
+}
+
+impl AnalysisNumbers {
+    pub(crate) fn of(ev: &Evidence) -> AnalysisNumbers {
+        let Some(a) = &ev.analysis else {
+            return AnalysisNumbers::default();
+        };
+        let mut n = AnalysisNumbers {
+            outcome: a.outcome.map(|o| match o {
+                Outcome::Pass => "pass",
+                Outcome::Fail => "fail",
+                Outcome::Inconclusive => "inconclusive",
+            }),
+            load_sent: a.load.as_ref().map(|l| l.sent),
+            ..AnalysisNumbers::default()
+        };
+        if !a.alarms.is_empty() {
+            n.alarms_in_alarm = Some(a.alarms.iter().filter(|c| c.state == "ALARM").count() as u64);
+        }
+        for c in &a.metrics {
+            match c.check.as_str() {
+                "errorRate" => {
+                    n.green_error_rate = c.green;
+                    n.blue_error_rate = c.blue;
+                    n.green_requests = Some(c.green_samples);
+                    n.blue_requests = Some(c.blue_samples);
+                }
+                "p95Latency" => {
+                    n.green_p95_ms = c.green;
+                    n.blue_p95_ms = c.blue;
+                }
+                _ => {}
+            }
+        }
+        n
+    }
+
+    /// Adds the numbers present to `m` (rates in percent).
+    fn measure(&self, m: &mut Metrics) {
+        let Some(outcome) = self.outcome else {
+            return;
+        };
+        m.count(
+            "AnalysisInconclusive",
+            if outcome == "inconclusive" { 1.0 } else { 0.0 },
+        )
+        .property("analysis", outcome);
+        for (name, v) in [
+            ("GreenErrorRate", self.green_error_rate),
+            ("BlueErrorRate", self.blue_error_rate),
+        ] {
+            if let Some(v) = v {
+                m.metric(name, Unit::Percent, v * 100.0);
+            }
+        }
+        for (name, v) in [
+            ("GreenP95Ms", self.green_p95_ms),
+            ("BlueP95Ms", self.blue_p95_ms),
+        ] {
+            if let Some(v) = v {
+                m.millis(name, v);
+            }
+        }
+        for (name, v) in [
+            ("GreenRequests", self.green_requests),
+            ("BlueRequests", self.blue_requests),
+            ("AlarmsInAlarm", self.alarms_in_alarm),
+            ("LoadRequests", self.load_sent),
+        ] {
+            if let Some(v) = v {
+                m.count(name, v as f64);
+            }
+        }
+    }
 }

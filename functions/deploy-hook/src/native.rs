@@ -3,6 +3,7 @@
 //! ([`discover`]), the probe window that spans several invocations ([`window`]), and the answer
 //! (`hookStatus`) returned to ECS (`run`).
 
+pub mod analysis;
 pub mod discover;
 pub mod event;
 #[cfg(test)]

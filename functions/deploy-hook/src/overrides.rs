@@ -52,4 +52,6 @@ pub struct CheckOverride {
     pub max_consecutive_failures: Option<u32>,
     pub warmup_ms: Option<u64>,
     pub call_back_delay_seconds: Option<u32>,
+    /// The analysis of real traffic (replaces the layer below's whole).
+    pub analysis: Option<crate::analysis::Analysis>,
 }

@@ -58,6 +58,8 @@ pub struct ListenerInfo {
     pub protocol: String,
     pub port: u16,
     pub load_balancer_dns: String,
+    /// The load balancer's ARN (its CloudWatch dimension is the part after `loadbalancer/`).
+    pub load_balancer_arn: String,
     /// Target group ARNs the default action forwards to with a weight above zero.
     pub forwards_to: Vec<String>,
 }

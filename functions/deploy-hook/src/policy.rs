@@ -67,7 +67,10 @@ pub enum Scope<'a> {
 }
 
 /// Problems of one override document (`where_` names its place in the policy).
-fn validate_override(where_: &str, o: &CheckOverride, problems: &mut Vec<String>) {
+fn validate_override(where_: &str, o: &CheckOverride, ceiling: u32, problems: &mut Vec<String>) {
+    if let Some(a) = &o.analysis {
+        crate::analysis::spec::validate(&format!("{where_}.analysis"), a, ceiling, problems);
+    }
     let mut bad = |what: String| problems.push(format!("{where_}: {what}"));
     if let Some(paths) = &o.paths {
         if paths.is_empty() {
@@ -169,10 +172,10 @@ fn validate_override(where_: &str, o: &CheckOverride, problems: &mut Vec<String>
 }
 
 /// Every problem of a policy document; `prefix` names where the document sits.
-fn validate_document(doc: &PolicyDocument, prefix: &str, problems: &mut Vec<String>) {
-    validate_override(&format!("{prefix}default"), &doc.default, problems);
+fn validate_document(doc: &PolicyDocument, prefix: &str, ceiling: u32, problems: &mut Vec<String>) {
+    validate_override(&format!("{prefix}default"), &doc.default, ceiling, problems);
     for (hook, o) in &doc.hooks {
-        validate_override(&format!("{prefix}hooks.{hook}"), o, problems);
+        validate_override(&format!("{prefix}hooks.{hook}"), o, ceiling, problems);
     }
     for (kind, map) in [
         ("deploymentGroups", &doc.deployment_groups),
@@ -182,10 +185,16 @@ fn validate_document(doc: &PolicyDocument, prefix: &str, problems: &mut Vec<Stri
             validate_override(
                 &format!("{prefix}{kind}.{name}.default"),
                 &g.default,
+                ceiling,
                 problems,
             );
             for (hook, o) in &g.hooks {
-                validate_override(&format!("{prefix}{kind}.{name}.hooks.{hook}"), o, problems);
+                validate_override(
+                    &format!("{prefix}{kind}.{name}.hooks.{hook}"),
+                    o,
+                    ceiling,
+                    problems,
+                );
             }
         }
     }
@@ -200,7 +209,7 @@ pub struct PolicyError {
 }
 
 /// The validated policy.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     doc: PolicyDocument,
     /// Paths set by the simple `CODEHOOKS_HOOK_PATHS` variable (below the document's).
@@ -209,6 +218,20 @@ pub struct Policy {
     base_host: Option<String>,
     /// A service's own document (`hookDetails.codehooksPolicy`), above all the rest.
     overlay: Option<Box<PolicyDocument>>,
+    /// The most `analysis.load.rps` may ask for (`CODEHOOKS_HOOK_MAX_LOAD_RPS`).
+    load_ceiling: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            doc: PolicyDocument::default(),
+            base_paths: None,
+            base_host: None,
+            overlay: None,
+            load_ceiling: crate::analysis::spec::DEFAULT_LOAD_CEILING,
+        }
+    }
 }
 
 impl Policy {
@@ -217,6 +240,21 @@ impl Policy {
         json: Option<&str>,
         paths: Vec<String>,
         host_name: Option<String>,
+    ) -> Result<Policy, PolicyError> {
+        Policy::parse_with_ceiling(
+            json,
+            paths,
+            host_name,
+            crate::analysis::spec::DEFAULT_LOAD_CEILING,
+        )
+    }
+
+    /// [`Policy::parse`] with the most `analysis.load.rps` may ask for.
+    pub fn parse_with_ceiling(
+        json: Option<&str>,
+        paths: Vec<String>,
+        host_name: Option<String>,
+        load_ceiling: u32,
     ) -> Result<Policy, PolicyError> {
         let mut problems = Vec::new();
         let doc: PolicyDocument = match json {
@@ -230,7 +268,7 @@ impl Policy {
                 }
             },
         };
-        validate_document(&doc, "", &mut problems);
+        validate_document(&doc, "", load_ceiling, &mut problems);
         let base = CheckOverride {
             paths: (!paths.is_empty()).then(|| paths.clone()),
             host_name: host_name.clone(),
@@ -239,6 +277,7 @@ impl Policy {
         validate_override(
             "CODEHOOKS_HOOK_PATHS/CODEHOOKS_HOOK_HOST_NAME",
             &base,
+            load_ceiling,
             &mut problems,
         );
         if problems.is_empty() {
@@ -247,6 +286,7 @@ impl Policy {
                 base_paths: base.paths,
                 base_host: host_name,
                 overlay: None,
+                load_ceiling,
             })
         } else {
             Err(PolicyError { problems })
@@ -293,7 +333,7 @@ impl Policy {
             problems: vec![format!("{WHERE} is not a valid policy document: {e}")],
         })?;
         let mut problems = Vec::new();
-        validate_document(&doc, &format!("{WHERE}."), &mut problems);
+        validate_document(&doc, &format!("{WHERE}."), self.load_ceiling, &mut problems);
         if !problems.is_empty() {
             return Err(PolicyError { problems });
         }

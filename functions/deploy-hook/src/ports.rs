@@ -12,9 +12,9 @@ use codehooks::alert::AlertPublisher;
 use codehooks::once::OnceOnlyStore;
 
 use crate::facts::{
-    Decision, DeploymentFacts, DeploymentTarget, InvokeResult, ListenerFacts, LoadBalancerFacts,
-    MetricQuery, MetricSum, Reported, RuleFacts, ServiceDeploymentFacts, ServiceRevisionFacts,
-    TargetGroup, TargetHealthFact, TrafficPair,
+    AlarmFacts, AlarmSelector, Decision, DeploymentFacts, DeploymentTarget, InvokeResult,
+    ListenerFacts, LoadBalancerFacts, MetricQuery, MetricSeries, MetricSum, Reported, RuleFacts,
+    ServiceDeploymentFacts, ServiceRevisionFacts, TargetGroup, TargetHealthFact, TrafficPair,
 };
 
 /// One implementation of each port: the SDK's in production, the twins in unit tests.
@@ -112,8 +112,23 @@ pub trait Functions: Send + Sync {
     ) -> impl Future<Output = Result<InvokeResult>> + Send;
 }
 
-/// CloudWatch: totals of metrics over a time range.
+/// CloudWatch: metrics over a time range, and alarms.
 pub trait Metrics: Send + Sync {
+    /// Every value of each query from `start_ms` to `end_ms` (epoch milliseconds), in one
+    /// `GetMetricData` call per page.
+    fn series(
+        &self,
+        queries: &[MetricQuery],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> impl Future<Output = Result<Vec<MetricSeries>>> + Send;
+
+    /// The alarms `selector` selects (metric and composite), with their states.
+    fn alarms(
+        &self,
+        selector: &AlarmSelector,
+    ) -> impl Future<Output = Result<Vec<AlarmFacts>>> + Send;
+
     /// The total of each query from `start_ms` to `end_ms` (epoch milliseconds).
     fn sums(
         &self,

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::analysis::elb::ElbTargets;
+use crate::analysis::spec::{Analysis, LoadSpec};
+use crate::analysis_run::{Analysed, Job, LoadTarget, Mode, Source, all_passed};
 use crate::app::App;
 use crate::checks::Checks;
 use crate::discovery;
@@ -16,7 +19,7 @@ use crate::evidence::Evidence;
 use crate::health;
 use crate::payload::HookPayload;
 use crate::plan::{DiscoveryError, ListenerInfo, Plan, verify_listener};
-use crate::policy::Hook;
+use crate::policy::{Hook, ListenerRole};
 use crate::ports::Ports;
 use crate::probe::{self, CheckResult, Criteria};
 
@@ -24,6 +27,7 @@ impl<P: Ports> App<P> {
     /// Finds what the CodeDeploy deployment is and runs the checks the policy asks for, until
     /// `until`.
     pub(crate) async fn evaluate(&self, payload: &HookPayload, ev: &mut Evidence, until: Instant) {
+        let started_ms = now_ms();
         let policy = &self.settings.policy;
         let needs_test = |group: &str| policy.checks(Hook::AfterAllowTestTraffic, group).probes;
         let plan = match discovery::discover(
@@ -36,7 +40,7 @@ impl<P: Ports> App<P> {
         {
             Ok(Discovered::Ecs(p)) => *p,
             Ok(Discovered::Lambda(p)) => {
-                self.check_lambda(&p, ev, until).await;
+                self.check_lambda(&p, ev, started_ms, until).await;
                 return;
             }
             Err(DiscoveryError::Unsupported(msg)) => {
@@ -51,6 +55,110 @@ impl<P: Ports> App<P> {
         };
         let checks = policy.checks(plan.hook, &plan.deployment_group);
         self.check_ecs(&plan, &checks, ev, until).await;
+        if let Some(a) = &checks.analysis
+            && checks.enabled
+            && all_passed(ev)
+        {
+            self.analyse_ecs(&plan, &checks, a, started_ms, Mode::Wait, ev, until)
+                .await;
+        }
+    }
+
+    /// The analysis of an ECS plan: the load balancer's metrics of green and blue (through
+    /// the hook's listener), the gating alarms, and the load through the test listener.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn analyse_ecs(
+        &self,
+        plan: &Plan,
+        checks: &Checks,
+        a: &Analysis,
+        window_start_ms: i64,
+        mode: Mode,
+        ev: &mut Evidence,
+        until: Instant,
+    ) -> Analysed {
+        let source = match (&plan.listener, &plan.green) {
+            (Some(l), Some(green)) => Some(Source::Elb(ElbTargets {
+                load_balancer_arn: l.load_balancer_arn.clone(),
+                green_arn: green.arn.clone(),
+                blue_arn: plan.blue.as_ref().map(|b| b.arn.clone()),
+            })),
+            _ => None,
+        };
+        if a.metrics.is_some() && source.is_none() {
+            ev.checks.push(CheckResult::new(
+                "analysis",
+                false,
+                None,
+                format!(
+                    "{} has no listener and green target group to read the load balancer's \
+                     metrics from: set analysis.metrics on hooks with traffic \
+                     (AfterAllowTestTraffic, AfterAllowTraffic, POST_TEST_TRAFFIC_SHIFT...)",
+                    plan.hook
+                ),
+            ));
+            return Analysed::Done;
+        }
+        let load = match &a.load {
+            None => None,
+            Some(spec) => self.load_target(plan, checks, spec, ev).await,
+        };
+        let job = Job {
+            analysis: a,
+            source: source.as_ref(),
+            load: load.as_ref(),
+            window_start_ms,
+            mode,
+        };
+        self.analyse(job, ev, until).await
+    }
+
+    /// Where the load goes: the test listener, shaped like the probes (`None`, with a note,
+    /// when the hook has no test listener).
+    async fn load_target(
+        &self,
+        plan: &Plan,
+        checks: &Checks,
+        spec: &LoadSpec,
+        ev: &mut Evidence,
+    ) -> Option<LoadTarget> {
+        let listener = plan
+            .listener
+            .as_ref()
+            .filter(|l| l.role == ListenerRole::Test);
+        let Some(listener) = listener else {
+            ev.notes.push(format!(
+                "analysis.load goes through the test listener only; {} has none: no load sent",
+                plan.hook
+            ));
+            return None;
+        };
+        let host_name = checks.host_name.as_deref().or(plan.shape.host.as_deref());
+        let made = match endpoint(self.settings.base_url.as_deref(), listener, host_name).await {
+            Ok(e) => probe::shaped_client(checks, &e, &plan.shape.headers)
+                .map(|c| (c, e))
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match made {
+            Ok((client, e)) => {
+                let path = spec
+                    .path
+                    .clone()
+                    .or_else(|| checks.paths.first().cloned())
+                    .unwrap_or_else(|| "/".to_owned());
+                Some(LoadTarget {
+                    client,
+                    url: format!("{}{path}", e.origin),
+                    query: plan.shape.query.clone(),
+                    rps: spec.rps,
+                })
+            }
+            Err(e) => {
+                ev.notes.push(format!("analysis.load: no load sent: {e}"));
+                None
+            }
+        }
     }
 
     /// The checks of an ECS plan (either contract): the preflight, the listener, the green
@@ -228,4 +336,9 @@ fn preflight(plan: &Plan) -> CheckResult {
                 .unwrap_or("no load balancer"),
         ),
     )
+}
+
+/// Now, in epoch milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    i64::try_from(codehooks::time::now_millis()).unwrap_or(i64::MAX)
 }

@@ -1,16 +1,18 @@
 //! The in-memory twins of [`Functions`] (AWS Lambda) and [`Metrics`] (CloudWatch): configured
-//! answers per function version, metric totals per query id, every call recorded, and
+//! answers per function version, metric totals and series per metric and dimensions, alarms
+//! with their tags (selected as the SDK adapter selects them), every call recorded, and
 //! failures on demand.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use codehooks::Result;
 use serde_json::Value;
 
-use crate::facts::{InvokeResult, MetricQuery, MetricSum};
+use crate::facts::{AlarmFacts, AlarmSelector, InvokeResult, MetricQuery, MetricSeries, MetricSum};
 use crate::ports::{Functions, Metrics};
+use crate::sdk_cloudwatch::{MAX_TAGGED_CANDIDATES, too_many_alarms};
 use crate::twin_faults::{Faults, lock, twin_error};
 
 #[derive(Debug, Default)]
@@ -135,11 +137,26 @@ impl Functions for MemoryFunctions {
 /// Metric dimensions: `(name, value)` pairs.
 type Dimensions = Vec<(String, String)>;
 
+/// The values one query answers: namespace (`None`: any), metric, dimensions (sorted), stat.
+#[derive(Debug)]
+struct Series {
+    namespace: Option<String>,
+    metric: String,
+    dimensions: Dimensions,
+    stat: String,
+    values: Vec<f64>,
+}
+
 #[derive(Debug, Default)]
 struct MetricsState {
     /// `metric name` + dimensions → total.
     totals: Vec<(String, Dimensions, f64)>,
+    series: Vec<Series>,
+    /// Alarms and their tags, in the order set.
+    alarms: Vec<(AlarmFacts, BTreeMap<String, String>)>,
     calls: Vec<(Vec<MetricQuery>, i64, i64)>,
+    series_calls: Vec<(Vec<MetricQuery>, i64, i64)>,
+    alarm_calls: Vec<AlarmSelector>,
     faults: Faults,
 }
 
@@ -147,6 +164,15 @@ struct MetricsState {
 #[derive(Debug, Default)]
 pub struct MemoryMetrics {
     state: Mutex<MetricsState>,
+}
+
+fn sorted(dimensions: &[(&str, &str)]) -> Dimensions {
+    let mut dims: Dimensions = dimensions
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    dims.sort();
+    dims
 }
 
 impl MemoryMetrics {
@@ -165,7 +191,67 @@ impl MemoryMetrics {
             .push((metric.to_owned(), dims, total));
     }
 
-    /// Makes the next `times` calls fail.
+    /// The values a `series` query of `metric` and `stat` with exactly these dimensions (in any
+    /// order) answers, in any namespace; replaces what was set for the same key.
+    pub fn set_series(
+        &self,
+        metric: &str,
+        dimensions: &[(&str, &str)],
+        stat: &str,
+        values: &[f64],
+    ) {
+        self.put_series(None, metric, dimensions, stat, values);
+    }
+
+    /// As [`MemoryMetrics::set_series`], for queries of `namespace` only.
+    pub fn set_series_in(
+        &self,
+        namespace: &str,
+        metric: &str,
+        dimensions: &[(&str, &str)],
+        stat: &str,
+        values: &[f64],
+    ) {
+        self.put_series(Some(namespace), metric, dimensions, stat, values);
+    }
+
+    fn put_series(
+        &self,
+        namespace: Option<&str>,
+        metric: &str,
+        dimensions: &[(&str, &str)],
+        stat: &str,
+        values: &[f64],
+    ) {
+        let new = Series {
+            namespace: namespace.map(str::to_owned),
+            metric: metric.to_owned(),
+            dimensions: sorted(dimensions),
+            stat: stat.to_owned(),
+            values: values.to_vec(),
+        };
+        let mut s = lock(&self.state);
+        s.series.retain(|o| {
+            (&o.namespace, &o.metric, &o.dimensions, &o.stat)
+                != (&new.namespace, &new.metric, &new.dimensions, &new.stat)
+        });
+        s.series.push(new);
+    }
+
+    /// An alarm and its tags; replaces an alarm of the same name.
+    pub fn set_alarm(&self, facts: AlarmFacts, tags: &[(&str, &str)]) {
+        let tags = tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let mut s = lock(&self.state);
+        match s.alarms.iter_mut().find(|(a, _)| a.name == facts.name) {
+            Some(slot) => *slot = (facts, tags),
+            None => s.alarms.push((facts, tags)),
+        }
+    }
+
+    /// Makes the next `times` metric reads (`sums` and `series`) fail.
     pub fn fail(&self, times: u32, retryable: bool) {
         lock(&self.state)
             .faults
@@ -173,10 +259,56 @@ impl MemoryMetrics {
             .insert("GetMetricData", (times, retryable));
     }
 
-    /// Every call: the queries and the time range.
+    /// Makes the next `times` alarm reads fail.
+    pub fn fail_alarms(&self, times: u32, retryable: bool) {
+        lock(&self.state)
+            .faults
+            .0
+            .insert("DescribeAlarms", (times, retryable));
+    }
+
+    /// Every `sums` call: the queries and the time range.
     pub fn calls(&self) -> Vec<(Vec<MetricQuery>, i64, i64)> {
         lock(&self.state).calls.clone()
     }
+
+    /// Every `series` call: the queries and the time range.
+    pub fn series_calls(&self) -> Vec<(Vec<MetricQuery>, i64, i64)> {
+        lock(&self.state).series_calls.clone()
+    }
+
+    /// Every `alarms` call: the selector.
+    pub fn alarm_calls(&self) -> Vec<AlarmSelector> {
+        lock(&self.state).alarm_calls.clone()
+    }
+}
+
+/// The alarms a selector selects, as the SDK adapter selects them: names ∪ prefix (every
+/// alarm when only tags select, none for an empty selector), once each, then those carrying
+/// every wanted tag; more than [`MAX_TAGGED_CANDIDATES`] candidates to tag-check is an error.
+fn select(
+    alarms: &[(AlarmFacts, BTreeMap<String, String>)],
+    sel: &AlarmSelector,
+) -> Result<Vec<AlarmFacts>> {
+    let prefix = sel.prefix.as_deref().filter(|p| !p.is_empty());
+    let all = sel.names.is_empty() && prefix.is_none() && !sel.tags.is_empty();
+    let candidates: Vec<&(AlarmFacts, BTreeMap<String, String>)> = alarms
+        .iter()
+        .filter(|(a, _)| {
+            all || sel.names.contains(&a.name) || prefix.is_some_and(|p| a.name.starts_with(p))
+        })
+        .collect();
+    if sel.tags.is_empty() {
+        return Ok(candidates.into_iter().map(|(a, _)| a.clone()).collect());
+    }
+    if candidates.len() > MAX_TAGGED_CANDIDATES {
+        return Err(too_many_alarms());
+    }
+    Ok(candidates
+        .into_iter()
+        .filter(|(_, tags)| sel.tags.iter().all(|(k, v)| tags.get(k) == Some(v)))
+        .map(|(a, _)| a.clone())
+        .collect())
 }
 
 impl Metrics for MemoryMetrics {
@@ -207,4 +339,48 @@ impl Metrics for MemoryMetrics {
             })
             .collect())
     }
+
+    async fn series(
+        &self,
+        queries: &[MetricQuery],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<MetricSeries>> {
+        let mut s = lock(&self.state);
+        s.series_calls.push((queries.to_vec(), start_ms, end_ms));
+        s.faults.take("GetMetricData")?;
+        Ok(queries
+            .iter()
+            .map(|q| {
+                let mut dims = q.dimensions.clone();
+                dims.sort();
+                let values = s
+                    .series
+                    .iter()
+                    .filter(|o| {
+                        o.namespace.as_ref().is_none_or(|n| *n == q.namespace)
+                            && o.metric == q.metric_name
+                            && o.stat == q.stat
+                            && o.dimensions == dims
+                    })
+                    .flat_map(|o| o.values.iter().copied())
+                    .collect();
+                MetricSeries {
+                    id: q.id.clone(),
+                    values,
+                }
+            })
+            .collect())
+    }
+
+    async fn alarms(&self, selector: &AlarmSelector) -> Result<Vec<AlarmFacts>> {
+        let mut s = lock(&self.state);
+        s.alarm_calls.push(selector.clone());
+        s.faults.take("DescribeAlarms")?;
+        select(&s.alarms, selector)
+    }
 }
+
+#[cfg(test)]
+#[path = "twins_lambda_test.rs"]
+mod tests;

@@ -67,6 +67,8 @@ pub struct LambdaOverride {
     pub metrics: Option<bool>,
     pub max_errors: Option<u64>,
     pub max_throttles: Option<u64>,
+    /// The analysis of the new version against the old (replaces the layer below's whole).
+    pub analysis: Option<crate::analysis::Analysis>,
 }
 
 /// The overrides of one function.
@@ -111,6 +113,8 @@ pub struct LambdaChecks {
     pub metrics: bool,
     pub max_errors: u64,
     pub max_throttles: u64,
+    /// The analysis of the new version against the old (`None`: none).
+    pub analysis: Option<crate::analysis::Analysis>,
 }
 
 impl LambdaChecks {
@@ -128,6 +132,7 @@ impl LambdaChecks {
             metrics: hook == Hook::AfterAllowTraffic,
             max_errors: 0,
             max_throttles: 0,
+            analysis: None,
         }
     }
 
@@ -148,7 +153,7 @@ impl LambdaChecks {
             max_errors,
             max_throttles
         );
-        set_opt!(max_p95_ms, max_p99_ms);
+        set_opt!(max_p95_ms, max_p99_ms, analysis);
     }
 }
 
@@ -206,6 +211,15 @@ fn validate_hooks(hooks: &BTreeMap<Hook, LambdaOverride>, at: &str, problems: &m
 
 /// Problems of one override document.
 fn validate_override(o: &LambdaOverride, at: &str, problems: &mut Vec<String>) {
+    if let Some(a) = &o.analysis {
+        if a.load.is_some() {
+            problems.push(format!(
+                "{at}.analysis: load applies to ECS deployments only (a Lambda version is not \
+                 behind a listener)"
+            ));
+        }
+        crate::analysis::spec::validate(&format!("{at}.analysis"), a, u32::MAX, problems);
+    }
     let mut bad = |what: String| problems.push(format!("{at}: {what}"));
     let ranges: [(&str, Option<u64>, u64, u64); 5] = [
         ("invocations", o.invocations.map(u64::from), 1, 100),

@@ -5,6 +5,8 @@
 
 use tokio::time::Instant;
 
+use crate::analysis::spec::Analysis;
+use crate::analysis_run::{Job, Mode, Source, all_passed};
 use crate::app::App;
 use crate::evidence::Evidence;
 use crate::hook::{Hook, Platform};
@@ -37,7 +39,13 @@ pub fn not_allowed(allowed: &[String], function: &str) -> Option<String> {
 
 impl<P: Ports> App<P> {
     /// The checks of a Lambda deployment's hook, until `until`.
-    pub(crate) async fn check_lambda(&self, plan: &LambdaPlan, ev: &mut Evidence, until: Instant) {
+    pub(crate) async fn check_lambda(
+        &self,
+        plan: &LambdaPlan,
+        ev: &mut Evidence,
+        started_ms: i64,
+        until: Instant,
+    ) {
         ev.platform = Some(Platform::CodeDeployLambda);
         ev.hook = Some(plan.hook.to_string());
         let named = |s: &String| (!s.is_empty()).then(|| s.clone());
@@ -67,6 +75,51 @@ impl<P: Ports> App<P> {
                 .push("metrics are read after the traffic shift only (AfterAllowTraffic)".into()),
             _ => {}
         }
+        if let Some(a) = &checks.analysis
+            && all_passed(ev)
+        {
+            self.analyse_versions(plan, a, started_ms, ev, until).await;
+        }
+    }
+
+    /// The analysis of the target version against the current one under the alias, from the
+    /// start of the traffic shift (or of this hook run, before the shift).
+    async fn analyse_versions(
+        &self,
+        plan: &LambdaPlan,
+        a: &Analysis,
+        started_ms: i64,
+        ev: &mut Evidence,
+        until: Instant,
+    ) {
+        let source = match (&plan.function.alias, &plan.function.current_version) {
+            (Some(alias), Some(old)) => Some(Source::Lambda {
+                function: plan.function_name().to_owned(),
+                alias: alias.clone(),
+                new_version: plan.target_version().to_owned(),
+                old_version: old.clone(),
+            }),
+            _ => None,
+        };
+        if a.metrics.is_some() && source.is_none() {
+            ev.checks.push(CheckResult::new(
+                "analysis",
+                false,
+                None,
+                "the deployment names no alias and current version to compare the target \
+                 version with",
+            ));
+            return;
+        }
+        let from = plan.shifted_at_ms.unwrap_or(started_ms);
+        let job = Job {
+            analysis: a,
+            source: source.as_ref(),
+            load: None,
+            window_start_ms: from,
+            mode: Mode::Wait,
+        };
+        self.analyse(job, ev, until).await;
     }
 
     /// The test events on the target version.

@@ -101,7 +101,7 @@ async fn before_allow_traffic_invokes_the_target_version_and_fills_the_evidence(
     let app = allowed();
     app.functions.answer("orders", "7", ok(json!({"ok": true})));
     let mut ev = evidence();
-    app.check_lambda(&plan(Hook::BeforeAllowTraffic), &mut ev, later())
+    app.check_lambda(&plan(Hook::BeforeAllowTraffic), &mut ev, 0, later())
         .await;
     assert_eq!(verdicts(&ev), [("invoke", true)]);
     assert_eq!(ev.checks[0].path.as_deref(), Some("ping"));
@@ -140,7 +140,7 @@ async fn a_function_not_listed_is_refused_naming_the_variable_and_parameter() {
     ]);
     app.functions.answer("orders", "7", ok(json!({"ok": true})));
     let mut ev = evidence();
-    app.check_lambda(&plan(Hook::AfterAllowTraffic), &mut ev, later())
+    app.check_lambda(&plan(Hook::AfterAllowTraffic), &mut ev, 0, later())
         .await;
     assert_eq!(verdicts(&ev), [("allowedFunction", false)]);
     let detail = &ev.checks[0].detail;
@@ -161,7 +161,7 @@ async fn after_allow_traffic_without_events_still_reads_the_metrics() {
     app.metrics.set("Errors", &DIMS, 4.0);
     let mut ev = evidence();
     let p = plan(Hook::AfterAllowTraffic);
-    app.check_lambda(&p, &mut ev, later()).await;
+    app.check_lambda(&p, &mut ev, 0, later()).await;
     assert_eq!(
         verdicts(&ev),
         [("invoke", true), ("errors", false), ("throttles", true)]
@@ -186,7 +186,7 @@ async fn a_metrics_read_failure_is_a_could_not_check() {
     app.functions.answer("orders", "7", ok(json!({"ok": true})));
     app.metrics.fail(1, true);
     let mut ev = evidence();
-    app.check_lambda(&plan(Hook::AfterAllowTraffic), &mut ev, later())
+    app.check_lambda(&plan(Hook::AfterAllowTraffic), &mut ev, 0, later())
         .await;
     assert_eq!(verdicts(&ev), [("invoke", true), ("metrics", false)]);
     assert_eq!(ev.infrastructure, ["metrics"]);
@@ -196,7 +196,7 @@ async fn a_metrics_read_failure_is_a_could_not_check() {
     let mut p = plan(Hook::AfterAllowTraffic);
     p.shifted_at_ms = None;
     let mut ev = evidence();
-    app.check_lambda(&p, &mut ev, later()).await;
+    app.check_lambda(&p, &mut ev, 0, later()).await;
     assert_eq!(verdicts(&ev), [("invoke", true), ("metrics", false)]);
     assert!(
         ev.checks[1]
@@ -210,7 +210,7 @@ async fn invoke_errors_of_aws_are_could_not_checks_and_function_errors_are_not()
     let app = allowed();
     app.functions.fail(3, false);
     let mut ev = evidence();
-    app.check_lambda(&plan(Hook::BeforeAllowTraffic), &mut ev, later())
+    app.check_lambda(&plan(Hook::BeforeAllowTraffic), &mut ev, 0, later())
         .await;
     assert_eq!(verdicts(&ev), [("invoke", false)]);
     assert_eq!(ev.checks[0].path.as_deref(), Some("ping"));
@@ -220,7 +220,7 @@ async fn invoke_errors_of_aws_are_could_not_checks_and_function_errors_are_not()
     app.functions
         .answer("orders", "7", ok(json!({"ok": false})));
     let mut ev = evidence();
-    app.check_lambda(&plan(Hook::BeforeAllowTraffic), &mut ev, later())
+    app.check_lambda(&plan(Hook::BeforeAllowTraffic), &mut ev, 0, later())
         .await;
     assert_eq!(verdicts(&ev), [("invoke", false)]);
     assert!(ev.infrastructure.is_empty());
@@ -231,7 +231,7 @@ async fn invoke_errors_of_aws_are_could_not_checks_and_function_errors_are_not()
     let mut p = plan(Hook::BeforeAllowTraffic);
     p.function.target_version = Some("$LATEST".into());
     let mut ev = evidence();
-    app.check_lambda(&p, &mut ev, later()).await;
+    app.check_lambda(&p, &mut ev, 0, later()).await;
     assert_eq!(verdicts(&ev), [("invoke", false)]);
     assert!(app.functions.invocations().is_empty());
 }
@@ -243,7 +243,7 @@ async fn disabled_checks_invoke_nothing() {
         r#"{"lambda": {"hooks": {"AfterAllowTraffic": {"enabled": false}}}}"#,
     )]);
     let mut ev = evidence();
-    app.check_lambda(&plan(Hook::AfterAllowTraffic), &mut ev, later())
+    app.check_lambda(&plan(Hook::AfterAllowTraffic), &mut ev, 0, later())
         .await;
     assert!(ev.checks.is_empty());
     assert!(

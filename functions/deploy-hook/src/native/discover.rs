@@ -333,6 +333,7 @@ fn probe_route(
             protocol: listener.protocol.clone().unwrap_or_else(|| "HTTP".into()),
             port,
             load_balancer_dns: lb.dns_name.clone(),
+            load_balancer_arn: lb.arn.clone(),
             forwards_to,
         },
         shape,

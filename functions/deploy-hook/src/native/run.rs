@@ -18,11 +18,15 @@ use codehooks::Result;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::analysis::Outcome;
+use crate::analysis::spec::Analysis;
+use crate::analysis_run::{Analysed, Mode, all_passed};
 use crate::answer::{Answer, HookStatus, NativeAnswer};
 use crate::app::{App, out_of_time};
 use crate::evidence::Evidence;
 use crate::facts::{Decision, Reported};
 use crate::hook::{Hook, Platform};
+use crate::native::analysis::AnalysisState;
 use crate::native::discover::discover;
 use crate::native::event::NativeEvent;
 use crate::native::rollback::rollback;
@@ -32,6 +36,7 @@ use crate::plan::{DiscoveryError, Plan, TargetType};
 use crate::policy::Scope;
 use crate::ports::Ports;
 use crate::probe::{self, CheckResult};
+use crate::run::now_ms;
 
 /// Time kept between the end of a window's part and the end of the checks' budget.
 const PART_SLACK: std::time::Duration = std::time::Duration::from_millis(150);
@@ -40,10 +45,12 @@ const PART_SLACK: std::time::Duration = std::time::Duration::from_millis(150);
 enum Step {
     /// The verdict is in the evidence; `strict`: dry run and fail-open do not apply.
     Decide { strict: bool },
-    /// The window goes on: answer `IN_PROGRESS` with this state.
+    /// The window or the analysis goes on: answer `IN_PROGRESS` with this state.
     Pending {
         details: serde_json::Map<String, Value>,
         delay: u32,
+        /// What goes on, for the summary.
+        what: String,
     },
 }
 
@@ -118,6 +125,7 @@ impl<P: Ports> App<P> {
 
     /// The policy, the stage's checks, discovery and the checks (steps 4 and 5).
     async fn verify(&self, event: &NativeEvent, ev: &mut Evidence, until: Instant) -> Step {
+        let started_ms = now_ms();
         let overlay = event
             .hook_details
             .as_ref()
@@ -174,17 +182,86 @@ impl<P: Ports> App<P> {
                 return Step::Decide { strict: false };
             }
         };
+        let (carried, note) = AnalysisState::load(event);
+        ev.notes.extend(note);
+        if let (Some(a), Some(state)) = (&checks.analysis, carried) {
+            ev.notes.push(format!(
+                "the probes passed in an earlier invocation; the analysis goes on (invocation {})",
+                state.invocations + 1
+            ));
+            return self
+                .native_analysis(&plan, &checks, a, state, ev, until)
+                .await;
+        }
         let budget = until.saturating_duration_since(Instant::now());
         let (state, note) = WindowState::load(event, &checks);
         ev.notes.extend(note);
         let probing = checks.probes && plan.listener.is_some();
-        if probing && (state.is_some() || window::needs_window(&checks, budget)) {
+        let (step, from) = if probing && (state.is_some() || window::needs_window(&checks, budget))
+        {
             let state = state
                 .unwrap_or_else(|| WindowState::new(event, &checks, codehooks::time::now_millis()));
-            return self.window_part(&plan, &checks, state, ev, until).await;
+            let from = i64::try_from(state.started_ms).unwrap_or(started_ms);
+            (
+                self.window_part(&plan, &checks, state, ev, until).await,
+                from,
+            )
+        } else {
+            self.check_ecs(&plan, &checks, ev, until).await;
+            (Step::Decide { strict: false }, started_ms)
+        };
+        match (&checks.analysis, step) {
+            (Some(a), Step::Decide { strict: false }) if all_passed(ev) => {
+                let state = AnalysisState::new(event, from, now_ms());
+                self.native_analysis(&plan, &checks, a, state, ev, until)
+                    .await
+            }
+            (_, step) => step,
         }
-        self.check_ecs(&plan, &checks, ev, until).await;
-        Step::Decide { strict: false }
+    }
+
+    /// One invocation's analysis: a verdict, or `IN_PROGRESS` while the traffic is too thin
+    /// and `maxWaitMs` has not passed.
+    async fn native_analysis(
+        &self,
+        plan: &Plan,
+        checks: &crate::checks::Checks,
+        a: &Analysis,
+        mut state: AnalysisState,
+        ev: &mut Evidence,
+        until: Instant,
+    ) -> Step {
+        state.invocations += 1;
+        let waited_ms = state.waited_ms(now_ms());
+        let mode = Mode::Once { waited_ms };
+        match self
+            .analyse_ecs(plan, checks, a, state.window_from_ms, mode, ev, until)
+            .await
+        {
+            Analysed::Done => Step::Decide { strict: false },
+            Analysed::Pending => {
+                let thin = ev
+                    .analysis
+                    .as_ref()
+                    .and_then(|r| {
+                        r.metrics
+                            .iter()
+                            .find(|m| m.outcome == Outcome::Inconclusive)
+                    })
+                    .map_or_else(|| "too little traffic".to_owned(), |m| m.detail.clone());
+                Step::Pending {
+                    details: state.details(),
+                    delay: u32::try_from(a.poll_ms() / 1_000)
+                        .unwrap_or(900)
+                        .clamp(1, 900),
+                    what: format!(
+                        "the analysis is inconclusive so far ({thin}); waited {} of {} s",
+                        waited_ms / 1_000,
+                        a.max_wait_ms() / 1_000
+                    ),
+                }
+            }
+        }
     }
 
     /// One invocation's part of a window: the checks with the probes of the current path for
@@ -240,9 +317,14 @@ impl<P: Ports> App<P> {
         }
         ev.window = Some(state.evidence());
         if state.current().is_some() && !state.failed_early(checks) {
+            let w = state.evidence();
             return Step::Pending {
                 details: state.details(),
                 delay: checks.call_back_delay_seconds,
+                what: format!(
+                    "{} of {} ms of the probe window done",
+                    w.probed_ms, w.total_ms
+                ),
             };
         }
         ev.probes = state.reports();
@@ -276,14 +358,15 @@ impl<P: Ports> App<P> {
                 };
                 (status, None, None)
             }
-            Step::Pending { details, delay } => {
+            Step::Pending {
+                details,
+                delay,
+                what,
+            } => {
                 ev.conclude(&self.settings);
-                let w = ev.window.clone().unwrap_or_default();
                 ev.summary = format!(
-                    "{} in progress: {} of {} ms of the probe window done; Amazon ECS invokes again in {delay} s",
+                    "{} in progress: {what}; Amazon ECS invokes again in {delay} s",
                     ev.hook.as_deref().unwrap_or("lifecycle hook"),
-                    w.probed_ms,
-                    w.total_ms
                 );
                 (HookStatus::InProgress, Some(delay), Some(details))
             }
