@@ -380,4 +380,154 @@ async fn main() {
         window_peak as f64 / 1024.0,
         lambda_peak as f64 / 1024.0
     );
+
+    analysis(&local, &elb, &subnets, &bin, warm_n).await;
+}
+
+/// The time the analysis adds to a decision: warm invocations of the healthy stack with and
+/// without `analysis` (alarms by prefix and green's and blue's load balancer metrics), and one
+/// `GetMetricData` of the window's ten queries timed alone from this process.
+async fn analysis(
+    local: &LocalAws,
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    subnets: &[String],
+    bin: &PathBuf,
+    warm_n: usize,
+) {
+    use fixture::cloudwatch::{self, Traffic};
+    let green = Service::start(Mode::Healthy, NEW_VERSION);
+    let blue = Service::start(Mode::Healthy, OLD_VERSION);
+    let stack = Stack::create(
+        elb,
+        subnets,
+        StackSpec::new("analysed", blue.port, green.port),
+    )
+    .await;
+    let cw = cloudwatch::client(local).await;
+    cloudwatch::put_target_group(
+        &cw,
+        &stack.lb_arn,
+        &stack.green_tg_arn,
+        &Traffic::new(800.0, 2.0, 45.0),
+    )
+    .await;
+    cloudwatch::put_target_group(
+        &cw,
+        &stack.lb_arn,
+        &stack.blue_tg_arn,
+        &Traffic::new(8000.0, 20.0, 45.0),
+    )
+    .await;
+    for i in 0..5 {
+        cloudwatch::alarm(
+            &cw,
+            &format!("bench-{i}"),
+            aws_sdk_cloudwatch::types::StateValue::Ok,
+            "quiet",
+            &[],
+        )
+        .await;
+    }
+    let mut n = 0;
+    let mut warm = |policy: &str| {
+        let mut child = spawn(local, bin, policy);
+        let mut times = Vec::new();
+        for i in 0..=warm_n {
+            n += 1;
+            let id = format!("d-AN{n:07}");
+            seed_deployment(
+                local,
+                &stack,
+                DeploymentSpec {
+                    id: &id,
+                    hook_execution_id: "hook-exec-1",
+                    group: "bench",
+                    running: "AfterAllowTestTraffic",
+                    green_desired: 2,
+                    ecs: true,
+                    green_task_set: true,
+                    shifted: false,
+                },
+            );
+            let (ms, decision) = invoke(local, &id);
+            assert_eq!(decision, "Succeeded");
+            if i > 0 {
+                times.push(ms);
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        times
+    };
+    let plain = warm("");
+    let analysed = warm(
+        r#"{"default": {"analysis": {"metrics": {"minRequests": 100}, "alarms": {"prefix": "bench-"}, "lookbackMs": 300000}}}"#,
+    );
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let added = median(&analysed) - median(&plain);
+    let mut reads = Vec::new();
+    let lb = cloudwatch::lb_dimension(&stack.lb_arn);
+    let end = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    let start = end - std::time::Duration::from_secs(600);
+    for _ in 0..warm_n {
+        let mut q = Vec::new();
+        for (prefix, tg) in [("g", &stack.green_tg_arn), ("b", &stack.blue_tg_arn)] {
+            let tg = cloudwatch::tg_dimension(tg);
+            for (id, metric, stat) in [
+                ("req", "RequestCount", "Sum"),
+                ("t5", "HTTPCode_Target_5XX_Count", "Sum"),
+                ("p95", "TargetResponseTime", "p95"),
+                ("p99", "TargetResponseTime", "p99"),
+            ] {
+                q.push(cloudwatch::query(
+                    &format!("{prefix}_{id}"),
+                    metric,
+                    &[("TargetGroup", &tg), ("LoadBalancer", &lb)],
+                    stat,
+                    600,
+                ));
+            }
+        }
+        q.push(cloudwatch::query(
+            "lb_req",
+            "RequestCount",
+            &[("LoadBalancer", &lb)],
+            "Sum",
+            600,
+        ));
+        q.push(cloudwatch::query(
+            "lb_e5",
+            "HTTPCode_ELB_5XX_Count",
+            &[("LoadBalancer", &lb)],
+            "Sum",
+            600,
+        ));
+        let t = Instant::now();
+        cw.get_metric_data()
+            .set_metric_data_queries(Some(q))
+            .start_time(start.into())
+            .end_time(end.into())
+            .send()
+            .await
+            .expect("GetMetricData");
+        reads.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!("analysis (alarms by prefix: 5 alarms; green and blue load balancer metrics):");
+    println!(
+        "  warm, without analysis                        {}",
+        stats(plain)
+    );
+    println!(
+        "  warm, with analysis                           {}",
+        stats(analysed)
+    );
+    println!("  added by the analysis (p50 difference)        {added:.1} ms");
+    println!(
+        "  one GetMetricData, the window's 10 queries     {}",
+        stats(reads)
+    );
 }

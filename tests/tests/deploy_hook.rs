@@ -110,6 +110,7 @@ async fn nlb_stack(w: &World, test_port: u16, prod_port: u16) -> Stack {
     }
     Stack {
         name: "tcp".into(),
+        lb_arn: lb.load_balancer_arn().unwrap_or_default().to_owned(),
         blue_tg: "tcp-blue".into(),
         green_tg: "tcp-green".into(),
         blue_tg_arn: tgs[0].clone(),

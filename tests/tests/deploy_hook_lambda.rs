@@ -535,3 +535,109 @@ async fn the_sample_events_end_to_end() {
     assert_eq!(calls.len(), 8, "{calls:#?}");
     assert!(calls.iter().all(|c| c["qualifier"] == "8"), "{calls:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_analysis_judges_the_new_version_against_the_old_under_the_alias() {
+    let policy = json!({"lambda": {"functions": {"orders": {
+        "default": {"events": [{"name": "health", "payload": {"action": "health"}}],
+                    "invocations": 1},
+        "hooks": {"AfterAllowTraffic": {
+            "maxErrors": 1000, "maxThrottles": 1000,
+            "analysis": {"metrics": {"minRequests": 50, "maxP95Ratio": 1.5}, "maxWaitMs": 0}
+        }}
+    }}}})
+    .to_string();
+    let w = World::start().await.with(&[
+        ("CODEHOOKS_HOOK_POLICY", &policy),
+        (FUNCTIONS_VAR, "orders"),
+    ]);
+    let f = w.function(&[]);
+    seed_function(
+        &w.local,
+        "orders",
+        ("live", "7"),
+        json!({"6": healthy("6"), "7": healthy("7"), "8": healthy("8")}),
+    );
+    let now = now_s();
+    // 6 -> 7: version 7 fails 6% of 100 invocations (2 of them throttled), version 6 0.5% of
+    // 1000; 7 -> 8: version 8 is as good as 6 was, version 7's errors are the old side's.
+    let worse = LambdaDeploymentSpec {
+        shifted_at: now - 300.0,
+        ..deployment("d-LAMBDAAN1", "AfterAllowTraffic", "6", "7")
+    };
+    let better = LambdaDeploymentSpec {
+        shifted_at: now - 300.0,
+        ..deployment("d-LAMBDAAN2", "AfterAllowTraffic", "7", "8")
+    };
+    seed_lambda_deployment(&w.local, &worse);
+    seed_lambda_deployment(&w.local, &better);
+    let point = |version, metric, ago: f64, value| Point {
+        version,
+        metric,
+        timestamp: now - ago,
+        value,
+    };
+    let mut points = vec![
+        point("6", "Invocations", 120.0, 1000.0),
+        point("6", "Errors", 120.0, 5.0),
+        point("7", "Invocations", 120.0, 98.0),
+        point("7", "Throttles", 120.0, 2.0),
+        point("7", "Errors", 120.0, 4.0),
+        point("8", "Invocations", 120.0, 200.0),
+        point("8", "Errors", 120.0, 1.0),
+    ];
+    for (i, ms) in [40.0, 42.0, 45.0, 41.0, 44.0].into_iter().enumerate() {
+        let ago = 200.0 - 10.0 * i as f64;
+        points.push(point("6", "Duration", ago, ms));
+        points.push(point("7", "Duration", ago, ms + 2.0));
+        points.push(point("8", "Duration", ago, ms - 1.0));
+    }
+    seed_lambda_metrics(&w.local, "orders", "live", &points);
+
+    let inv = f.invoke(&payload(worse.id, worse.hook_execution_id), 30_000);
+    assert_decision(&inv, "Failed", &f);
+    assert_eq!(
+        failed_checks(&inv),
+        ["analysisErrorRate"],
+        "{:#}",
+        inv.response
+    );
+    let metrics = inv.response["analysis"]["metrics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let rate = metrics
+        .iter()
+        .find(|m| m["check"] == "errorRate")
+        .unwrap_or_else(|| panic!("{:#}", inv.response));
+    assert!(
+        (rate["green"].as_f64().unwrap_or_default() - 0.06).abs() < 1e-9,
+        "{rate:#}"
+    );
+    assert!(
+        (rate["blue"].as_f64().unwrap_or_default() - 0.005).abs() < 1e-9,
+        "{rate:#}"
+    );
+    assert_eq!(rate["greenSamples"], 100, "{rate:#}");
+    assert_eq!(rate["blueSamples"], 1000, "{rate:#}");
+    let p95 = metrics
+        .iter()
+        .find(|m| m["check"] == "p95Latency")
+        .unwrap_or_else(|| panic!("{:#}", inv.response));
+    assert_eq!(p95["outcome"], "pass", "{p95:#}");
+    assert_eq!(
+        hook_status(&w.local, worse.id, worse.hook_execution_id),
+        "Failed"
+    );
+
+    let inv = f.invoke(&payload(better.id, better.hook_execution_id), 30_000);
+    assert_decision(&inv, "Succeeded", &f);
+    assert_eq!(
+        inv.response["analysis"]["outcome"], "pass",
+        "{:#}",
+        inv.response
+    );
+    let gets = w.local.emulator().requests(Some("GetMetricData"));
+    let asked = serde_json::to_string(&gets).unwrap_or_default();
+    assert!(asked.contains("ExecutedVersion"), "{asked}");
+}

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod cloudwatch;
 pub mod ecs;
 pub mod ecs_hook;
 pub mod lambda;
@@ -199,6 +200,7 @@ pub enum Color {
 #[derive(Clone, Debug)]
 pub struct Stack {
     pub name: String,
+    pub lb_arn: String,
     pub blue_tg: String,
     pub green_tg: String,
     pub blue_tg_arn: String,
@@ -356,6 +358,7 @@ impl Stack {
             );
         }
         Stack {
+            lb_arn: lb_arn.clone(),
             name: spec.name.to_owned(),
             blue_tg: format!("{}-blue", spec.name),
             green_tg: format!("{}-green", spec.name),
