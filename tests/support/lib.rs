@@ -423,8 +423,30 @@ impl Function {
     }
 
     /// Invokes the function with `event`, giving it `timeout_ms` before its deadline.
+    ///
+    /// The answer reaches the Runtime API before the pipe has delivered every line the
+    /// invocation printed, so an invocation that answered also waits (up to two seconds) for
+    /// its summary record (the EMF line with `Invocations`, the last thing it prints) to be
+    /// read: `logs()` then holds everything that invocation logged.
     pub fn invoke(&self, event: &Value, timeout_ms: u64) -> Invocation {
-        invoke_at(&self.api, event, timeout_ms)
+        let before = self.summaries();
+        let answer = invoke_at(&self.api, event, timeout_ms);
+        if answer.status == "ok" || answer.status == "error" {
+            let end = std::time::Instant::now() + Duration::from_secs(2);
+            while self.summaries() <= before && std::time::Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        answer
+    }
+
+    /// How many invocation summary records the function has printed so far.
+    fn summaries(&self) -> usize {
+        self.logs
+            .lock()
+            .unwrap()
+            .matches("\"Invocations\":")
+            .count()
     }
 
     /// Everything the function wrote to stdout and stderr so far.
