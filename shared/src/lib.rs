@@ -12,6 +12,8 @@
 //! - [`alert`]: the alert model, its renderer and the alert publisher port;
 //! - [`once`]: the once-only store port (its DynamoDB adapter is `dedup`, feature `dynamodb`);
 //! - [`prbuild`]: the pull-request build link and the CodeBuild build event;
+//! - [`logtail`]: the cleaned, masked tail of a build's CloudWatch Logs stream (its reader
+//!   adapter is feature `logs`);
 //! - [`idempotency`]: deterministic client tokens;
 //! - [`emf`]: CloudWatch Embedded Metric Format records;
 //! - [`events`]: the EventBridge envelope.
@@ -29,6 +31,7 @@ pub mod harness;
 pub mod idempotency;
 pub mod join;
 pub mod logging;
+pub mod logtail;
 pub mod names;
 pub mod once;
 pub mod prbuild;

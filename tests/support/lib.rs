@@ -224,6 +224,7 @@ impl LocalAws {
                 "EC2",
                 "DYNAMODB",
                 "STS",
+                "CLOUDWATCH_LOGS",
             ] {
                 env.push((format!("AWS_ENDPOINT_URL_{svc}"), m.clone()));
             }

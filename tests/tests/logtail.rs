@@ -1,0 +1,156 @@
+//! The log tail reader against moto's CloudWatch Logs: the real SDK writes a build's stream
+//! (`PutLogEvents`), and `CloudWatchLogsReader` reads its end with `GetLogEvents` backwards.
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use codehooks::logtail::{self, CloudWatchLogsReader, LogReader, MASK, Tail};
+use codehooks::prbuild::BuildLogs;
+use codehooks_tests::LocalAws;
+
+const REGION: &str = "eu-west-1";
+const GROUP: &str = "/aws/codebuild/shop-api";
+const STREAM: &str = "6a1f0e2d-9c3b-4d7e-8f51-2b4c6d8e0a13";
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Creates `group`/`stream` (the group when missing) and writes `messages` to it, one
+/// millisecond apart, in batches of at most 5,000.
+async fn write_stream(sdk: &SdkConfig, group: &str, stream: &str, messages: &[String]) {
+    let logs = Client::new(sdk);
+    let _ = logs.create_log_group().log_group_name(group).send().await;
+    logs.create_log_stream()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .expect("CreateLogStream");
+    let start = now_ms() - messages.len() as i64 - 1000;
+    for (n, chunk) in messages.chunks(5000).enumerate() {
+        let events: Vec<InputLogEvent> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                InputLogEvent::builder()
+                    .timestamp(start + (n * 5000 + i) as i64)
+                    .message(m)
+                    .build()
+                    .expect("log event")
+            })
+            .collect();
+        logs.put_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .expect("PutLogEvents");
+    }
+}
+
+/// 500 lines of a build: colours on every line, secrets here and there.
+fn build_output() -> Vec<String> {
+    (0..500)
+        .map(|i| match i % 50 {
+            37 => format!("\u{1b}[33mexport AWS_ACCESS_KEY_ID=AKIA{i:016}\u{1b}[0m\n"),
+            38 => format!("curl -H 'Authorization: Bearer tok{i}abcdef' https://api.example\n"),
+            39 => format!("DB_PASSWORD={i}hunter2 ./migrate\n"),
+            _ => format!(
+                "\u{1b}[1;32m[{i:03}]\u{1b}[0m compiling crate {i}\r\u{1b}[2K[{i:03}] done\n"
+            ),
+        })
+        .collect()
+}
+
+fn block(group: &str, stream: Option<&str>) -> BuildLogs {
+    BuildLogs {
+        deep_link: None,
+        group_name: Some(group.to_owned()),
+        stream_name: stream.map(str::to_owned),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_the_tail_of_a_stream_in_moto() {
+    let local = LocalAws::builder().moto().start();
+    let sdk = local.sdk_config(local.moto_url(), REGION).await;
+    let output = build_output();
+    write_stream(&sdk, GROUP, STREAM, &output).await;
+    let reader = CloudWatchLogsReader::new(&sdk);
+
+    // The last N events, oldest first, as written.
+    let got = reader.last_events(GROUP, STREAM, 30).await.unwrap();
+    assert_eq!(got, output[470..]);
+    let got = reader.last_events(GROUP, STREAM, 1).await.unwrap();
+    assert_eq!(got, output[499..]);
+    // More than the stream holds: the whole stream, and the empty page before it ends the read.
+    let got = reader.last_events(GROUP, STREAM, 800).await.unwrap();
+    assert_eq!(got, output);
+
+    // The tail: cleaned, masked, the newest lines.
+    let t = logtail::tail(&reader, Some(&block(GROUP, Some(STREAM))), 20).await;
+    let Tail::Lines {
+        lines,
+        group,
+        stream,
+        older_left_out,
+    } = t
+    else {
+        panic!("no tail: {t:?}");
+    };
+    assert_eq!((group.as_str(), stream.as_str()), (GROUP, STREAM));
+    assert!(older_left_out);
+    assert_eq!(lines.len(), 20);
+    assert_eq!(lines[0], "[480] done");
+    assert_eq!(lines[19], "[499] done");
+    assert_eq!(lines[7], format!("export AWS_ACCESS_KEY_ID={MASK}"));
+    assert_eq!(
+        lines[8],
+        format!("curl -H 'Authorization: Bearer {MASK}' https://api.example")
+    );
+    assert_eq!(lines[9], format!("DB_PASSWORD={MASK} ./migrate"));
+    for l in &lines {
+        assert!(!l.contains('\u{1b}') && !l.contains('\r'), "{l:?}");
+        assert!(
+            !l.contains("AKIA") && !l.contains("hunter2") && !l.contains("abcdef"),
+            "{l:?}"
+        );
+    }
+
+    // The most lines there are.
+    let t = logtail::tail(&reader, Some(&block(GROUP, Some(STREAM))), 10_000).await;
+    assert!(
+        matches!(&t, Tail::Lines { lines, older_left_out: true, .. } if lines.len() == logtail::MAX_LINES && lines[0] == "[300] done"),
+        "{t:?}"
+    );
+
+    // A stream or group that does not exist: one sentence with the service's error code.
+    for (g, s) in [
+        (GROUP, "no-such-stream"),
+        ("/aws/codebuild/nothing", STREAM),
+    ] {
+        let t = logtail::tail(&reader, Some(&block(g, Some(s))), 20).await;
+        assert_eq!(
+            t,
+            Tail::Unavailable("the log could not be read (ResourceNotFoundException)".into())
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follows_the_backward_token_over_pages() {
+    let local = LocalAws::builder().moto().start();
+    let sdk = local.sdk_config(local.moto_url(), REGION).await;
+    // More than one page holds (GetLogEvents answers at most 10,000 events).
+    let output: Vec<String> = (0..10_600).map(|i| format!("line {i}")).collect();
+    write_stream(&sdk, GROUP, "long", &output).await;
+    let reader = CloudWatchLogsReader::new(&sdk);
+    let got = reader.last_events(GROUP, "long", 10_250).await.unwrap();
+    assert_eq!(got.len(), 10_250);
+    assert_eq!(got, output[350..]);
+}
