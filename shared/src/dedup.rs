@@ -72,6 +72,9 @@ const LEASE_UNTIL: &str = "leaseUntil";
 const STATE: &str = "state";
 const AT: &str = "at";
 const DETAIL: &str = "detail";
+const SINCE: &str = "since";
+const FAILED_RUNS: &str = "failedRuns";
+const FIRST: &str = "first";
 const PENDING: &str = "pending";
 const DONE: &str = "done";
 
@@ -356,6 +359,10 @@ impl Store {
             state: state.to_owned(),
             at: get_s(&item, AT).unwrap_or_default().to_owned(),
             detail: get_s(&item, DETAIL).map(str::to_owned),
+            // Absent on records written before streaks were kept.
+            since: get_s(&item, SINCE).map(str::to_owned),
+            failed_runs: get_n(&item, FAILED_RUNS).unwrap_or(0),
+            first: get_s(&item, FIRST).map(str::to_owned),
         }))
     }
 
@@ -380,6 +387,15 @@ impl Store {
             .expression_attribute_values(":at", s(&state.at));
         if let Some(d) = &state.detail {
             put = put.item(DETAIL, s(d));
+        }
+        if let Some(v) = &state.since {
+            put = put.item(SINCE, s(v));
+        }
+        if state.failed_runs > 0 {
+            put = put.item(FAILED_RUNS, n(state.failed_runs));
+        }
+        if let Some(v) = &state.first {
+            put = put.item(FIRST, s(v));
         }
         match put.send().await {
             Ok(_) => Ok(true),

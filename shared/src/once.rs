@@ -65,8 +65,9 @@ pub enum Once<T> {
     Busy,
 }
 
-/// A last known state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A last known state. The streak fields (`since`, `failed_runs`, `first`) are absent from
+/// records written before they existed: such a record reads with `None` and `0`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
     /// The state, for example `FAILED` or `SUCCEEDED`.
     pub state: String,
@@ -74,6 +75,12 @@ pub struct State {
     pub at: String,
     /// Anything the caller wants to keep with it (for example what failed).
     pub detail: Option<String>,
+    /// When the streak of this state began (the time of its first event).
+    pub since: Option<String>,
+    /// How many runs the streak counted (0: not counted, as in older records).
+    pub failed_runs: u64,
+    /// What the streak's first run kept as its `detail` (for example the first failed run).
+    pub first: Option<String>,
 }
 
 /// Remembers what was done and the last known state of things.

@@ -14,6 +14,7 @@ fn state(s: &str, at: &str) -> State {
         state: s.into(),
         at: at.into(),
         detail: None,
+        ..State::default()
     }
 }
 

@@ -1,6 +1,8 @@
 //! Benchmark of build-alerts: cold start, warm latency per event type and peak memory of the
-//! real binary under the local Lambda Runtime API, against moto (SNS, SQS, DynamoDB) and the
-//! emulator (CodePipeline, CodeDeploy).
+//! real binary under the local Lambda Runtime API, against moto (SNS, SQS, DynamoDB, CloudWatch
+//! Logs) and the emulator (CodePipeline, CodeDeploy). The failed build's log stream holds 500
+//! coloured lines; the last rows compare the failed-build alert with log tails of 20 and 200
+//! lines against the same alert with tails off.
 //!
 //!     cargo build -p build-alerts --release
 //!     cargo bench -p codehooks-tests --bench build_alerts -- [--debug] [--cold N] [--warm N]
@@ -122,6 +124,7 @@ async fn run(profile: &str, size: u64, cold_n: usize, warm_n: usize) {
     let (topic, _queue) =
         codehooks_tests::topic_with_queue(&sdk, "codehooks-alerts", "bench").await;
     codehooks_tests::idempotency_table(&sdk, TABLE).await;
+    seed_build_log(&sdk).await;
     let env = [
         ("CODEHOOKS_ALERT_TOPIC_ARN", topic.as_str()),
         ("CODEHOOKS_ALERTS_TABLE", TABLE),
@@ -226,4 +229,81 @@ async fn run(profile: &str, size: u64, cold_n: usize, warm_n: usize) {
         warm_n * 6 + 1,
         peak
     );
+    drop(f);
+
+    // The log tail's cost: the same failed-build alert, one warm process per setting.
+    let mut rows = Vec::new();
+    for (label, lines) in [
+        ("CodeBuild FAILED -> publish, log tail off", "0"),
+        ("CodeBuild FAILED -> 20-line log tail + publish", "20"),
+        ("CodeBuild FAILED -> 200-line log tail + publish", "200"),
+    ] {
+        let mut env = env.to_vec();
+        env.push(("CODEHOOKS_ALERTS_LOG_LINES", lines));
+        let f = local.function("build-alerts", REGION, &env);
+        let salt = 0x7a11_0000 | lines.parse::<u32>().unwrap_or(0);
+        assert!(f.invoke(&build_event(warm_n + 1, salt), 15_000).is_ok());
+        let mut v = Vec::new();
+        for i in 0..warm_n {
+            let r = f.invoke(&build_event(i, salt), 15_000);
+            assert!(
+                r.is_ok() && r.response["outcome"] == "published",
+                "{label}: {r:?}\n{}",
+                f.logs()
+            );
+            v.push(r.duration_ms);
+        }
+        rows.push((label, v));
+    }
+    for (label, v) in rows {
+        println!("warm  {label:<52} {}", stats(v));
+    }
+}
+
+/// The failed build's log stream (the one the sample event names): 500 coloured lines with a
+/// secret now and then.
+async fn seed_build_log(sdk: &aws_config::SdkConfig) {
+    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+    let (group, stream) = (
+        "/aws/codebuild/shop-api",
+        "6a1f0e2d-9c3b-4d7e-8f51-2b4c6d8e0a13",
+    );
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    logs.create_log_group()
+        .log_group_name(group)
+        .send()
+        .await
+        .expect("CreateLogGroup");
+    logs.create_log_stream()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .expect("CreateLogStream");
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+        - 600_000;
+    let events = (0..500)
+        .map(|i| {
+            let message = if i % 25 == 0 {
+                format!("\u{1b}[33mexport DB_PASSWORD=hunter{i} AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\u{1b}[0m\n")
+            } else {
+                format!("\u{1b}[1;32m   Compiling\u{1b}[0m crate-{i} v0.1.{i} (/codebuild/output/src/crates/crate-{i})\n")
+            };
+            InputLogEvent::builder()
+                .timestamp(start + i)
+                .message(message)
+                .build()
+                .expect("log event")
+        })
+        .collect();
+    logs.put_log_events()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .set_log_events(Some(events))
+        .send()
+        .await
+        .expect("PutLogEvents");
 }

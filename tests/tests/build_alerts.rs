@@ -217,7 +217,11 @@ async fn every_failure_event_gives_the_expected_alert() {
             "https://eu-west-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/shop-release/executions/{EXEC_STACK}/timeline?region=eu-west-1"
         )
     );
-    assert_eq!(d["metadata"]["threadId"], "codepipeline/shop-release");
+    // Everything about one pipeline execution shares its thread.
+    assert_eq!(
+        d["metadata"]["threadId"],
+        format!("codepipeline/shop-release/{EXEC_STACK}")
+    );
     let calls = w.local.emulator().requests(Some("ListActionExecutions"));
     assert!(!calls.is_empty());
 }
@@ -256,7 +260,11 @@ async fn a_pipeline_failed_by_its_build_alerts_once() {
         "FAILED build shop-release-build #87 in eu-west-1"
     );
     let d = doc(m);
-    assert_eq!(d["metadata"]["threadId"], "codepipeline/shop-release");
+    // GetPipelineState names the execution that ran the build: its thread.
+    assert_eq!(
+        d["metadata"]["threadId"],
+        "codepipeline/shop-release/f1e2d3c4-b5a6-4789-8abc-def012345678"
+    );
     assert_eq!(
         d["metadata"]["additionalContext"]["links"]["Pipeline"],
         "https://eu-west-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/shop-release/view?region=eu-west-1"

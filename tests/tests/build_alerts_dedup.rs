@@ -196,6 +196,7 @@ async fn last_known_state_ignores_older_events() {
         state: s.into(),
         at: at.into(),
         detail: Some("d-1".into()),
+        ..State::default()
     };
     assert_eq!(store.state("codebuild/eu-west-1/app").await.unwrap(), None);
     assert!(
@@ -296,6 +297,7 @@ async fn once_script<S: codehooks::once::OnceOnlyStore>(
         state: s.into(),
         at: at.into(),
         detail: None,
+        ..St::default()
     };
     let newer = st("SUCCEEDED", "2026-11-23T02:00:00Z");
     log.push(format!(
@@ -352,4 +354,51 @@ async fn the_once_only_port_behaves_the_same_on_dynamodb_and_in_memory() {
             "Some(\"SUCCEEDED\")"
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_keeps_its_streak_and_older_items_still_read() {
+    let local = LocalAws::builder().moto().start();
+    let ddb = table(&local, "dedup-streak").await;
+    let store = Store::new(ddb.clone(), "dedup-streak");
+    let keep = Duration::from_secs(86_400);
+    // An item written before streaks were kept: no since, failedRuns or first.
+    let expires = (SystemTime::now() + keep)
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    ddb.put_item()
+        .table_name("dedup-streak")
+        .item(KEY_ATTRIBUTE, AttributeValue::S("state#old".into()))
+        .item("state", AttributeValue::S("FAILED".into()))
+        .item("at", AttributeValue::S("2026-11-23T00:00:00Z".into()))
+        .item("detail", AttributeValue::S("e-0".into()))
+        .item(TTL_ATTRIBUTE, AttributeValue::N(expires.to_string()))
+        .send()
+        .await
+        .expect("PutItem");
+    let old = store.state("old").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            old.state.as_str(),
+            old.detail.as_deref(),
+            old.since,
+            old.failed_runs,
+            old.first
+        ),
+        ("FAILED", Some("e-0"), None, 0, None)
+    );
+    let streak = State {
+        state: "FAILED".into(),
+        at: "2026-11-23T02:14:00Z".into(),
+        detail: Some("e-3".into()),
+        since: Some("2026-11-23T00:00:00Z".into()),
+        failed_runs: 3,
+        first: Some("e-1".into()),
+    };
+    assert!(store.record_state("new", &streak, keep).await.unwrap());
+    assert_eq!(store.state("new").await.unwrap(), Some(streak));
+    let rec = item(&ddb, "dedup-streak", "state#new").await.unwrap();
+    assert_eq!(rec["failedRuns"].as_n().unwrap(), "3");
+    assert_eq!(rec["since"].as_s().unwrap(), "2026-11-23T00:00:00Z");
 }

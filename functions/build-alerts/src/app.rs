@@ -8,12 +8,14 @@
 use codehooks::alert::{Alert, AlertPublisher, Published, SnsPublisher};
 use codehooks::dedup::Store;
 use codehooks::idempotency;
+use codehooks::logtail::{CloudWatchLogsReader, LogReader};
 use codehooks::once::{self, Once, OnceOnlyStore, State};
 use codehooks::{Error, Result};
 use serde_json::Value;
 use std::time::SystemTime;
 
 use crate::Run;
+use crate::approval;
 use crate::codebuild;
 use crate::codedeploy::{self, DeploymentDetail};
 use crate::codepipeline::{self, PipelineDetail};
@@ -21,25 +23,30 @@ use crate::config::Config;
 use crate::event::{Origin, Parsed, parse};
 use crate::history::ReleaseHistory;
 use crate::history_aws::AwsReleaseHistory;
+use crate::log_tail;
 use crate::outcome::Outcome;
+use crate::threads;
 
 /// The function: its configuration and its ports (by default the AWS adapters).
 #[derive(Debug)]
-pub struct App<P = SnsPublisher, S = Store, H = AwsReleaseHistory> {
+pub struct App<P = SnsPublisher, S = Store, H = AwsReleaseHistory, L = CloudWatchLogsReader> {
     pub config: Config,
     publisher: P,
     /// `None` without `CODEHOOKS_ALERTS_TABLE`: every event publishes, nothing is remembered.
     store: Option<S>,
     history: H,
+    /// Where the tails of failed builds' logs are read.
+    logs: L,
 }
 
-impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
-    pub fn new(config: Config, publisher: P, store: Option<S>, history: H) -> Self {
+impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory, L: LogReader> App<P, S, H, L> {
+    pub fn new(config: Config, publisher: P, store: Option<S>, history: H, logs: L) -> Self {
         Self {
             config,
             publisher,
             store,
             history,
+            logs,
         }
     }
 
@@ -83,9 +90,19 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
             Run::Failure => {
                 let key = idempotency::key("build-alerts/build", &[&d.build_id, &d.build_status]);
                 let alert = codebuild::alert(d, run);
-                let state = state_key.as_deref().map(|k| (k, None));
-                self.alert_once(&key, || async { alert }, state, run, lease)
-                    .await
+                let state = state_key.as_deref().map(|k| (k, Some(d.build_id.as_str())));
+                // The thread (a pipeline's build: its execution's) and the log tail, once the
+                // key is claimed.
+                let make = || async {
+                    let logs = d.additional_information.logs.as_ref();
+                    let (mut alert, tail) = tokio::join!(
+                        self.build_thread(d, run, alert),
+                        log_tail::read(&self.logs, logs, self.config.log_lines),
+                    );
+                    log_tail::add(&mut alert, tail);
+                    alert
+                };
+                self.alert_once(&key, make, state, run, lease).await
             }
             Run::Success => match state_key {
                 Some(k) => {
@@ -100,8 +117,18 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
     }
 
     async fn action(&self, run: &Origin, d: &PipelineDetail, lease: SystemTime) -> Result<Outcome> {
+        if approval::is_waiting(d) {
+            return self.approval(run, d, lease).await;
+        }
         match codepipeline::plan_action(d) {
-            Run::Ignore(reason) => Ok(Outcome::suppressed(reason)),
+            Run::Ignore(reason) => {
+                // A build or deployment reports its own failure: leave it the way back to
+                // this execution.
+                if d.state == "FAILED" {
+                    self.leave_link(run, d).await;
+                }
+                Ok(Outcome::suppressed(reason))
+            }
             Run::Success => Ok(Outcome::ignored("action successes are not tracked")),
             Run::Failure => {
                 let attempt = d.attempt().to_string();
@@ -118,7 +145,7 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
                 );
                 let make = || async {
                     let lookups = self.pipeline_lookups(d).await;
-                    codepipeline::action_alert(d, run, &lookups)
+                    threads::with_thread_attribute(codepipeline::action_alert(d, run, &lookups))
                 };
                 self.alert_once(&key, make, None, run, lease).await
             }
@@ -160,8 +187,10 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
                         &d.state,
                     ],
                 );
-                let alert = codepipeline::pipeline_alert(d, run, &lookups);
-                let state = Some((state_key.as_str(), None));
+                let alert =
+                    threads::with_thread_attribute(codepipeline::pipeline_alert(d, run, &lookups));
+                // The execution id: a new failed run counts once in the streak.
+                let state = Some((state_key.as_str(), Some(d.execution_id.as_str())));
                 self.alert_once(&key, || async { alert }, state, run, lease)
                     .await
             }
@@ -190,7 +219,11 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
                 let key =
                     idempotency::key("build-alerts/deployment", &[&d.deployment_id, &d.state]);
                 let make = || async {
-                    match self.history.deployment(&d.deployment_id).await {
+                    let (facts, place) = tokio::join!(
+                        self.history.deployment(&d.deployment_id),
+                        self.linked(&d.deployment_id)
+                    );
+                    let mut alert = match facts {
                         Ok(f) => codedeploy::alert(d, run, Some(&f), None),
                         Err(e) => {
                             tracing::warn!(error = %e, "GetDeployment failed; alerting without its details");
@@ -198,7 +231,12 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
                                 format!("(The deployment's details could not be read: {e})");
                             codedeploy::alert(d, run, None, Some(&problem))
                         }
+                    };
+                    // Started by a pipeline whose action event came first: the run's thread.
+                    if let Some(place) = place {
+                        threads::join(&mut alert, &place, &run.region);
                     }
+                    threads::with_thread_attribute(alert)
                 };
                 let state = Some((state_key.as_str(), Some(d.deployment_id.as_str())));
                 self.alert_once(&key, make, state, run, lease).await
@@ -280,7 +318,9 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
         let outcome = match store.state(state_key).await? {
             Some(last) if last.state == "FAILED" && last.at.as_str() <= run.time.as_str() => {
                 let key = idempotency::key("build-alerts/recovered", &[state_key, &run.event_id]);
-                let alert = notice(&last);
+                let mut alert = notice(&last);
+                self.close(&mut alert, &last, run).await;
+                let alert = threads::with_thread_attribute(alert);
                 let publish = || self.publisher.publish(&alert);
                 let out = once::once(store, &key, lease, publish).await?;
                 once_outcome(out)?
@@ -300,10 +340,23 @@ impl<P: AlertPublisher, S: OnceOnlyStore, H: ReleaseHistory> App<P, S, H> {
         let Some(store) = self.store.as_ref().filter(|_| self.config.recovered) else {
             return;
         };
-        let s = State {
-            state: state.to_owned(),
-            at: run.time.clone(),
-            detail: detail.map(str::to_owned),
+        let s = if state == "FAILED" {
+            // A new failed run continues the streak; the same run seen again counts once.
+            let prev = match store.state(key).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(key, error = %e, "could not read the last known state; a new streak starts");
+                    None
+                }
+            };
+            threads::failed_state(prev.as_ref(), &run.time, detail)
+        } else {
+            State {
+                state: state.to_owned(),
+                at: run.time.clone(),
+                detail: detail.map(str::to_owned),
+                ..State::default()
+            }
         };
         match store.record_state(key, &s, self.config.state_ttl).await {
             Ok(true) => {}
@@ -326,6 +379,9 @@ fn once_outcome(out: Once<Published>) -> Result<Outcome> {
         )),
     }
 }
+
+#[path = "app_links.rs"]
+mod links;
 
 #[cfg(test)]
 #[path = "app_test.rs"]

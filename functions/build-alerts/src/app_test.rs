@@ -3,13 +3,14 @@
 use std::time::{Duration, SystemTime};
 
 use codehooks::alert::MemoryPublisher;
+use codehooks::logtail::MemoryLogs;
 use codehooks::once::{Claim, MemoryOnceStore, OnceOp};
 use serde_json::json;
 
 use super::*;
 use crate::history::{ActionRun, DeploymentFacts, Lookup, MemoryReleaseHistory};
 
-type Twin = App<MemoryPublisher, MemoryOnceStore, MemoryReleaseHistory>;
+type Twin = App<MemoryPublisher, MemoryOnceStore, MemoryReleaseHistory, MemoryLogs>;
 
 fn config(recovered: bool) -> Config {
     Config {
@@ -21,6 +22,9 @@ fn config(recovered: bool) -> Config {
         dedup_ttl: Duration::from_secs(48 * 3600),
         state_ttl: Duration::from_secs(90 * 86_400),
         lease_margin: Duration::from_secs(5),
+        log_lines: 20,
+        approvals: false,
+        approvers: Vec::new(),
     }
 }
 
@@ -31,6 +35,7 @@ fn app_with(recovered: bool, history: MemoryReleaseHistory) -> Twin {
         MemoryPublisher::new(),
         Some(store),
         history,
+        MemoryLogs::new(),
     )
 }
 
@@ -395,6 +400,7 @@ async fn without_a_table_every_event_publishes() {
         MemoryPublisher::new(),
         None,
         MemoryReleaseHistory::new(),
+        MemoryLogs::new(),
     );
     app.process(event("build-failed"), lease(&app))
         .await
@@ -434,4 +440,48 @@ async fn bad_events_fail_before_any_side_effect() {
     );
     assert!(app.store().unwrap().calls().is_empty());
     assert_eq!(app.publisher().attempts(), 0);
+}
+
+#[tokio::test]
+async fn a_failed_build_carries_its_log_tail_read_once_after_the_claim() {
+    let logs = std::sync::Arc::new(MemoryLogs::new());
+    logs.put(
+        "/aws/codebuild/shop-api",
+        "6a1f0e2d-9c3b-4d7e-8f51-2b4c6d8e0a13",
+        [
+            "\u{1b}[32mcargo test --locked\u{1b}[0m",
+            "export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+            "error: test failed, to rerun pass `--lib`",
+        ],
+    );
+    let store = MemoryOnceStore::new();
+    let now = store.now();
+    let app = App::new(
+        config(true),
+        MemoryPublisher::new(),
+        Some(store),
+        MemoryReleaseHistory::new(),
+        std::sync::Arc::clone(&logs),
+    );
+    let lease = now + Duration::from_secs(65);
+    let out = app.process(event("build-failed"), lease).await.unwrap();
+    assert!(matches!(out, Outcome::Published(_)), "{out:?}");
+    let published = app.publisher().published();
+    let text = &published[0].text;
+    assert!(
+        text.contains(
+            "Last 3 log lines\n  cargo test --locked\n  export AWS_ACCESS_KEY_ID=****\n  error: test failed"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("AKIAIOSFODNN7EXAMPLE"));
+    let tail = &published[0].chatbot["metadata"]["additionalContext"]["logTail"];
+    assert_eq!(tail["olderLinesLeftOut"], false);
+    assert_eq!(tail["group"], "/aws/codebuild/shop-api");
+    assert_eq!(logs.reads(), 1);
+
+    // A redelivery is a duplicate: the log is not read again.
+    app.process(event("build-failed"), lease).await.unwrap();
+    assert_eq!(app.publisher().published().len(), 1);
+    assert_eq!(logs.reads(), 1);
 }

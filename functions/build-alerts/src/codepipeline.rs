@@ -319,6 +319,10 @@ pub fn action_alert(d: &PipelineDetail, run: &Origin, l: &Lookups) -> Alert {
     {
         links.push(("Action details".to_owned(), u));
     }
+    // The builds and deployments other failed actions of the execution started.
+    if let Some(runs) = &l.actions {
+        links.extend(crate::threads::layer_links(runs, &run.region, &run.account));
+    }
     links.push(("Pipeline".to_owned(), d.pipeline_link(run)));
     let reference = match first_revision(l) {
         Some(r) => format!("{stage}/{action} ({r})"),
@@ -341,7 +345,7 @@ pub fn action_alert(d: &PipelineDetail, run: &Origin, l: &Lookups) -> Alert {
         next_steps: vec![format!(
             "Open the execution, fix the cause, then retry stage {stage}."
         )],
-        thread_id: format!("codepipeline/{}", d.pipeline),
+        thread_id: crate::threads::execution_thread(&d.pipeline, &d.execution_id),
         resources: vec![
             Arn::new(&run.region, "codepipeline", &run.account, &d.pipeline).to_string(),
         ],
@@ -393,12 +397,16 @@ pub fn pipeline_alert(d: &PipelineDetail, run: &Origin, l: &Lookups) -> Alert {
         reasons,
         facts: common_facts(d, run, l),
         sections: Vec::new(),
-        links: vec![
-            ("Execution".to_owned(), d.execution_link(run)),
-            ("Pipeline".to_owned(), d.pipeline_link(run)),
-        ],
+        links: {
+            let mut links = vec![("Execution".to_owned(), d.execution_link(run))];
+            if let Some(runs) = &l.actions {
+                links.extend(crate::threads::layer_links(runs, &run.region, &run.account));
+            }
+            links.push(("Pipeline".to_owned(), d.pipeline_link(run)));
+            links
+        },
         next_steps: vec!["Open the execution to see which stage stopped it.".to_owned()],
-        thread_id: format!("codepipeline/{}", d.pipeline),
+        thread_id: crate::threads::execution_thread(&d.pipeline, &d.execution_id),
         resources: vec![
             Arn::new(&run.region, "codepipeline", &run.account, &d.pipeline).to_string(),
         ],

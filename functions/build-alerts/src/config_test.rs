@@ -66,3 +66,79 @@ fn the_lease_is_a_margin_after_the_deadline_and_the_old_variable_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn log_lines_default_bounds_and_off() {
+    let topic = (
+        "CODEHOOKS_ALERT_TOPIC_ARN",
+        "arn:aws:sns:eu-west-1:123456789012:alerts",
+    );
+    let mut env = Env::from_pairs([topic]);
+    let c = Config::read(&mut env);
+    env.finish().unwrap();
+    assert_eq!(c.log_lines, 20);
+
+    for (value, want) in [("0", 0), ("1", 1), ("200", 200)] {
+        let mut env = Env::from_pairs([topic, ("CODEHOOKS_ALERTS_LOG_LINES", value)]);
+        let c = Config::read(&mut env);
+        env.finish().unwrap();
+        assert_eq!(c.log_lines, want);
+    }
+
+    for bad in ["201", "-1", "twenty", "1.5"] {
+        let mut env = Env::from_pairs([topic, ("CODEHOOKS_ALERTS_LOG_LINES", bad)]);
+        Config::read(&mut env);
+        let err = env.finish().unwrap_err().to_string();
+        assert!(
+            err.contains("CODEHOOKS_ALERTS_LOG_LINES must be a whole number from 0 to 200"),
+            "{bad}: {err}"
+        );
+    }
+}
+
+#[test]
+fn approval_settings_are_checked() {
+    let topic = (
+        "CODEHOOKS_ALERT_TOPIC_ARN",
+        "arn:aws:sns:eu-west-1:123456789012:alerts",
+    );
+    let mut env = Env::from_pairs([
+        topic,
+        ("CODEHOOKS_ALERTS_APPROVALS", "true"),
+        (
+            "CODEHOOKS_ALERTS_APPROVERS",
+            "arn:aws:iam::123456789012:role/release-managers, alice, arn:aws-cn:iam::123456789012:user/ops/bob",
+        ),
+    ]);
+    let c = Config::read(&mut env);
+    env.finish().unwrap();
+    assert!(c.approvals);
+    assert_eq!(c.approvers.len(), 3);
+    assert_eq!(c.approvers[1], "alice");
+
+    let mut env = Env::from_pairs([topic]);
+    let c = Config::read(&mut env);
+    env.finish().unwrap();
+    assert!(!c.approvals && c.approvers.is_empty());
+
+    for bad in [
+        "arn:aws:sns:eu-west-1:123456789012:t",
+        "arn:aws:iam::123456789012:policy/p",
+        "arn:aws:iam::12:role/r",
+        "two words",
+        "arn:aws:iam::123456789012:role/",
+    ] {
+        let mut env = Env::from_pairs([topic, ("CODEHOOKS_ALERTS_APPROVERS", bad)]);
+        Config::read(&mut env);
+        let err = env.finish().unwrap_err().to_string();
+        assert!(err.contains("CODEHOOKS_ALERTS_APPROVERS"), "{bad}: {err}");
+    }
+    let mut env = Env::from_pairs([topic, ("CODEHOOKS_ALERTS_APPROVALS", "maybe")]);
+    Config::read(&mut env);
+    assert!(
+        env.finish()
+            .unwrap_err()
+            .to_string()
+            .contains("CODEHOOKS_ALERTS_APPROVALS")
+    );
+}

@@ -1,5 +1,6 @@
 //! The harness wiring: build-alerts as a [`codehooks::harness::Function`] with the production
-//! adapters (SNS, the DynamoDB once-only store, CodePipeline and CodeDeploy lookups).
+//! adapters (SNS, the DynamoDB once-only store, CodePipeline and CodeDeploy lookups, the
+//! CloudWatch Logs reader of build log tails).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,6 +11,7 @@ use codehooks::alert::SnsPublisher;
 use codehooks::config::Env;
 use codehooks::dedup::Store;
 use codehooks::harness::{Common, Function};
+use codehooks::logtail::CloudWatchLogsReader;
 use codehooks::once::lease_until;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
@@ -31,7 +33,8 @@ impl Function for App {
             Store::new(aws_sdk_dynamodb::Client::new(sdk), t.clone()).with_ttl(config.dedup_ttl)
         });
         let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone());
-        App::new(config, publisher, store, AwsReleaseHistory::new(sdk))
+        let logs = CloudWatchLogsReader::new(sdk);
+        App::new(config, publisher, store, AwsReleaseHistory::new(sdk), logs)
     }
 
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<Outcome> {

@@ -30,6 +30,34 @@ pub trait ReleaseHistory: Send + Sync {
         &self,
         deployment_id: &str,
     ) -> impl Future<Output = Result<DeploymentFacts>> + Send;
+
+    /// The latest run of every action of a pipeline (`GetPipelineState`).
+    fn pipeline_state(
+        &self,
+        pipeline: &str,
+    ) -> impl Future<Output = Result<Vec<ActionState>>> + Send;
+
+    /// The configuration of one action of the pipeline's current declaration (`GetPipeline`);
+    /// `None` when the pipeline has no such action.
+    fn action_configuration(
+        &self,
+        pipeline: &str,
+        stage: &str,
+        action: &str,
+    ) -> impl Future<Output = Result<Option<HashMap<String, String>>>> + Send;
+}
+
+/// What `GetPipelineState` says about the latest run of one action.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionState {
+    pub stage: String,
+    pub action: String,
+    /// The pipeline execution the stage ran last.
+    pub execution_id: Option<String>,
+    pub status: Option<String>,
+    /// The build or deployment the action started (`project:uuid`, `d-...`).
+    pub external_id: Option<String>,
+    pub external_url: Option<String>,
 }
 
 /// What `ListActionExecutions` says about one action run.
@@ -81,6 +109,8 @@ pub enum Lookup {
     ActionRuns,
     Execution,
     Deployment,
+    PipelineState,
+    Pipeline,
 }
 
 impl Lookup {
@@ -89,6 +119,8 @@ impl Lookup {
             Lookup::ActionRuns => "ListActionExecutions",
             Lookup::Execution => "GetPipelineExecution",
             Lookup::Deployment => "GetDeployment",
+            Lookup::PipelineState => "GetPipelineState",
+            Lookup::Pipeline => "GetPipeline",
         }
     }
 }
@@ -98,6 +130,9 @@ struct Memory {
     action_runs: HashMap<(String, String), Vec<ActionRun>>,
     executions: HashMap<(String, String), ExecutionFacts>,
     deployments: HashMap<String, DeploymentFacts>,
+    states: HashMap<String, Vec<ActionState>>,
+    /// (pipeline, stage, action) -> configuration
+    configurations: HashMap<(String, String, String), HashMap<String, String>>,
     failing: Vec<Lookup>,
     calls: Vec<String>,
 }
@@ -140,6 +175,29 @@ impl MemoryReleaseHistory {
         self.lock()
             .deployments
             .insert(deployment_id.to_owned(), facts);
+        self
+    }
+
+    pub fn with_pipeline_state(self, pipeline: &str, actions: Vec<ActionState>) -> Self {
+        self.lock().states.insert(pipeline.to_owned(), actions);
+        self
+    }
+
+    pub fn with_action_configuration(
+        self,
+        pipeline: &str,
+        stage: &str,
+        action: &str,
+        configuration: &[(&str, &str)],
+    ) -> Self {
+        let c = configuration
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.lock().configurations.insert(
+            (pipeline.to_owned(), stage.to_owned(), action.to_owned()),
+            c,
+        );
         self
     }
 
@@ -191,5 +249,22 @@ impl ReleaseHistory for MemoryReleaseHistory {
             .get(deployment_id)
             .cloned()
             .unwrap_or_default())
+    }
+
+    async fn pipeline_state(&self, pipeline: &str) -> Result<Vec<ActionState>> {
+        let m = self.call(Lookup::PipelineState, pipeline)?;
+        Ok(m.states.get(pipeline).cloned().unwrap_or_default())
+    }
+
+    async fn action_configuration(
+        &self,
+        pipeline: &str,
+        stage: &str,
+        action: &str,
+    ) -> Result<Option<HashMap<String, String>>> {
+        let m = self.call(Lookup::Pipeline, &format!("{pipeline} {stage} {action}"))?;
+        Ok(m.configurations
+            .get(&(pipeline.to_owned(), stage.to_owned(), action.to_owned()))
+            .cloned())
     }
 }

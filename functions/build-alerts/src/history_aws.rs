@@ -6,7 +6,9 @@ use aws_sdk_codedeploy::primitives::DateTime;
 use aws_sdk_codepipeline::types::ActionExecutionFilter;
 use codehooks::{Error, Result};
 
-use crate::history::{ActionRun, DeploymentFacts, ExecutionFacts, ReleaseHistory};
+use std::collections::HashMap;
+
+use crate::history::{ActionRun, ActionState, DeploymentFacts, ExecutionFacts, ReleaseHistory};
 
 /// CodePipeline and CodeDeploy, read-only.
 #[derive(Debug, Clone)]
@@ -36,6 +38,79 @@ impl ReleaseHistory for AwsReleaseHistory {
     async fn deployment(&self, deployment_id: &str) -> Result<DeploymentFacts> {
         deployment(&self.codedeploy, deployment_id).await
     }
+
+    async fn pipeline_state(&self, pipeline: &str) -> Result<Vec<ActionState>> {
+        pipeline_state(&self.codepipeline, pipeline).await
+    }
+
+    async fn action_configuration(
+        &self,
+        pipeline: &str,
+        stage: &str,
+        action: &str,
+    ) -> Result<Option<HashMap<String, String>>> {
+        action_configuration(&self.codepipeline, pipeline, stage, action).await
+    }
+}
+
+/// The latest run of every action of a pipeline, with the execution its stage ran last.
+async fn pipeline_state(
+    client: &aws_sdk_codepipeline::Client,
+    pipeline: &str,
+) -> Result<Vec<ActionState>> {
+    let out = client
+        .get_pipeline_state()
+        .name(pipeline)
+        .send()
+        .await
+        .map_err(|e| Error::aws("GetPipelineState", e))?;
+    let mut actions = Vec::new();
+    for stage in out.stage_states.unwrap_or_default() {
+        let execution_id = stage
+            .latest_execution
+            .as_ref()
+            .map(|x| x.pipeline_execution_id.clone());
+        let stage_name = stage.stage_name.unwrap_or_default();
+        for a in stage.action_states.unwrap_or_default() {
+            let latest = a.latest_execution;
+            actions.push(ActionState {
+                stage: stage_name.clone(),
+                action: a.action_name.unwrap_or_default(),
+                execution_id: execution_id.clone(),
+                status: latest
+                    .as_ref()
+                    .and_then(|l| l.status.as_ref())
+                    .map(|s| s.as_str().to_owned()),
+                external_id: latest
+                    .as_ref()
+                    .and_then(|l| l.external_execution_id.clone()),
+                external_url: latest.and_then(|l| l.external_execution_url),
+            });
+        }
+    }
+    Ok(actions)
+}
+
+/// The configuration of one action of the pipeline's current declaration.
+async fn action_configuration(
+    client: &aws_sdk_codepipeline::Client,
+    pipeline: &str,
+    stage: &str,
+    action: &str,
+) -> Result<Option<HashMap<String, String>>> {
+    let out = client
+        .get_pipeline()
+        .name(pipeline)
+        .send()
+        .await
+        .map_err(|e| Error::aws("GetPipeline", e))?;
+    Ok(out
+        .pipeline
+        .into_iter()
+        .flat_map(|p| p.stages)
+        .find(|s| s.name == stage)
+        .and_then(|s| s.actions.into_iter().find(|a| a.name == action))
+        .map(|a| a.configuration.unwrap_or_default()))
 }
 
 /// At most this many pages of `ListActionExecutions` (100 action runs each) are read for one

@@ -10,10 +10,13 @@
 //!   ([`codehooks::alert`]) → record the last known state → mark the key done;
 //! - [`history`]: the read-only release history port and its twin; [`history_aws`] its SDK
 //!   adapter;
+//! - [`log_tail`]: the last lines of a failed build's log in its alert
+//!   ([`codehooks::logtail`]);
 //! - [`config`], [`outcome`], [`function`]: the configuration, the typed answer and the
 //!   harness wiring of the production adapters.
 
 pub mod app;
+pub mod approval;
 pub mod codebuild;
 pub mod codedeploy;
 pub mod codepipeline;
@@ -22,7 +25,9 @@ pub mod event;
 pub mod function;
 pub mod history;
 pub mod history_aws;
+pub mod log_tail;
 pub mod outcome;
+pub mod threads;
 
 pub use app::App;
 pub use config::Config;

@@ -190,6 +190,7 @@ fn last_state() -> impl Strategy<Value = State> {
         state,
         at,
         detail,
+        ..State::default()
     })
 }
 

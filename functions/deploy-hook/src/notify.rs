@@ -119,6 +119,7 @@ impl<P: Ports> App<P> {
             state: state.to_owned(),
             at: crate::alert::utc_now(),
             detail: Some(cut(&ev.summary, DETAIL_MAX)),
+            ..State::default()
         };
         let until = (Instant::now() + RECORD_BUDGET).min(by);
         let key = key(payload);

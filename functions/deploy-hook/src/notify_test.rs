@@ -104,6 +104,7 @@ fn state(s: &str) -> State {
         state: s.into(),
         at: "2026-12-01T03:00:00Z".into(),
         detail: Some("targetHealth failed".into()),
+        ..State::default()
     }
 }
 
