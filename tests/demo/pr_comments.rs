@@ -121,8 +121,10 @@ impl Demo {
 }
 
 pub async fn run() -> Result<(), String> {
+    // moto serves CloudWatch Logs (the log tail of a failed build).
     let local = LocalAws::builder()
         .emulator()
+        .moto()
         .runtime_api("pr-comments")
         .start();
     let emu = local.emulator();

@@ -63,6 +63,8 @@ impl Rig {
             ("CODEHOOKS_PR_BUILD_PROJECT", PROJECT.to_owned()),
             ("CODEHOOKS_PR_AUTHOR_ARN", FUNCTION_ROLE.to_owned()),
             ("CODEHOOKS_PR_APPROVAL", "on".to_owned()),
+            // No CloudWatch Logs here: the faults are CodeCommit's and CodeBuild's.
+            ("CODEHOOKS_PR_LOG_LINES", "0".to_owned()),
         ]);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.local.function("pr-comments", REGION, &env)

@@ -70,6 +70,8 @@ impl Rig {
             ("CODEHOOKS_PR_REPOSITORIES", REPO),
             ("CODEHOOKS_PR_BUILD_PROJECT", PROJECT),
             ("CODEHOOKS_PR_AUTHOR_ARN", FUNCTION_ROLE),
+            // No CloudWatch Logs here (see pr_comments_checks.rs for the log tails).
+            ("CODEHOOKS_PR_LOG_LINES", "0"),
         ];
         env.extend_from_slice(extra);
         let f = local.function("pr-comments", REGION, &env);

@@ -8,7 +8,10 @@
 //! - A build of ours ended: edit its comment to show the result (never a second comment),
 //!   and optionally approve the built revision (while it is current and open) or revoke.
 //!
-//! The comment and build helpers are in [`crate::comments`].
+//! - A comment on a pull request: a re-run when it asks for one ([`crate::retry`]).
+//!
+//! A repository with several checks is validated by [`crate::checks_app`] instead. The comment
+//! and build helpers are in [`crate::comments`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,6 +26,7 @@ use crate::build::{BuildRef, Ended, failing_phase};
 use crate::comments::PrBuild;
 use crate::config::{Author, Config};
 use crate::events::{self, PullRequestAction, PullRequestDetail};
+use crate::log_tail::Logs;
 use crate::markdown::{self, State, Subject};
 use crate::outcome::{
     ApprovalResult, Closed, CommentResult, Ignored, Outcome, Reported, Superseded, Validation,
@@ -40,6 +44,8 @@ pub struct App<H, B> {
     pub(crate) badge: Mutex<HashMap<String, (Instant, Option<String>)>>,
     /// The region of the clients (for clone URLs when an event names none).
     pub(crate) region: String,
+    /// Where the log tails of failed checks are read (none: no tails).
+    pub(crate) logs: Option<Logs>,
 }
 
 impl<H, B> std::fmt::Debug for App<H, B> {
@@ -60,7 +66,14 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             config,
             host,
             runner,
+            logs: None,
         }
+    }
+
+    /// The function reading the log tails of failed checks from `logs`.
+    pub fn with_logs(mut self, logs: Logs) -> Self {
+        self.logs = Some(logs);
+        self
     }
 
     /// Reads the event and does what it asks.
@@ -70,16 +83,7 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             (events::CODECOMMIT, t) if events::PULL_REQUEST_CHANGED.contains(&t) => {
                 self.pull_request_changed(&ev).await
             }
-            (events::CODECOMMIT, events::COMMENT) => {
-                let caller = ev.detail["callerUserArn"].as_str().unwrap_or_default();
-                let own = self.is_own(caller);
-                debug!(caller, own, "comment event ignored");
-                Ok(Outcome::ignored(if own {
-                    "comment event caused by pr-comments itself"
-                } else {
-                    "comment events need no action"
-                }))
-            }
+            (events::CODECOMMIT, events::COMMENT) => self.comment_posted(&ev).await,
             (prbuild::SOURCE, prbuild::DETAIL_TYPE) => self.build_changed(&ev).await,
             (prbuild::SOURCE, events::BUILD_PHASE_CHANGED) => {
                 Ok(Outcome::ignored("build phase changes need no action"))
@@ -91,7 +95,7 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
     }
 
     /// The pull request now, its values checked; `None` when it does not exist.
-    async fn pull_request(&self, id: &str) -> Result<Option<PullRequestNow>> {
+    pub(crate) async fn pull_request(&self, id: &str) -> Result<Option<PullRequestNow>> {
         let Some(pr) = self.host.pull_request(id).await? else {
             return Ok(None);
         };
@@ -172,6 +176,9 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             source_reference: pr.source_reference.clone(),
             destination_reference: pr.destination_reference.clone(),
         };
+        if let Some(checks) = self.config.checks.for_repository(repository) {
+            return self.validate_checks(ev, &d.event, &pr, &link, checks).await;
+        }
         let builds = self.pull_request_builds(repository, pr_id).await?;
         // A build whose variables name this revision is the function's own only when its
         // comment records it; anyone may start a build with such variables.
@@ -240,6 +247,7 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             stopped_builds: stopped,
             comment,
             approval,
+            checks: Vec::new(),
         };
         Ok(if fresh {
             Outcome::Started(v)
@@ -249,11 +257,19 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
     }
 
     async fn closed(&self, repository: &str, pr_id: &str) -> Result<Outcome> {
-        let builds = self.pull_request_builds(repository, pr_id).await?;
+        let projects: Vec<String> = match self.config.checks.for_repository(repository) {
+            Some(checks) => checks.iter().map(|c| c.project.clone()).collect(),
+            None => vec![self.config.project_for(repository)],
+        };
         let mut stopped = Vec::new();
-        for b in builds.iter().filter(|b| b.status == "IN_PROGRESS") {
-            if self.stop_build(&b.build.id).await? {
-                stopped.push(b.build.id.clone());
+        for project in &projects {
+            let builds = self
+                .project_pull_request_builds(project, repository, pr_id)
+                .await?;
+            for b in builds.iter().filter(|b| b.status == "IN_PROGRESS") {
+                if self.stop_build(&b.build.id).await? {
+                    stopped.push(b.build.id.clone());
+                }
             }
         }
         info!(
@@ -300,6 +316,9 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             }));
         };
 
+        if let Some(checks) = self.config.checks.for_repository(&link.repository) {
+            return self.check_result(&d, &link, &build, ended, checks).await;
+        }
         if let Some(outcome) = self.not_ours(&d, &link, &build).await? {
             return Ok(outcome);
         }
@@ -346,7 +365,10 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             moved_on_to,
             closed: !pr.open,
         };
-        let content = markdown::finished(&subject, ended, &result);
+        let mut content = markdown::finished(&subject, ended, &result);
+        let log_tail = self
+            .single_tail(&d, &build.project, ended, &mut content)
+            .await;
         let comment = self
             .upsert_comment(&link, &build.id, State::Finished(ended), &content, true)
             .await?;
@@ -371,6 +393,9 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             pull_request_id: link.pull_request_id,
             repository: link.repository,
             source_commit: link.source_commit,
+            check: None,
+            duration_seconds: d.duration_seconds(),
+            log_tail,
         }))
     }
 

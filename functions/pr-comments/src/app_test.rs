@@ -8,6 +8,8 @@ use codehooks::config::Env;
 use serde_json::{Value, json};
 
 const ME: &str = "arn:aws:sts::123456789012:assumed-role/pr-role/pr-comments";
+/// Who opened pull request 7.
+const AUTHOR: &str = "arn:aws:sts::123456789012:assumed-role/Developer/alice";
 const MALLORY: &str = "arn:aws:iam::123456789012:user/mallory";
 const A: &str = "4c3a9e0f1b2d5c6e7f8091a2b3c4d5e6f7a8b9c0";
 const B: &str = "9d8c7b6a5f4e3d2c1b0a99887766554433221100";
@@ -49,6 +51,7 @@ fn pr(source: &str, revision: &str, open: bool) -> PullRequestNow {
         revision_id: revision.into(),
         source_reference: Some("refs/heads/feature".into()),
         destination_reference: Some("refs/heads/main".into()),
+        author_arn: Some(AUTHOR.into()),
     }
 }
 
@@ -347,7 +350,7 @@ async fn own_comment_events_and_foreign_builds_are_ignored() {
         "source": "aws.codecommit", "detail": {"callerUserArn": MALLORY}});
     assert_eq!(
         answer(&run(&app, theirs).await)["reason"],
-        "comment events need no action"
+        "only new comments can ask for a re-run"
     );
 
     run(&app, created()).await;

@@ -62,7 +62,33 @@ impl PullRequestHost for CodeCommitHost {
             revision_id: pr.revision_id.unwrap_or_default(),
             source_reference: target.source_reference,
             destination_reference: target.destination_reference,
+            author_arn: pr.author_arn,
         }))
+    }
+
+    async fn comment(&self, id: &str) -> Result<Option<Comment>> {
+        match self.client.get_comment().comment_id(id).send().await {
+            Ok(out) => Ok(out.comment.and_then(|c| {
+                if c.deleted {
+                    return None;
+                }
+                Some(Comment {
+                    id: c.comment_id?,
+                    content: c.content?,
+                    author_arn: c.author_arn,
+                })
+            })),
+            Err(e) => match e.as_service_error() {
+                Some(s)
+                    if s.is_comment_does_not_exist_exception()
+                        || s.is_comment_deleted_exception()
+                        || s.is_invalid_comment_id_exception() =>
+                {
+                    Ok(None)
+                }
+                _ => Err(Error::aws("GetComment", e)),
+            },
+        }
     }
 
     async fn comments(&self, link: &BuildLink, exact: bool) -> Result<Vec<Comment>> {

@@ -237,13 +237,23 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
                 state.as_str(),
             ],
         );
-        Ok(match self.host.post_comment(link, content, &token).await? {
+        self.post_comment_with(link, content, &token).await
+    }
+
+    /// Posts `content` on the link's pull request, once per `token`.
+    pub(crate) async fn post_comment_with(
+        &self,
+        link: &BuildLink,
+        content: &str,
+        token: &str,
+    ) -> Result<CommentResult> {
+        Ok(match self.host.post_comment(link, content, token).await? {
             Posted::Posted { author_arn } => {
                 self.learn_author(author_arn.as_deref());
                 CommentResult::Posted
             }
             Posted::TokenReused => {
-                warn!(pull_request = %link.pull_request_id, build = build_id, "a comment with this token but other content was posted before; not posting again");
+                warn!(pull_request = %link.pull_request_id, "a comment with this token but other content was posted before; not posting again");
                 CommentResult::AlreadyPosted
             }
             Posted::PullRequestClosed => {
@@ -274,17 +284,33 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
                 trigger,
             ],
         );
-        // One project validates every configured repository: the build's source is the
-        // pull request's repository, at its source commit.
-        let region = if ev.region.is_empty() {
+        let project = self.config.project_for(&link.repository);
+        let (r, n, _) = self
+            .start_project_build(&ev.region, &ev.account, link, &project, token)
+            .await?;
+        Ok((r, n))
+    }
+
+    /// Starts a build of `project` for the link's source commit, once per `token`; the
+    /// build, its number and its ARN. One project may validate several repositories: the
+    /// build's source is the pull request's repository, at its source commit.
+    pub(crate) async fn start_project_build(
+        &self,
+        region: &str,
+        account: &str,
+        link: &BuildLink,
+        project: &str,
+        token: String,
+    ) -> Result<(BuildRef, Option<u64>, String)> {
+        let region = if region.is_empty() {
             self.region.as_str()
         } else {
-            ev.region.as_str()
+            region
         };
         let started = self
             .runner
             .start(&StartBuild {
-                project: self.config.project_for(&link.repository),
+                project: project.to_owned(),
                 source_location: clone_url(region, &link.repository),
                 source_version: link.source_commit.clone(),
                 token,
@@ -294,7 +320,7 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
         let arn = match (started.arn, started.id) {
             (Some(arn), _) => arn,
             (None, Some(id)) => {
-                Arn::new(region, "codebuild", &ev.account, &format!("build/{id}")).to_string()
+                Arn::new(region, "codebuild", account, &format!("build/{id}")).to_string()
             }
             (None, None) => return Err(Error::internal("StartBuild returned a build without id")),
         };
@@ -302,7 +328,7 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             Error::internal(format!("StartBuild returned an unexpected build ARN {arn}"))
         })?;
         info!(build = %r.id, commit = %link.source_commit, "build started");
-        Ok((r, started.number))
+        Ok((r, started.number, arn))
     }
 
     /// Stops a build; `false` when it had ended already.
@@ -322,12 +348,20 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
         repository: &str,
         pr_id: &str,
     ) -> Result<Vec<PrBuild>> {
+        self.project_pull_request_builds(&self.config.project_for(repository), repository, pr_id)
+            .await
+    }
+
+    /// The recent builds of `project` that belong to the pull request.
+    pub(crate) async fn project_pull_request_builds(
+        &self,
+        project: &str,
+        repository: &str,
+        pr_id: &str,
+    ) -> Result<Vec<PrBuild>> {
         let ids = self
             .runner
-            .recent(
-                &self.config.project_for(repository),
-                self.config.recent_builds,
-            )
+            .recent(project, self.config.recent_builds)
             .await?;
         let builds = self.runner.batch_get(&ids).await?;
         Ok(builds

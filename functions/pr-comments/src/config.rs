@@ -4,6 +4,8 @@ use codehooks::arn::Arn;
 use codehooks::config::Env;
 use codehooks::names::{is_account, is_repository_name};
 
+use crate::checks::Checks;
+
 /// What `pr-comments` is configured to do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -20,6 +22,12 @@ pub struct Config {
     pub author: Option<Author>,
     /// How many of the project's most recent builds are looked at to find a pull request's builds.
     pub recent_builds: usize,
+    /// The validation checks per repository; empty: the single project above.
+    pub checks: Checks,
+    /// How many log lines of a failed check the result shows (0: none).
+    pub log_lines: usize,
+    /// Who may ask for a re-run besides the pull request's author.
+    pub retry_allowed: Vec<Author>,
 }
 
 impl Config {
@@ -40,7 +48,13 @@ impl Config {
                 break;
             }
         }
-        let project = env.required("CODEHOOKS_PR_BUILD_PROJECT");
+        let checks = Checks::read(env);
+        let project = if checks.covers_all() {
+            env.optional("CODEHOOKS_PR_BUILD_PROJECT")
+                .unwrap_or_default()
+        } else {
+            env.required("CODEHOOKS_PR_BUILD_PROJECT")
+        };
         if !project.is_empty()
             && let Some(why) = project_problem(&project, &repositories)
         {
@@ -69,6 +83,9 @@ impl Config {
             stop_superseded,
             author,
             recent_builds,
+            checks,
+            log_lines: env.u64_in("CODEHOOKS_PR_LOG_LINES", 20, 0..=200) as usize,
+            retry_allowed: retry_allowed(env),
         }
     }
 
@@ -82,6 +99,12 @@ impl Config {
     /// Whether `name` can be a validation project: the configured name, or, with the
     /// placeholder, a name with its prefix and suffix around a non-empty repository part.
     pub fn is_project(&self, name: &str) -> bool {
+        if self.checks.is_project(name) {
+            return true;
+        }
+        if self.project.is_empty() {
+            return false;
+        }
         match self.project.split_once(REPOSITORY) {
             None => name == self.project,
             Some((prefix, suffix)) => {
@@ -166,6 +189,27 @@ impl Author {
             _ => false,
         }
     }
+}
+
+/// `CODEHOOKS_PR_RETRY_ALLOWED`: IAM or STS principal ARNs (a role stands for its sessions).
+fn retry_allowed(env: &mut Env<'_>) -> Vec<Author> {
+    let mut out = Vec::new();
+    for raw in env.list("CODEHOOKS_PR_RETRY_ALLOWED") {
+        match Author::parse(&raw) {
+            Some(a) => out.push(a),
+            None => {
+                env.problem(
+                    "CODEHOOKS_PR_RETRY_ALLOWED",
+                    format!(
+                        "must list IAM or STS principal ARNs (arn:<partition>:iam::<account>:user/<name>, role/<name>, arn:<partition>:sts::<account>:assumed-role/<name>/<session>), got {:?}",
+                        codehooks::text::cut(&raw, 80)
+                    ),
+                );
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// The placeholder of `CODEHOOKS_PR_BUILD_PROJECT` for the pull request's repository.

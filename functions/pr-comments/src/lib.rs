@@ -10,19 +10,29 @@
 //! - [`markdown`]: the comments' text; [`build`]: a build as the comments show it;
 //! - [`codecommit`] and [`codebuild`]: the SDK adapters; `twins`: the in-memory twins (unit tests);
 //! - [`paging`]: the bounded pagination loop of the adapters;
+//! - [`checks`]: several validation projects per repository; [`checks_app`]: their
+//!   orchestration; [`rows`]: their living comment with a row per check;
+//! - [`log_tail`]: the log tail of a failed build in its comment;
+//! - [`retry`]: re-runs asked for in comments (`/codehooks retry [check]`);
 //! - [`outcome`]: the typed answer.
 
 pub mod app;
 pub mod build;
+pub mod checks;
+pub mod checks_app;
 pub mod codebuild;
 pub mod codecommit;
 pub mod comments;
 pub mod config;
 pub mod events;
+pub mod log_tail;
 pub mod markdown;
 pub mod outcome;
 pub mod paging;
 pub mod ports;
+pub mod retry;
+pub mod rows;
+pub mod rows_record;
 #[cfg(test)]
 pub mod twins;
 
@@ -58,18 +68,29 @@ impl Function for App {
             approval = config.approval,
             stop_superseded = config.stop_superseded,
             author_configured = config.author.is_some(),
+            checks = !config.checks.is_empty(),
+            log_lines = config.log_lines,
+            retry_allowed = config.retry_allowed.len(),
             "configuration loaded"
         );
         let region = sdk
             .region()
             .map(|r| r.to_string())
             .unwrap_or_else(|| "us-east-1".to_owned());
-        app::App::new(
+        let logs = (config.log_lines > 0).then(|| {
+            std::sync::Arc::new(codehooks::logtail::CloudWatchLogsReader::new(sdk))
+                as log_tail::Logs
+        });
+        let app = app::App::new(
             config,
             CodeCommitHost::new(aws_sdk_codecommit::Client::new(sdk)),
             CodeBuildRunner::new(aws_sdk_codebuild::Client::new(sdk)),
             &region,
-        )
+        );
+        match logs {
+            Some(l) => app.with_logs(l),
+            None => app,
+        }
     }
 
     async fn handle(&self, event: LambdaEvent<Value>) -> codehooks::Result<Outcome> {

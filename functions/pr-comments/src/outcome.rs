@@ -22,6 +22,8 @@ pub enum Outcome {
     Superseded(Superseded),
     /// A build ended: its comment shows the result.
     Reported(Reported),
+    /// A comment asked for a re-run: the check(s) started again.
+    Retried(Retried),
 }
 
 impl Outcome {
@@ -43,6 +45,19 @@ impl codehooks::harness::Outcome for Outcome {
             Outcome::Closed(_) => "closed",
             Outcome::Superseded(_) => "superseded",
             Outcome::Reported(_) => "reported",
+            Outcome::Retried(_) => "retried",
+        }
+    }
+
+    fn record(&self, metrics: &mut codehooks::emf::Metrics) {
+        if let Outcome::Reported(r) = self
+            && let Some(d) = r.duration_seconds
+        {
+            metrics.metric("ValidationSeconds", codehooks::emf::Unit::Seconds, d as f64);
+            metrics.property("BuildStatus", r.build_status);
+            if let Some(c) = &r.check {
+                metrics.property("Check", c.as_str());
+            }
         }
     }
 }
@@ -71,6 +86,33 @@ pub struct Validation {
     pub stopped_builds: Vec<String>,
     pub comment: CommentResult,
     pub approval: Option<ApprovalResult>,
+    /// The rows of the living comment (several checks only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retried {
+    pub pull_request_id: String,
+    /// The comment that asked for it.
+    pub comment_id: String,
+    pub source_commit: String,
+    /// The builds started.
+    pub builds: Vec<String>,
+    pub comment: CommentResult,
+    pub approval: Option<ApprovalResult>,
+    pub checks: Vec<CheckRow>,
+}
+
+/// A check's row as the answer shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckRow {
+    pub check: String,
+    pub required: bool,
+    pub build_id: String,
+    pub state: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -101,6 +143,25 @@ pub struct Reported {
     pub outdated: bool,
     pub comment: CommentResult,
     pub approval: Option<ApprovalResult>,
+    /// The check (its project) the build ran, when the repository has several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    /// How long the build ran (the sum of its phases).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<u64>,
+    /// The log tail of a failed build: its lines, or why there are none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_tail: Option<LogTailAnswer>,
+}
+
+/// What the answer says about a failed build's log tail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum LogTailAnswer {
+    /// `lines` lines read (the comment shows as many as fit).
+    Lines { lines: usize },
+    /// Not shown, and why.
+    Unavailable { reason: String },
 }
 
 /// What happened to the comment about a build.

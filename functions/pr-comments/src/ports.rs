@@ -19,6 +19,8 @@ pub struct PullRequestNow {
     pub revision_id: String,
     pub source_reference: Option<String>,
     pub destination_reference: Option<String>,
+    /// Who opened the pull request.
+    pub author_arn: Option<String>,
 }
 
 /// A comment on a pull request (deleted comments are never returned).
@@ -151,6 +153,9 @@ pub trait PullRequestHost: Send + Sync {
         content: &str,
         token: &str,
     ) -> impl Future<Output = Result<Posted>> + Send;
+
+    /// Comment `id` (`None` when it does not exist or was deleted).
+    fn comment(&self, id: &str) -> impl Future<Output = Result<Option<Comment>>> + Send;
 
     /// Replaces the content of comment `id`.
     fn update_comment(

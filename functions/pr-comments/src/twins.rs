@@ -201,6 +201,18 @@ impl PullRequestHost for HostTwin {
         })
     }
 
+    async fn comment(&self, id: &str) -> Result<Option<Comment>> {
+        let s = self.call("GetComment", id)?;
+        Ok(s.comments
+            .iter()
+            .find(|c| c.id == id && !c.deleted)
+            .map(|c| Comment {
+                id: c.id.clone(),
+                content: c.content.clone(),
+                author_arn: Some(c.author_arn.clone()),
+            }))
+    }
+
     async fn update_comment(&self, id: &str, content: &str) -> Result<Updated> {
         let mut s = self.call("UpdateComment", id)?;
         match s.comments.iter_mut().find(|c| c.id == id) {
