@@ -237,7 +237,7 @@ impl<P: Ports> App<P> {
             Ok(r) => r.as_str().to_owned(),
             Err(e) => format!("error: {e}"),
         };
-        crate::measure::log_and_measure(&self.metrics_namespace, ev);
+        crate::measure::log_and_measure(&self.metrics_namespace, ev, ev.state());
         if ev.decision == Decision::Succeeded && matches!(reported, Ok(Reported::Reported)) {
             // A `Failed` recorded by an attempt that died before its status landed is void.
             self.record_decision(payload, ev, report_by).await;

@@ -1,6 +1,7 @@
-//! The per-decision log line (`hook decision`) and EMF record (dimensions `Hook` and
-//! `Decision`, probe latencies, healthy targets): what is specific to the hook, beside the
-//! harness's per-invocation summary.
+//! The per-decision log line (`hook decision`) and EMF records: one with dimensions `Hook` and
+//! `Decision` (probe latencies, healthy targets), and one counting `Decisions` by `Platform`,
+//! `Stage` (the lifecycle event) and `Outcome` (the answer's label) for the dashboard; what is
+//! specific to the hook, beside the harness's per-invocation summary.
 
 use codehooks::emf::{Metrics, Unit};
 
@@ -9,8 +10,9 @@ use crate::analysis::Outcome;
 use crate::evidence::Evidence;
 use crate::facts::Decision;
 
-/// Logs and measures one decision.
-pub fn log_and_measure(namespace: &str, ev: &Evidence) {
+/// Logs and measures one decision; `outcome` is the answer's label (`InProgress` for an
+/// Amazon ECS hook that is invoked again, else [`Evidence::state`]).
+pub fn log_and_measure(namespace: &str, ev: &Evidence, outcome: &str) {
     let failed = ev.failed_check_names();
     let first = ev.probes.first();
     let analysis = AnalysisNumbers::of(ev);
@@ -84,6 +86,19 @@ pub fn log_and_measure(namespace: &str, ev: &Evidence) {
     }
     analysis.measure(&mut m);
     m.emit();
+    decision_metrics(namespace, ev, outcome).emit();
+}
+
+/// The record that counts one decision by platform, stage and outcome.
+pub(crate) fn decision_metrics(namespace: &str, ev: &Evidence, outcome: &str) -> Metrics {
+    let platform = ev.platform.map(|p| p.as_str()).unwrap_or("unknown");
+    let mut m = Metrics::new(namespace, NAME);
+    m.dimension("Platform", platform)
+        .dimension("Stage", ev.hook.as_deref().unwrap_or("unknown"))
+        .dimension("Outcome", outcome)
+        .count("Decisions", 1.0)
+        .property("deploymentId", ev.deployment_id.as_str());
+    m
 }
 
 /// The analysis' headline numbers, for the log line and the EMF record.
@@ -173,3 +188,7 @@ impl AnalysisNumbers {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "measure_test.rs"]
+mod tests;

@@ -23,8 +23,8 @@
 //! its disk and lock bounds by [`cache`]; listings and pushes on the signed smart HTTP client
 //! [`smart`], with [`signing`] and [`endpoints`]; packs built once and shared by the replicas,
 //! or the cache's own pack sent as is, in [`packs`]) and [`queue::SqsQueue`], or `twins` (in
-//! memory, unit tests). [`config`] holds the configuration; [`outcome`] and [`fanout`] the
-//! answer and the metrics.
+//! memory, unit tests). [`config`] holds the configuration; [`outcome`], [`fanout`] and
+//! [`measure`] the answer and the metrics.
 
 pub mod cache;
 pub mod config;
@@ -34,6 +34,7 @@ pub mod event;
 pub mod fanout;
 pub mod gitsync;
 pub mod jobs;
+pub mod measure;
 pub mod mirror;
 pub mod outcome;
 pub mod packs;

@@ -11,6 +11,7 @@ use codehooks::{Error, Result};
 
 use crate::default_branch;
 use crate::endpoints::GitTarget;
+use crate::measure;
 use crate::outcome::{self, FetchReport, ReplicaReport, RepositoryReport};
 use crate::plan::{RepositoryPlan, repository_plan};
 use crate::ports::{Created, Mirror, MirrorError, RepositoryCatalogue};
@@ -38,6 +39,8 @@ impl<C: RepositoryCatalogue, M: Mirror, Q: WorkQueue> Replicator<C, M, Q> {
                     replicas: None,
                     error: Some(err.to_string()),
                 };
+                let planned = plan.replicas.len();
+                measure::repository_metrics(&self.metrics_namespace, &report, planned).emit();
                 return (report, vec![err]);
             }
         };
@@ -158,6 +161,7 @@ impl<C: RepositoryCatalogue, M: Mirror, Q: WorkQueue> Replicator<C, M, Q> {
             replicas: Some(replicas),
             error: None,
         };
+        measure::repository_metrics(&self.metrics_namespace, &report, plan.replicas.len()).emit();
         (report, errors)
     }
 

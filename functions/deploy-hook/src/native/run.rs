@@ -372,7 +372,12 @@ impl<P: Ports> App<P> {
             }
         };
         ev.duration_ms = started.elapsed().as_millis() as u64;
-        crate::measure::log_and_measure(&self.metrics_namespace, &ev);
+        let outcome = if status == HookStatus::InProgress {
+            "InProgress"
+        } else {
+            ev.state()
+        };
+        crate::measure::log_and_measure(&self.metrics_namespace, &ev, outcome);
         if status != HookStatus::InProgress
             && let Err(e) = self
                 .alert_owed(hook, &ev, &Ok(Reported::Reported), deadline)
