@@ -207,6 +207,7 @@ class RegionState:
         self.pipelines = set()
         self.executions = {}  # pipelineExecutionId -> pipelineExecution
         self.actions = {}     # pipelineExecutionId -> [actionExecutionDetail]
+        self.declarations = {}  # pipeline name -> pipeline declaration (GetPipeline)
         platforms.init_region(self)  # ECS, Lambda, CloudWatch
 
     # -- CodeCommit helpers
@@ -744,6 +745,19 @@ def update_comment(st, body, caller):
     return {"comment": comment}
 
 
+@operation(CC, "GetComment")
+def get_comment(st, body, caller):
+    cid = need(body, "commentId", "CommentIdRequiredException")
+    if not UUID_RE.match(cid):
+        raise AwsError("InvalidCommentIdException", f"The comment ID is not in a valid format: {cid}")
+    if cid not in st.comments:
+        raise AwsError("CommentDoesNotExistException", f"Comment {cid} does not exist")
+    comment = st.comments[cid]["comment"]
+    if comment["deleted"]:
+        raise AwsError("CommentDeletedException", "This comment has already been deleted.")
+    return {"comment": comment}
+
+
 @operation(CC, "GetCommentsForPullRequest")
 def get_comments_for_pull_request(st, body, caller):
     rec = st.pr(body)
@@ -1167,6 +1181,100 @@ def list_action_executions(st, body, caller):
     return out
 
 
+def pipeline_name(body):
+    """GetPipeline and GetPipelineState name the pipeline `name` (1 to 100 of [A-Za-z0-9.@_-])."""
+    name = get(body, "name")
+    if name is None:
+        raise AwsError("ValidationException", "1 validation error detected: Value null at 'name' "
+                                              "failed to satisfy constraint: Member must not be null")
+    if not PIPELINE_NAME_RE.match(name):
+        raise AwsError("ValidationException", f"1 validation error detected: Value '{name}' at 'name' "
+                                              "failed to satisfy constraint: Member must satisfy regular "
+                                              "expression pattern: [A-Za-z0-9.@\\-_]+")
+    return name
+
+
+def pipeline_declaration(st, name):
+    """The seeded declaration, or one derived from the action runs CodePipeline recorded."""
+    if name in st.declarations:
+        return st.declarations[name]
+    stages = {}
+    for eid, details in st.actions.items():
+        if st.executions.get(eid, {}).get("pipelineName") != name:
+            continue
+        for d in details:
+            actions = stages.setdefault(d.get("stageName"), {})
+            actions.setdefault(d.get("actionName"), {"name": d.get("actionName"),
+                                                     "actionTypeId": (d.get("input") or {}).get("actionTypeId"),
+                                                     "runOrder": 1, "configuration": {}})
+    return {"name": name, "roleArn": f"arn:aws:iam::{ACCOUNT}:role/{name}-pipeline", "version": 1,
+            "artifactStore": {"type": "S3", "location": f"codepipeline-{st.name}-{ACCOUNT}"},
+            "stages": [{"name": s, "actions": list(a.values())} for s, a in stages.items()]}
+
+
+@operation(CP, "GetPipeline")
+def get_pipeline(st, body, caller):
+    name = pipeline_name(body)
+    version = get(body, "version", int)
+    if version is not None and version < 1:
+        raise AwsError("ValidationException", f"1 validation error detected: Value '{version}' at 'version' "
+                                              "failed to satisfy constraint: Member must have value greater than or equal to 1")
+    if name not in st.pipelines:
+        raise AwsError("PipelineNotFoundException", f"Account '{ACCOUNT}' does not have a pipeline with name '{name}'")
+    declaration = pipeline_declaration(st, name)
+    if version is not None and version != declaration.get("version", 1):
+        raise AwsError("PipelineVersionNotFoundException",
+                       f"Pipeline '{name}' does not have version '{version}'")
+    return {"pipeline": declaration,
+            "metadata": {"pipelineArn": f"arn:aws:codepipeline:{st.name}:{ACCOUNT}:{name}"}}
+
+
+def stage_status(statuses):
+    for s in ("Failed", "InProgress", "Stopped", "Cancelled"):
+        if s in statuses:
+            return s
+    return "Succeeded"
+
+
+@operation(CP, "GetPipelineState")
+def get_pipeline_state(st, body, caller):
+    """Each stage's latest execution (the last recorded execution that ran it) and the latest run
+    of each of its actions, with the build or deployment it started."""
+    name = pipeline_name(body)
+    if name not in st.pipelines:
+        raise AwsError("PipelineNotFoundException", f"Account '{ACCOUNT}' does not have a pipeline with name '{name}'")
+    declaration = pipeline_declaration(st, name)
+    runs = [(eid, d) for eid, ds in st.actions.items()
+            if st.executions.get(eid, {}).get("pipelineName") == name for d in ds]
+    stage_states = []
+    for stage in declaration.get("stages", []):
+        ran = [(eid, d) for eid, d in runs if d.get("stageName") == stage.get("name")]
+        state = {"stageName": stage.get("name"), "actionStates": []}
+        if ran:
+            latest = ran[-1][0]
+            state["latestExecution"] = {"pipelineExecutionId": latest,
+                                        "status": stage_status([d.get("status") for e, d in ran if e == latest])}
+        for action in stage.get("actions", []):
+            action_state = {"actionName": action.get("name")}
+            mine = [d for eid, d in ran if d.get("actionName") == action.get("name")]
+            if mine:
+                d = mine[-1]
+                result = (d.get("output") or {}).get("executionResult") or {}
+                latest_run = {"status": d.get("status"),
+                              "actionExecutionId": d.get("actionExecutionId")}
+                for key, out in (("externalExecutionId", "externalExecutionId"),
+                                 ("externalExecutionUrl", "externalExecutionUrl"),
+                                 ("externalExecutionSummary", "summary")):
+                    if result.get(key) is not None:
+                        latest_run[out] = result[key]
+                if (d.get("output") or {}).get("executionResult", {}).get("errorDetails"):
+                    latest_run["errorDetails"] = result["errorDetails"]
+                action_state["latestExecution"] = {k: v for k, v in latest_run.items() if v is not None}
+            state["actionStates"].append(action_state)
+        stage_states.append(state)
+    return {"pipelineName": name, "pipelineVersion": declaration.get("version", 1), "stageStates": stage_states}
+
+
 import platforms  # noqa: E402  (registers the ECS operations; imports the names above)
 
 # ---------------------------------------------------------------- the emulator
@@ -1329,6 +1437,17 @@ class Emulator:
                 st.pipelines.add(name)
             for eid, details in (cp.get("actionExecutions") or {}).items():
                 st.actions[eid] = [{"pipelineExecutionId": eid, **d} for d in details]
+            for declaration in cp.get("pipelineDeclarations", []):
+                name = declaration.get("name") if isinstance(declaration, dict) else None
+                if not isinstance(name, str) or not PIPELINE_NAME_RE.match(name):
+                    raise ControlError(f"a pipeline declaration needs a valid name: {name!r}")
+                for stage in declaration.get("stages") or []:
+                    names = [stage.get("name")] + [a.get("name") for a in stage.get("actions") or []]
+                    if not stage.get("actions") or not all(isinstance(n, str) and PIPELINE_NAME_RE.match(n)
+                                                           for n in names):
+                        raise ControlError(f"every stage of {name} needs a valid name and named actions")
+                st.declarations[name] = {"version": 1, **declaration}
+                st.pipelines.add(name)
             platforms.seed(st, spec)
             self.regions[st.name] = st
             return {"region": st.name}

@@ -173,6 +173,14 @@ class EmulatorTest(unittest.TestCase):
                    {"commentId": cid, "content": "hijack"}, key="AKIDBOB")
         edited = self.ok("CodeCommit_20150413.UpdateComment", {"commentId": cid, "content": "Build passed (2)"})
         self.assertEqual(edited["comment"]["content"], "Build passed (2)")
+        # GetComment: anyone may read a comment, with its author; strict about the id.
+        read = self.ok("CodeCommit_20150413.GetComment", {"commentId": cid}, key="AKIDBOB")
+        self.assertEqual(read["comment"]["content"], "Build passed (2)")
+        self.assertEqual(read["comment"]["authorArn"], "arn:aws:sts::123456789012:assumed-role/AKIDALICE/session")
+        self.fails("CommentIdRequiredException", "CodeCommit_20150413.GetComment", {})
+        self.fails("InvalidCommentIdException", "CodeCommit_20150413.GetComment", {"commentId": "nope"})
+        self.fails("CommentDoesNotExistException", "CodeCommit_20150413.GetComment",
+                   {"commentId": "00000000-0000-4000-8000-000000000000"})
         # Pagination over the comments.
         page = self.ok("CodeCommit_20150413.GetCommentsForPullRequest", {"pullRequestId": "1", "maxResults": 1})
         self.assertEqual(len(page["commentsForPullRequestData"][0]["comments"]), 1)
@@ -345,6 +353,28 @@ class EmulatorTest(unittest.TestCase):
                    {"pipelineName": "other", "pipelineExecutionId": EXECUTION})
         self.fails("PipelineExecutionNotFoundException", "CodePipeline_20150709.ListActionExecutions",
                    {"pipelineName": "pipe", "filter": {"pipelineExecutionId": EXECUTION.replace("1", "9")}})
+
+    def test_pipeline_state_and_declaration(self):
+        approval = {"name": "Approve", "actionTypeId": {"category": "Approval", "owner": "AWS",
+                                                        "provider": "Manual", "version": "1"},
+                    "configuration": {"CustomData": "Look first", "ExternalEntityLink": "https://x.example"}}
+        self.control("seed", {"region": "us-east-1", "codepipeline": {
+            "pipelineDeclarations": [{"name": "pipe", "roleArn": "arn:aws:iam::123456789012:role/p",
+                                      "stages": [{"name": "Build", "actions": [{"name": "Compile"}]},
+                                                 {"name": "Prod", "actions": [approval]}]}],
+            "actionExecutions": {EXECUTION: [{"stageName": "Build", "actionName": "Compile", "status": "Failed",
+                                              "output": {"executionResult": {"externalExecutionId": "b:1"}}}]}}})
+        got = self.ok("CodePipeline_20150709.GetPipeline", {"name": "pipe"})
+        self.assertEqual(got["pipeline"]["stages"][1]["actions"][0]["configuration"]["CustomData"], "Look first")
+        self.fails("PipelineVersionNotFoundException", "CodePipeline_20150709.GetPipeline", {"name": "pipe", "version": 7})
+        self.fails("ValidationException", "CodePipeline_20150709.GetPipeline", {"name": "bad name"})
+        self.fails("ValidationException", "CodePipeline_20150709.GetPipelineState", {})
+        self.fails("PipelineNotFoundException", "CodePipeline_20150709.GetPipelineState", {"name": "other"})
+        state = self.ok("CodePipeline_20150709.GetPipelineState", {"name": "pipe"})
+        build = state["stageStates"][0]
+        self.assertEqual(build["latestExecution"], {"pipelineExecutionId": EXECUTION, "status": "Failed"})
+        self.assertEqual(build["actionStates"][0]["latestExecution"]["externalExecutionId"], "b:1")
+        self.assertNotIn("latestExecution", state["stageStates"][1])
 
     # -- control API
 
