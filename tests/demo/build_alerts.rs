@@ -87,7 +87,7 @@ impl Demo {
         for m in &received {
             let doc: Value =
                 serde_json::from_str(m["Message"].as_str().unwrap_or("")).unwrap_or(Value::Null);
-            let attrs: Vec<String> = ["source", "name", "state", "severity", "region"]
+            let attrs: Vec<String> = ["source", "name", "state", "severity", "threadId"]
                 .iter()
                 .map(|a| {
                     format!(
@@ -121,6 +121,47 @@ pub async fn run() -> Result<(), String> {
     let sdk = local.sdk_config(local.moto_url(), REGION).await;
     let (topic, queue) = topic_with_queue(&sdk, "codehooks-alerts", "chat-subscriber").await;
     idempotency_table(&sdk, TABLE).await;
+    // What CodeBuild wrote to CloudWatch Logs for the two failing builds: colours, a leaked
+    // key and a password among them (the alerts show the tail cleaned and masked).
+    codehooks_tests::logs::write_stream(
+        &sdk,
+        "/aws/codebuild/shop-api",
+        "6a1f0e2d-9c3b-4d7e-8f51-2b4c6d8e0a13",
+        &shop_api_output(),
+    )
+    .await;
+    codehooks_tests::logs::write_stream(
+        &sdk,
+        "/aws/codebuild/shop-release-build",
+        "1f6e5d7c-4b8a-4c23-9ea6-7a9b1c3d5f68",
+        &[
+            "[Container] 2026/11/22 23:57:40 Running command docker build -t shop:9f86d08 .",
+            "Step 7/12 : RUN npm ci --omit=dev",
+            "\u{1b}[31mnpm ERR!\u{1b}[0m code E401",
+            "npm ERR! Unable to authenticate, need: Basic realm=\"registry\" (token=npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8)",
+            "The command '/bin/sh -c npm ci --omit=dev' returned a non-zero code: 1",
+            "[Container] 2026/11/22 23:58:30 Command did not exit successfully docker build -t shop:9f86d08 . exit status 1",
+            "[Container] 2026/11/22 23:58:30 Phase complete: BUILD State: FAILED",
+        ],
+    )
+    .await;
+    local.emulator().seed(&json!({
+        "region": REGION,
+        "codepipeline": {"pipelineDeclarations": [{
+            "name": "shop-release",
+            "roleArn": "arn:aws:iam::123456789012:role/shop-release-pipeline",
+            "stages": [
+                {"name": "Build", "actions": [{"name": "BuildImage", "actionTypeId":
+                    {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                    "configuration": {"ProjectName": "shop-release-build"}}]},
+                {"name": "Production", "actions": [{"name": "ApproveRelease", "actionTypeId":
+                    {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"},
+                    "configuration": {
+                        "CustomData": "Check the canary dashboard, then approve the release to production.",
+                        "ExternalEntityLink": "https://wiki.example.com/releases/shop"}}]}
+            ]
+        }]}
+    }));
     let f = local.function(
         "build-alerts",
         REGION,
@@ -128,10 +169,15 @@ pub async fn run() -> Result<(), String> {
             ("CODEHOOKS_ALERT_TOPIC_ARN", topic.as_str()),
             ("CODEHOOKS_ALERTS_TABLE", TABLE),
             ("CODEHOOKS_ALERTS_RECOVERED", "true"),
+            ("CODEHOOKS_ALERTS_APPROVALS", "true"),
+            (
+                "CODEHOOKS_ALERTS_APPROVERS",
+                "arn:aws:iam::123456789012:role/release-managers",
+            ),
         ],
     );
     println!(
-        "  topic {topic}, e-mail and chat (SQS) subscribers, DynamoDB table {TABLE}; recovered notices on"
+        "  topic {topic}, e-mail and chat (SQS) subscribers, DynamoDB table {TABLE}; recovered and approval notices on; build logs in CloudWatch Logs"
     );
     let mut d = Demo {
         local,
@@ -201,6 +247,13 @@ pub async fn run() -> Result<(), String> {
             |_| {},
         )
         .await?;
+    let approval = d
+        .play(
+            "a later release waits for approval before production",
+            "build-alerts-codepipeline-approval-started.json",
+            |_| {},
+        )
+        .await?;
     let rejected = d
         .play(
             "an event build-alerts does not know",
@@ -232,8 +285,12 @@ pub async fn run() -> Result<(), String> {
             recovered["outcome"] == "published",
             "the recovered notice was published",
         ),
+        (
+            approval["outcome"] == "published",
+            "the approval notice was published",
+        ),
         (rejected.is_null(), "the unknown event was rejected"),
-        (d.seen == 5, "five messages in all"),
+        (d.seen == 6, "six messages in all"),
     ];
     for (ok, what) in expect {
         if !ok {
@@ -242,7 +299,27 @@ pub async fn run() -> Result<(), String> {
     }
     println!();
     println!(
-        "  ✓ 10 events, 5 messages: 4 alerts and 1 recovered notice; the redelivery, the pull request build and the pipeline's own failure events added none."
+        "  ✓ 11 events, 6 messages: 4 alerts, 1 recovered notice and 1 approval notice; the redelivery, the pull request build and the pipeline's own failure events added none."
     );
     Ok(())
+}
+
+/// The end of shop-api #142's log, as CodeBuild wrote it.
+fn shop_api_output() -> Vec<String> {
+    let mut lines: Vec<String> = (1..=30)
+        .map(|i| format!("\u{1b}[32m  ✓\u{1b}[0m cart test {i} passes"))
+        .collect();
+    lines.extend(
+        [
+            "export DATABASE_URL=postgres://shop:s3cr3t-pass@db.internal:5432/shop",
+            "\u{1b}[31m  ✗\u{1b}[0m checkout applies the discount once",
+            "    expected 90.00, got 81.00",
+            "    at tests/checkout.test.ts:42:17",
+            "\u{1b}[1mTests:\u{1b}[0m 1 failed, 30 passed, 31 total",
+            "[Container] 2026/11/22 23:41:10 Command did not exit successfully npm test exit status 1",
+            "[Container] 2026/11/22 23:41:10 Phase complete: BUILD State: FAILED",
+        ]
+        .map(str::to_owned),
+    );
+    lines
 }

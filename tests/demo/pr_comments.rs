@@ -128,6 +128,7 @@ pub async fn run() -> Result<(), String> {
         .runtime_api("pr-comments")
         .start();
     let emu = local.emulator();
+    let local_sdk = local.sdk_config(local.moto_url(), REGION).await;
     emu.seed(&json!({
         "region": REGION,
         "codecommit": {"repositories": [{"repositoryName": REPO, "branches": {"main": MAIN, BRANCH: PUSHES[0]}}]},
@@ -199,6 +200,26 @@ pub async fn run() -> Result<(), String> {
         {"phaseType": "COMPLETED"}
     ]);
     let second = d.end_build(1, "FAILED", phases)?;
+    // What the build wrote to CloudWatch Logs; the comment shows its end, cleaned and masked.
+    codehooks_tests::logs::write_stream(
+        &local_sdk,
+        second["logs"]["groupName"].as_str().unwrap_or_default(),
+        second["logs"]["streamName"].as_str().unwrap_or_default(),
+        &[
+            "[Container] Running command npm test",
+            "\u{1b}[32m PASS \u{1b}[0m src/cart.test.ts",
+            "\u{1b}[31m FAIL \u{1b}[0m src/login.test.ts",
+            "  ● login › rejects a wrong password",
+            "    Using password=hunter2-from-ci for the fixture user",
+            "    expect(received).toBe(expected)",
+            "    Expected: 401",
+            "    Received: 500",
+            "Tests: 1 failed, 14 passed, 15 total",
+            "[Container] Command did not exit successfully npm test exit status 1",
+            "[Container] Phase complete: BUILD State: FAILED",
+        ],
+    )
+    .await;
     d.play(
         "CodeBuild FAILED (build #2)",
         &d.build_event("pr-comments-build-failed.json", &second),

@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 pub mod bench;
 pub mod faults;
 pub mod http;
+pub mod logs;
 
 /// The account id moto and the emulator use.
 pub const ACCOUNT: &str = "123456789012";

@@ -3,7 +3,6 @@
 //! counts the `GetLogEvents` calls) and publishes to moto's SNS, read back through SQS.
 
 use aws_config::SdkConfig;
-use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use codehooks_tests::faults::FaultProxy;
 use codehooks_tests::{
     Function, LocalAws, drain_queue, event, idempotency_table, topic_with_queue,
@@ -52,41 +51,7 @@ async fn world() -> World {
     let sdk = local.sdk_config(local.moto_url(), REGION).await;
     let (topic, queue) = topic_with_queue(&sdk, "codehooks-alerts", "alerts-subscriber").await;
     idempotency_table(&sdk, TABLE).await;
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
-    logs.create_log_group()
-        .log_group_name(GROUP)
-        .send()
-        .await
-        .expect("CreateLogGroup");
-    logs.create_log_stream()
-        .log_group_name(GROUP)
-        .log_stream_name(STREAM)
-        .send()
-        .await
-        .expect("CreateLogStream");
-    let start = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-        - 60_000;
-    let events = build_output()
-        .into_iter()
-        .enumerate()
-        .map(|(i, m)| {
-            InputLogEvent::builder()
-                .timestamp(start + i as i64 * 10)
-                .message(m)
-                .build()
-                .expect("log event")
-        })
-        .collect();
-    logs.put_log_events()
-        .log_group_name(GROUP)
-        .log_stream_name(STREAM)
-        .set_log_events(Some(events))
-        .send()
-        .await
-        .expect("PutLogEvents");
+    codehooks_tests::logs::write_stream(&sdk, GROUP, STREAM, &build_output()).await;
     World {
         local,
         proxy,

@@ -2,56 +2,14 @@
 //! (`PutLogEvents`), and `CloudWatchLogsReader` reads its end with `GetLogEvents` backwards.
 
 use aws_config::SdkConfig;
-use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use codehooks::logtail::{self, CloudWatchLogsReader, LogReader, MASK, Tail};
 use codehooks::prbuild::BuildLogs;
 use codehooks_tests::LocalAws;
+use codehooks_tests::logs::write_stream;
 
 const REGION: &str = "eu-west-1";
 const GROUP: &str = "/aws/codebuild/shop-api";
 const STREAM: &str = "6a1f0e2d-9c3b-4d7e-8f51-2b4c6d8e0a13";
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-/// Creates `group`/`stream` (the group when missing) and writes `messages` to it, one
-/// millisecond apart, in batches of at most 5,000.
-async fn write_stream(sdk: &SdkConfig, group: &str, stream: &str, messages: &[String]) {
-    let logs = Client::new(sdk);
-    let _ = logs.create_log_group().log_group_name(group).send().await;
-    logs.create_log_stream()
-        .log_group_name(group)
-        .log_stream_name(stream)
-        .send()
-        .await
-        .expect("CreateLogStream");
-    let start = now_ms() - messages.len() as i64 - 1000;
-    for (n, chunk) in messages.chunks(5000).enumerate() {
-        let events: Vec<InputLogEvent> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                InputLogEvent::builder()
-                    .timestamp(start + (n * 5000 + i) as i64)
-                    .message(m)
-                    .build()
-                    .expect("log event")
-            })
-            .collect();
-        logs.put_log_events()
-            .log_group_name(group)
-            .log_stream_name(stream)
-            .set_log_events(Some(events))
-            .send()
-            .await
-            .expect("PutLogEvents");
-    }
-}
 
 /// 500 lines of a build: colours on every line, secrets here and there.
 fn build_output() -> Vec<String> {

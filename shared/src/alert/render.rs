@@ -199,6 +199,8 @@ impl Alert {
         let icon = match self.severity {
             Severity::Error => ":x:",
             Severity::Warning => ":warning:",
+            // Something waits for people (a manual approval), rather than works again.
+            Severity::Info if self.state == "WAITING" => ":hourglass_flowing_sand:",
             Severity::Info => ":white_check_mark:",
         };
         let mut body = String::new();

@@ -277,3 +277,25 @@ fn machine_data_travels_in_the_context_or_is_noted() {
             .is_none()
     );
 }
+
+#[test]
+fn chat_icons_follow_severity_and_a_wait_is_not_a_success() {
+    let icon = |severity, state: &str| {
+        let a = Alert {
+            severity,
+            state: state.into(),
+            ..sample()
+        };
+        a.chatbot(16_000)["content"]["title"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(icon(Severity::Error, "FAILED"), ":x:");
+    assert_eq!(icon(Severity::Warning, "STOPPED"), ":warning:");
+    assert_eq!(icon(Severity::Info, "RECOVERED"), ":white_check_mark:");
+    assert_eq!(icon(Severity::Info, "WAITING"), ":hourglass_flowing_sand:");
+}
