@@ -112,3 +112,82 @@ async fn follows_the_backward_token_over_pages() {
     assert_eq!(got.len(), 10_250);
     assert_eq!(got, output[350..]);
 }
+
+/// A CloudWatch Logs endpoint that answers `GetLogEvents` from a fixed list of pages keyed by
+/// the request's `nextToken` (none for the first), the way the service may: an empty page
+/// while older events remain behind its backward token. It records the tokens it was asked for.
+fn paged_endpoint(
+    pages: Vec<(Option<&'static str>, Vec<&'static str>, &'static str)>,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&asked);
+    std::thread::spawn(move || {
+        for conn in listener.incoming().map_while(Result::ok) {
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let (mut length, mut target) = (0usize, String::new());
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                if let Some(v) = lower.strip_prefix("x-amz-target:") {
+                    target = v.trim().to_owned();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let request: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let token = request["nextToken"].as_str().map(str::to_owned);
+            assert_eq!(target, "logs_20140328.getlogevents");
+            assert_eq!(request["startFromHead"], false);
+            seen.lock().unwrap().push(token.clone());
+            let (_, events, backward) = pages
+                .iter()
+                .find(|(t, _, _)| t.map(str::to_owned) == token)
+                .expect("a known token");
+            let answer = serde_json::json!({
+                "events": events.iter().enumerate().map(|(i, m)| serde_json::json!(
+                    {"timestamp": 1_796_000_000_000i64 + i as i64, "message": m,
+                     "ingestionTime": 1_796_000_000_500i64})).collect::<Vec<_>>(),
+                "nextForwardToken": "f/end",
+                "nextBackwardToken": backward,
+            })
+            .to_string();
+            let mut out = conn;
+            let _ = write!(
+                out,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\nx-amzn-requestid: r-1\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    (url, asked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_page_does_not_end_the_read_and_an_unchanged_token_does() {
+    let (url, asked) = paged_endpoint(vec![
+        (None, vec![], "b/1"),
+        (
+            Some("b/1"),
+            vec!["first line", "make test", "exit status 2"],
+            "b/1",
+        ),
+    ]);
+    let sdk = codehooks_tests::sdk_config_as(&url, REGION, "AKIDLOGSREADER").await;
+    let reader = CloudWatchLogsReader::new(&sdk);
+    let got = reader.last_events(GROUP, STREAM, 20).await.unwrap();
+    assert_eq!(got, ["first line", "make test", "exit status 2"]);
+    // The empty first page went on to the token; the unchanged token ended the read.
+    assert_eq!(*asked.lock().unwrap(), [None, Some("b/1".to_owned())]);
+}

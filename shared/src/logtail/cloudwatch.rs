@@ -3,7 +3,8 @@
 //! `GetLogEvents` with `startFromHead=false` answers the newest events of the stream, oldest
 //! first within the page, and a `nextBackwardToken` that reads the page before it. The reader
 //! follows that token for at most [`MAX_PAGES`] pages until it has `limit` events, and stops
-//! early when a page is empty or the token comes back unchanged (the start of the stream).
+//! early when the token comes back unchanged (the start of the stream). An empty page goes on:
+//! the API may answer one while older events remain.
 
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::Client;
@@ -62,9 +63,8 @@ impl LogReader for CloudWatchLogsReader {
                 .iter()
                 .map(|e| e.message().unwrap_or_default().to_owned())
                 .collect();
-            if page.is_empty() {
-                break;
-            }
+            // An empty page does not end the stream: GetLogEvents may answer one while older
+            // events remain behind the token, so only an unchanged token ends the read.
             have += page.len();
             pages.push(page);
             let next = out.next_backward_token().map(str::to_owned);
