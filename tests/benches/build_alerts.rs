@@ -263,47 +263,20 @@ async fn run(profile: &str, size: u64, cold_n: usize, warm_n: usize) {
 /// The failed build's log stream (the one the sample event names): 500 coloured lines with a
 /// secret now and then.
 async fn seed_build_log(sdk: &aws_config::SdkConfig) {
-    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-    let (group, stream) = (
-        "/aws/codebuild/shop-api",
-        "6a1f0e2d-9c3b-4d7e-8f51-2b4c6d8e0a13",
-    );
-    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
-    logs.create_log_group()
-        .log_group_name(group)
-        .send()
-        .await
-        .expect("CreateLogGroup");
-    logs.create_log_stream()
-        .log_group_name(group)
-        .log_stream_name(stream)
-        .send()
-        .await
-        .expect("CreateLogStream");
-    let start = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-        - 600_000;
-    let events = (0..500)
+    let lines: Vec<String> = (0..500)
         .map(|i| {
-            let message = if i % 25 == 0 {
+            if i % 25 == 0 {
                 format!("\u{1b}[33mexport DB_PASSWORD=hunter{i} AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\u{1b}[0m\n")
             } else {
                 format!("\u{1b}[1;32m   Compiling\u{1b}[0m crate-{i} v0.1.{i} (/codebuild/output/src/crates/crate-{i})\n")
-            };
-            InputLogEvent::builder()
-                .timestamp(start + i)
-                .message(message)
-                .build()
-                .expect("log event")
+            }
         })
         .collect();
-    logs.put_log_events()
-        .log_group_name(group)
-        .log_stream_name(stream)
-        .set_log_events(Some(events))
-        .send()
-        .await
-        .expect("PutLogEvents");
+    codehooks_tests::logs::write_stream(
+        sdk,
+        "/aws/codebuild/shop-api",
+        "6a1f0e2d-9c3b-4d7e-8f51-2b4c6d8e0a13",
+        &lines,
+    )
+    .await;
 }
