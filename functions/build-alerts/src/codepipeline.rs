@@ -26,8 +26,7 @@ pub const SOURCE: &str = "aws.codepipeline";
 pub const ACTION_DETAIL_TYPE: &str = "CodePipeline Action Execution State Change";
 pub const PIPELINE_DETAIL_TYPE: &str = "CodePipeline Pipeline Execution State Change";
 
-/// Action providers whose own events carry the richer alert.
-pub const COVERED_PROVIDERS: &[&str] = &["CodeBuild", "CodeDeploy", "CodeDeployToECS"];
+pub use crate::threads::COVERED_PROVIDERS;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -13,8 +13,11 @@ use codehooks::once::State;
 use codehooks::prbuild::BuildDetail;
 use codehooks::text::{cut, duration, pct};
 
-use crate::codepipeline::COVERED_PROVIDERS;
 use crate::history::{ActionRun, ActionState};
+
+/// Action providers whose own events carry the richer alert (the build or the deployment
+/// the action started): their action events only leave a link.
+pub const COVERED_PROVIDERS: &[&str] = &["CodeBuild", "CodeDeploy", "CodeDeployToECS"];
 
 /// The state a link record carries (its `detail` is the [`Place`] as JSON).
 pub const LINK_STATE: &str = "LINK";
