@@ -13,7 +13,16 @@ pub async fn write_stream<S: AsRef<str>>(
     stream: &str,
     messages: &[S],
 ) {
-    let logs = Client::new(sdk);
+    write_stream_with(&Client::new(sdk), group, stream, messages).await;
+}
+
+/// [`write_stream`] through a CloudWatch Logs client the caller already has.
+pub async fn write_stream_with<S: AsRef<str>>(
+    logs: &Client,
+    group: &str,
+    stream: &str,
+    messages: &[S],
+) {
     // An existing group is fine: several streams share a project's group.
     let _ = logs.create_log_group().log_group_name(group).send().await;
     logs.create_log_stream()

@@ -603,14 +603,17 @@ async fn foreign_builds_repositories_and_projects_are_ignored() {
         rig.invoke(&other_repo)["reason"],
         "repository is not configured"
     );
-    // Comment events (the sample from events/): a person's comment needs nothing, and the
-    // function's own comments never feed back into it.
+    // Comment events (the sample from events/): a person's comment is read (it may ask for a
+    // re-run; this one does not exist), and the function's own comments never feed back
+    // into it.
     let mut comment_event = event("pr-comments-comment-on-pull-request.json");
     comment_event["detail"]["pullRequestId"] = json!(rig.pr_id);
     assert_eq!(
         rig.invoke(&comment_event)["reason"],
-        "comment events need no action"
+        "comment does not exist"
     );
+    assert_eq!(rig.requests("GetComment").len(), 1);
+    let before = before + 1;
     comment_event["detail"]["callerUserArn"] = json!(FUNCTION_CALLER);
     assert_eq!(
         rig.invoke(&comment_event)["reason"],
@@ -888,4 +891,99 @@ async fn each_repository_builds_in_its_own_project() {
         "{out}"
     );
     assert_eq!(rig.requests("UpdatePullRequestApprovalState").len(), n);
+}
+
+/// Posts `text` on the pull request as `client`; the comment event CodeCommit would send.
+async fn say(rig: &Rig, client: &aws_sdk_codecommit::Client, text: &str) -> Value {
+    let c = client
+        .post_comment_for_pull_request()
+        .pull_request_id(&rig.pr_id)
+        .repository_name(REPO)
+        .before_commit_id(MAIN)
+        .after_commit_id(COMMIT_A)
+        .content(text)
+        .send()
+        .await
+        .expect("PostCommentForPullRequest")
+        .comment
+        .unwrap();
+    let mut e = event("pr-comments-comment-on-pull-request.json");
+    e["detail"]["commentId"] = json!(c.comment_id.unwrap());
+    e["detail"]["pullRequestId"] = json!(rig.pr_id);
+    e["detail"]["callerUserArn"] = json!(c.author_arn.unwrap());
+    e
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_author_re_runs_the_single_project_once_and_only_its_result_counts() {
+    let rig = Rig::start("feature/login", &[("CODEHOOKS_PR_APPROVAL", "on")]).await;
+    let rev = rig.pr()["revisionId"].as_str().unwrap().to_owned();
+    let approval_now =
+        || rig.state()["pullRequests"][&rig.pr_id]["approvals"][&rev][FUNCTION_CALLER].clone();
+    let own = || -> Vec<String> {
+        rig.comments()
+            .into_iter()
+            .filter(|c| c.author == FUNCTION_CALLER)
+            .map(|c| c.content)
+            .collect()
+    };
+    rig.invoke(&rig.pr_event("pr-comments-pull-request-created.json"));
+    let b1 = rig.end_build(&rig.builds()[0], "FAILED", failed_phases());
+    let first_result = rig.build_event("pr-comments-build-failed.json", &b1);
+    assert_eq!(rig.invoke(&first_result)["approval"], "REVOKE");
+
+    // A stranger and other text start nothing.
+    let stranger = aws_sdk_codecommit::Client::new(
+        &sdk_config_as(rig.local.emulator_url(), REGION, "AKIDSTRANGER").await,
+    );
+    for (client, text) in [(&stranger, "/codehooks retry"), (&rig.dev, "retry please")] {
+        let e = say(&rig, client, text).await;
+        let out = rig.invoke(&e);
+        assert_eq!(out["action"], "ignored", "{text}: {out}");
+    }
+    assert_eq!(rig.builds().len(), 1);
+
+    // The author's command: a second build of the same commit, the comment back to started.
+    let e = say(&rig, &rig.dev, "/codehooks retry").await;
+    let out = rig.invoke(&e);
+    assert_eq!(out["action"], "retried", "{out}");
+    assert_eq!(out["approval"], "REVOKE", "{out}");
+    let builds = rig.builds();
+    assert_eq!(builds.len(), 2);
+    assert_eq!(builds[1]["sourceVersion"], COMMIT_A);
+    assert_eq!(out["builds"], json!([builds[1]["id"]]), "{out}");
+    let c = own();
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert!(
+        c[0].starts_with("⏳ **Validation started** (re-run requested by"),
+        "{}",
+        c[0]
+    );
+    assert!(c[0].contains(builds[1]["id"].as_str().unwrap()), "{}", c[0]);
+    // The same comment event again: no third build.
+    let again = rig.invoke(&e);
+    assert_eq!(again["action"], "ignored", "{again}");
+    assert_eq!(rig.builds().len(), 2);
+
+    // The earlier build's result, delivered again now, changes neither comment nor approval.
+    let n = rig.requests("UpdatePullRequestApprovalState").len();
+    let mut late = first_result.clone();
+    late["id"] = json!("late-first-result");
+    let out = rig.invoke(&late);
+    assert_eq!(out["action"], "ignored", "{out}");
+    assert_eq!(own(), c);
+    assert_eq!(rig.requests("UpdatePullRequestApprovalState").len(), n);
+
+    // The re-run's result does.
+    let b2 = rig.end_build(&builds[1], "SUCCEEDED", json!(null));
+    let out = rig.invoke(&rig.build_event("pr-comments-build-succeeded.json", &b2));
+    assert_eq!(out["action"], "reported", "{out}");
+    assert_eq!(out["approval"], "APPROVE", "{out}");
+    assert_eq!(approval_now(), "APPROVE");
+    let c = own();
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert!(c[0].starts_with("✅ **Validation passed**"), "{}", c[0]);
+    // Even after the result, the comment event again starts nothing.
+    assert_eq!(rig.invoke(&e)["action"], "ignored");
+    assert_eq!(rig.builds().len(), 2);
 }

@@ -233,23 +233,6 @@ async fn a_failed_check_shows_its_masked_tail_and_the_author_can_retry_it_once()
     let unit = rig.builds("pr-unit")[0].clone();
     let group = unit["logs"]["groupName"].as_str().unwrap().to_owned();
     let stream = unit["logs"]["streamName"].as_str().unwrap().to_owned();
-    rig.logs
-        .create_log_group()
-        .log_group_name(&group)
-        .send()
-        .await
-        .unwrap();
-    rig.logs
-        .create_log_stream()
-        .log_group_name(&group)
-        .log_stream_name(&stream)
-        .send()
-        .await
-        .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
     let lines = [
         "old line that is cut",
         "npm test",
@@ -258,21 +241,7 @@ async fn a_failed_check_shows_its_masked_tail_and_the_author_can_retry_it_once()
         "``` </details> <b>",
         "exit status 1",
     ];
-    let mut put = rig
-        .logs
-        .put_log_events()
-        .log_group_name(&group)
-        .log_stream_name(&stream);
-    for (i, l) in lines.iter().enumerate() {
-        put = put.log_events(
-            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                .timestamp(now + i as i64)
-                .message(*l)
-                .build()
-                .unwrap(),
-        );
-    }
-    put.send().await.expect("PutLogEvents");
+    codehooks_tests::logs::write_stream_with(&rig.logs, &group, &stream, &lines).await;
 
     let failed = rig.end(&unit, "FAILED");
     let out = rig.invoke(&failed);
@@ -378,38 +347,13 @@ async fn the_single_project_shows_the_tail_of_its_failed_build_too() {
     let b = rig.builds("pr-single")[0].clone();
     let group = b["logs"]["groupName"].as_str().unwrap().to_owned();
     let stream = b["logs"]["streamName"].as_str().unwrap().to_owned();
-    rig.logs
-        .create_log_group()
-        .log_group_name(&group)
-        .send()
-        .await
-        .unwrap();
-    rig.logs
-        .create_log_stream()
-        .log_group_name(&group)
-        .log_stream_name(&stream)
-        .send()
-        .await
-        .unwrap();
-    rig.logs
-        .put_log_events()
-        .log_group_name(&group)
-        .log_stream_name(&stream)
-        .log_events(
-            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                .timestamp(
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap()
-                        .as_millis() as i64,
-                )
-                .message("make: *** [test] Error 2")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("PutLogEvents");
+    codehooks_tests::logs::write_stream_with(
+        &rig.logs,
+        &group,
+        &stream,
+        &["make: *** [test] Error 2"],
+    )
+    .await;
     let out = rig.invoke(&rig.end(&b, "FAILED"));
     assert_eq!(out["action"], "reported", "{out}");
     assert_eq!(

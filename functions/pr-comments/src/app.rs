@@ -422,7 +422,11 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
     }
 }
 
-fn subject<'a>(build: &'a BuildRef, number: Option<u64>, link: &'a BuildLink) -> Subject<'a> {
+pub(crate) fn subject<'a>(
+    build: &'a BuildRef,
+    number: Option<u64>,
+    link: &'a BuildLink,
+) -> Subject<'a> {
     Subject {
         build,
         build_number: number,

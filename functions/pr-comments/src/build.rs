@@ -5,7 +5,13 @@ use codehooks::arn::{Arn, Partition};
 use codehooks::names;
 use codehooks::prbuild::{BuildDetail, BuildStatus};
 
-use crate::config::is_project_name;
+/// A CodeBuild project name: 2 to 255 of letters, digits, `-` and `_`, starting with a letter or digit.
+pub fn is_project_name(s: &str) -> bool {
+    (2..=255).contains(&s.len())
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
 
 /// How a build ended, as the comment reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

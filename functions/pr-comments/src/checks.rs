@@ -17,7 +17,7 @@ use codehooks::config::Env;
 use codehooks::names::is_repository_name;
 use serde_json::Value;
 
-use crate::config::is_project_name;
+use crate::build::is_project_name;
 
 /// The variable that lists the checks.
 pub const VAR: &str = "CODEHOOKS_PR_CHECKS";

@@ -404,10 +404,14 @@ async fn a_repository_without_checks_keeps_the_single_project() {
     assert_eq!(out["action"], "started", "{out}");
     assert!(out.get("checks").is_none(), "{out}");
     assert_eq!(app.runner.state().builds[0].project, "pr-validate");
+    // A re-run there starts the single project again.
     let id = say(&app, AUTHOR, "/codehooks retry");
     let out = run(&app, comment_event(&id, "commentOnPullRequestCreated")).await;
-    assert_eq!(out["reason"], "comment events need no action", "{out}");
-    assert_eq!(app.host.calls_of("GetComment"), 0);
+    assert_eq!(out["action"], "retried", "{out}");
+    assert_eq!(out["checks"], json!([]), "{out}");
+    let builds = app.runner.state().builds.clone();
+    assert_eq!(builds.len(), 2);
+    assert!(builds.iter().all(|b| b.project == "pr-validate"));
 }
 
 #[test]

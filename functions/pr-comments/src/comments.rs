@@ -189,6 +189,11 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             comments = self.own_comments(link, build_id, false).await?;
         }
         for (id, existing) in comments.iter().rev() {
+            // The re-run comments acted on stay recorded, so a redelivered one acts once.
+            let content = &crate::retry_single::with_retries(
+                content,
+                &crate::retry_single::retries_of(existing),
+            );
             if existing == content {
                 return Ok(CommentResult::Unchanged);
             }

@@ -4,6 +4,7 @@ use codehooks::arn::Arn;
 use codehooks::config::Env;
 use codehooks::names::{is_account, is_repository_name};
 
+use crate::build::is_project_name;
 use crate::checks::Checks;
 
 /// What `pr-comments` is configured to do.
@@ -240,14 +241,6 @@ fn project_problem(project: &str, repositories: &[String]) -> Option<String> {
         .map(|r| project.replace(REPOSITORY, &r.replace('.', "-")))
         .find(|p| !is_project_name(p))
         .map(|p| format!("{RULE}; gives {p:?}"))
-}
-
-/// A CodeBuild project name: 2 to 255 of letters, digits, `-` and `_`, starting with a letter or digit.
-pub fn is_project_name(s: &str) -> bool {
-    (2..=255).contains(&s.len())
-        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
 }
 
 #[cfg(test)]

@@ -11,12 +11,14 @@
 //! - [`codecommit`] and [`codebuild`]: the SDK adapters; `twins`: the in-memory twins (unit tests);
 //! - [`paging`]: the bounded pagination loop of the adapters;
 //! - [`checks`]: several validation projects per repository; [`checks_app`]: their
-//!   orchestration; [`rows`]: their living comment with a row per check;
+//!   orchestration; [`board`]: the checks of a revision and their verdict; [`rows`]: their
+//!   living comment with a row per check;
 //! - [`log_tail`]: the log tail of a failed build in its comment;
 //! - [`retry`]: re-runs asked for in comments (`/codehooks retry [check]`);
 //! - [`outcome`]: the typed answer.
 
 pub mod app;
+pub mod board;
 pub mod build;
 pub mod checks;
 pub mod checks_app;
@@ -31,6 +33,7 @@ pub mod outcome;
 pub mod paging;
 pub mod ports;
 pub mod retry;
+pub mod retry_single;
 pub mod rows;
 pub mod rows_record;
 #[cfg(test)]

@@ -108,7 +108,8 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             && let Some(at) = content.rfind("\n---\n")
         {
             let used = content.chars().count();
-            let room = crate::markdown::MAX_COMMENT_CHARS.saturating_sub(used + 2);
+            let room = crate::markdown::MAX_COMMENT_CHARS
+                .saturating_sub(used + 2 + crate::markdown::RETRIES_ROOM);
             if let Some(text) = crate::rows::fit(&block(project, &lines), room) {
                 content.insert_str(at, &format!("\n{}", text.trim_end_matches('\n')));
             }

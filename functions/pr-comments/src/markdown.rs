@@ -149,6 +149,13 @@ pub fn superseded(s: &Subject<'_>, now: Option<&str>) -> String {
     finish(out, s, State::Superseded)
 }
 
+/// How many characters the footer's record of re-run comments may take at most; the body is
+/// cut to leave that room, so adding the record never makes a comment too long.
+pub const RETRIES_ROOM: usize = 600;
+
+/// Where the footer's record of re-run comments starts (see [`crate::retry_single`]).
+pub(crate) const RETRIES: &str = " · retries `";
+
 /// The part of the footer that names the build; comments are found again by it.
 pub fn build_marker(build_id: &str) -> String {
     format!("· build `{build_id}` ·")
@@ -171,7 +178,7 @@ pub struct Record {
 }
 
 /// Where the footer starts.
-const FOOTER: &str = "_codehooks pr-comments · build `";
+pub(crate) const FOOTER: &str = "_codehooks pr-comments · build `";
 
 /// The record in a comment's footer (the last one, where [`finish`] writes it); `None` when
 /// the comment has no well-formed footer.
@@ -182,6 +189,10 @@ pub fn record_of(content: &str) -> Option<Record> {
     let (commit, rest) = rest.split_once('`')?;
     let rest = rest.strip_prefix(" · state `")?;
     let (state, rest) = rest.split_once('`')?;
+    let rest = match rest.strip_prefix(RETRIES) {
+        Some(r) => r.split_once('`')?.1,
+        None => rest,
+    };
     if rest != "_" || build_id.is_empty() || commit.is_empty() {
         return None;
     }
@@ -199,7 +210,7 @@ fn finish(mut body: String, s: &Subject<'_>, state: State) -> String {
         s.source_commit,
         state.as_str()
     );
-    let room = MAX_COMMENT_CHARS.saturating_sub(footer.chars().count() + 2);
+    let room = MAX_COMMENT_CHARS.saturating_sub(footer.chars().count() + 2 + RETRIES_ROOM);
     if body.chars().count() > room {
         body = body.chars().take(room).collect();
         body.push_str("…\n");

@@ -1,7 +1,8 @@
 //! Re-runs asked for on the pull request: a new comment whose whole body is
 //! `/codehooks retry` or `/codehooks retry <check>`, by the pull request's author or one of
 //! `CODEHOOKS_PR_RETRY_ALLOWED`, starts the check(s) again for the current revision (of a
-//! repository with checks, see [`crate::checks`]). The
+//! repository with checks, see [`crate::checks`]; of one with a single project, see
+//! [`crate::retry_single`]). The
 //! event does not carry the comment's text: it is read with `GetComment`, and its author is
 //! the comment's, not the event's. A comment acts once: its id is recorded in the living
 //! comment (and in the build's start token), so a redelivered event starts nothing twice.
@@ -50,7 +51,7 @@ pub fn command(body: &str) -> Option<Command> {
         return None;
     }
     let name = rest.trim_matches([' ', '\t']);
-    (crate::config::is_project_name(name)).then(|| Command::Check(name.to_owned()))
+    (crate::build::is_project_name(name)).then(|| Command::Check(name.to_owned()))
 }
 
 /// The detail of a `CodeCommit Comment on Pull Request` event (the fields read).
@@ -83,7 +84,7 @@ fn check_comment_id(id: &str) -> Result<()> {
     Ok(())
 }
 
-fn ignored(reason: &'static str, pr: Option<&str>) -> Outcome {
+pub(crate) fn ignored(reason: &'static str, pr: Option<&str>) -> Outcome {
     Outcome::Ignored(Ignored {
         reason,
         pull_request_id: pr.map(str::to_owned),
@@ -121,14 +122,6 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
         check_repository_name("detail.repositoryName", repository)?;
         if !self.config.watches(repository) {
             return Ok(ignored("repository is not configured", Some(pr_id)));
-        }
-        if self.config.checks.for_repository(repository).is_none() {
-            // Re-runs need the repository's checks (CODEHOOKS_PR_CHECKS): no call is made.
-            debug!(
-                repository,
-                "comment on a repository without checks; ignored"
-            );
-            return Ok(ignored("comment events need no action", Some(pr_id)));
         }
         let Some(comment) = self.host.comment(id).await? else {
             info!(comment = id, "comment does not exist (deleted?); ignored");
@@ -177,6 +170,10 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
             source_reference: pr.source_reference.clone(),
             destination_reference: pr.destination_reference.clone(),
         };
+        if self.config.checks.for_repository(repository).is_none() {
+            // The single project of the repository (CODEHOOKS_PR_BUILD_PROJECT).
+            return self.retry_single(ev, id, &cmd, &author, &link).await;
+        }
         let Ok(Some(living)) = self.living(&link).await? else {
             return Ok(ignored(
                 "the current revision has no validation of pr-comments to re-run",
@@ -250,7 +247,7 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
 }
 
 /// The start token of a re-run: once per asking comment and check.
-fn retry_token(link: &BuildLink, check: &str, comment_id: &str) -> String {
+pub(crate) fn retry_token(link: &BuildLink, check: &str, comment_id: &str) -> String {
     idempotency::key(
         "pr-comments/retry",
         &[

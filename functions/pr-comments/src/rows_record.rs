@@ -2,7 +2,7 @@
 //! required, build ARN, number, state, duration) and the re-run comments acted on, written
 //! in one line and read back, so the comment is the whole state of its revision's checks.
 
-use crate::rows::{Board, Row, RowState};
+use crate::board::{Board, Row, RowState};
 
 /// Where the footer record starts.
 const FOOTER: &str = "_codehooks pr-comments checks · commit `";

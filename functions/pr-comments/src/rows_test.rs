@@ -1,6 +1,7 @@
 //! Unit tests of `rows.rs`: the living comment and its footer record.
 
 use super::*;
+use crate::build::Ended;
 
 const ARN: &str =
     "arn:aws:codebuild:us-east-1:123456789012:build/unit:0b1c2d3e-0000-4000-8000-000000000001";

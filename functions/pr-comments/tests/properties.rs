@@ -9,8 +9,9 @@
 use codehooks::events::EventBridgeEvent;
 use codehooks::names::{is_commit_id, is_region, is_repository_name};
 use codehooks::prbuild::BuildDetail;
+use pr_comments::build::is_project_name;
 use pr_comments::build::{BuildRef, Ended, failing_phase};
-use pr_comments::config::{Author, is_project_name};
+use pr_comments::config::Author;
 use pr_comments::events::{PullRequestAction, PullRequestDetail};
 use pr_comments::markdown::{self, MAX_COMMENT_CHARS, State, Subject};
 use proptest::prelude::*;
