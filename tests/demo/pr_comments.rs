@@ -39,11 +39,19 @@ impl Demo {
         b
     }
 
+    /// The comments pr-comments wrote (its footer names it), not the developers'.
     fn comments(&self) -> Vec<Value> {
         self.state()["pullRequests"][&self.pr_id]["comments"]
             .as_array()
             .cloned()
             .unwrap_or_default()
+            .into_iter()
+            .filter(|c| {
+                c["comment"]["content"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("_codehooks pr-comments"))
+            })
+            .collect()
     }
 
     fn pr_event(&self, file: &str) -> Value {
@@ -194,12 +202,7 @@ pub async fn run() -> Result<(), String> {
     )?;
     d.show_comment("the first comment, edited in place", PUSHES[0]);
 
-    let phases = json!([
-        {"phaseType": "SUBMITTED", "phaseStatus": "SUCCEEDED", "durationInSeconds": 0},
-        {"phaseType": "BUILD", "phaseStatus": "FAILED", "durationInSeconds": 52},
-        {"phaseType": "COMPLETED"}
-    ]);
-    let second = d.end_build(1, "FAILED", phases)?;
+    let second = d.end_build(1, "FAILED", failed_phases())?;
     // What the build wrote to CloudWatch Logs; the comment shows its end, cleaned and masked.
     codehooks_tests::logs::write_stream(
         &local_sdk,
@@ -226,15 +229,41 @@ pub async fn run() -> Result<(), String> {
     )?;
     d.show_comment("the second commit's comment", PUSHES[1]);
 
+    println!("  The developer suspects a flaky test and asks for a re-run in a comment.");
+    let ask = dev
+        .post_comment_for_pull_request()
+        .pull_request_id(&d.pr_id)
+        .repository_name(REPO)
+        .before_commit_id(MAIN)
+        .after_commit_id(PUSHES[1])
+        .content("/codehooks retry")
+        .send()
+        .await
+        .map_err(|e| format!("PostCommentForPullRequest: {e}"))?
+        .comment
+        .ok_or("no comment")?;
+    let mut asked = event("pr-comments-comment-on-pull-request.json");
+    asked["detail"]["commentId"] = json!(ask.comment_id.unwrap_or_default());
+    asked["detail"]["pullRequestId"] = json!(d.pr_id);
+    asked["detail"]["afterCommitId"] = json!(PUSHES[1]);
+    asked["detail"]["callerUserArn"] = json!(ask.author_arn.unwrap_or_default());
+    d.play("commentOnPullRequestCreated: /codehooks retry", &asked)?;
+    d.play("the same comment event delivered again", &asked)?;
+    let retried = d.end_build(2, "FAILED", failed_phases())?;
+    d.play(
+        "CodeBuild FAILED again (the re-run)",
+        &d.build_event("pr-comments-build-failed.json", &retried),
+    )?;
+
     println!("  The developer pushes a fix.");
     emu.move_branch(REGION, REPO, BRANCH, PUSHES[2]);
     d.play(
         "pullRequestSourceBranchUpdated",
         &d.pr_event("pr-comments-pull-request-source-branch-updated.json"),
     )?;
-    let third = d.end_build(2, "SUCCEEDED", json!(null))?;
+    let third = d.end_build(3, "SUCCEEDED", json!(null))?;
     let done = d.build_event("pr-comments-build-succeeded.json", &third);
-    d.play("CodeBuild SUCCEEDED (build #3)", &done)?;
+    d.play("CodeBuild SUCCEEDED (build #4)", &done)?;
     d.play("the same event delivered again", &done)?;
     d.show_comment("the fix's comment", PUSHES[2]);
 
@@ -243,12 +272,21 @@ pub async fn run() -> Result<(), String> {
     let approvals = &d.state()["pullRequests"][&d.pr_id]["approvals"][rev];
     println!("  Approval state of the current revision: {approvals}");
     println!(
-        "  The pull request has {} comments for {} builds: one living comment per build, edited in place.",
+        "  The pull request has {} comments from pr-comments for {} builds: one living comment per revision, edited in place (the re-run included).",
         d.comments().len(),
         d.builds().len()
     );
-    if d.comments().len() != 3 || d.builds().len() != 3 {
-        return Err("expected three comments and three builds".into());
+    if d.comments().len() != 3 || d.builds().len() != 4 {
+        return Err("expected three comments and four builds".into());
     }
     Ok(())
+}
+
+/// The phases of a build that failed its tests.
+fn failed_phases() -> Value {
+    json!([
+        {"phaseType": "SUBMITTED", "phaseStatus": "SUCCEEDED", "durationInSeconds": 0},
+        {"phaseType": "BUILD", "phaseStatus": "FAILED", "durationInSeconds": 52},
+        {"phaseType": "COMPLETED"}
+    ])
 }
