@@ -1,7 +1,6 @@
 //! The log tail reader against moto's CloudWatch Logs: the real SDK writes a build's stream
 //! (`PutLogEvents`), and `CloudWatchLogsReader` reads its end with `GetLogEvents` backwards.
 
-use aws_config::SdkConfig;
 use codehooks::logtail::{self, CloudWatchLogsReader, LogReader, MASK, Tail};
 use codehooks::prbuild::BuildLogs;
 use codehooks_tests::LocalAws;
