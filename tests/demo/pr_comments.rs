@@ -230,23 +230,13 @@ pub async fn run() -> Result<(), String> {
     d.show_comment("the second commit's comment", PUSHES[1]);
 
     println!("  The developer suspects a flaky test and asks for a re-run in a comment.");
-    let ask = dev
-        .post_comment_for_pull_request()
-        .pull_request_id(&d.pr_id)
-        .repository_name(REPO)
-        .before_commit_id(MAIN)
-        .after_commit_id(PUSHES[1])
-        .content("/codehooks retry")
-        .send()
-        .await
-        .map_err(|e| format!("PostCommentForPullRequest: {e}"))?
-        .comment
-        .ok_or("no comment")?;
-    let mut asked = event("pr-comments-comment-on-pull-request.json");
-    asked["detail"]["commentId"] = json!(ask.comment_id.unwrap_or_default());
-    asked["detail"]["pullRequestId"] = json!(d.pr_id);
-    asked["detail"]["afterCommitId"] = json!(PUSHES[1]);
-    asked["detail"]["callerUserArn"] = json!(ask.author_arn.unwrap_or_default());
+    let on = codehooks_tests::comments::On {
+        pull_request_id: &d.pr_id,
+        repository: REPO,
+        before_commit: MAIN,
+        after_commit: PUSHES[1],
+    };
+    let asked = codehooks_tests::comments::say(&dev, &on, "/codehooks retry").await;
     d.play("commentOnPullRequestCreated: /codehooks retry", &asked)?;
     d.play("the same comment event delivered again", &asked)?;
     let retried = d.end_build(2, "FAILED", failed_phases())?;

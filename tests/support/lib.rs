@@ -22,6 +22,7 @@ use codehooks::aws::AwsOptions;
 use serde_json::{Value, json};
 
 pub mod bench;
+pub mod comments;
 pub mod faults;
 pub mod http;
 pub mod logs;

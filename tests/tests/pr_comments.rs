@@ -895,23 +895,13 @@ async fn each_repository_builds_in_its_own_project() {
 
 /// Posts `text` on the pull request as `client`; the comment event CodeCommit would send.
 async fn say(rig: &Rig, client: &aws_sdk_codecommit::Client, text: &str) -> Value {
-    let c = client
-        .post_comment_for_pull_request()
-        .pull_request_id(&rig.pr_id)
-        .repository_name(REPO)
-        .before_commit_id(MAIN)
-        .after_commit_id(COMMIT_A)
-        .content(text)
-        .send()
-        .await
-        .expect("PostCommentForPullRequest")
-        .comment
-        .unwrap();
-    let mut e = event("pr-comments-comment-on-pull-request.json");
-    e["detail"]["commentId"] = json!(c.comment_id.unwrap());
-    e["detail"]["pullRequestId"] = json!(rig.pr_id);
-    e["detail"]["callerUserArn"] = json!(c.author_arn.unwrap());
-    e
+    let on = codehooks_tests::comments::On {
+        pull_request_id: &rig.pr_id,
+        repository: REPO,
+        before_commit: MAIN,
+        after_commit: COMMIT_A,
+    };
+    codehooks_tests::comments::say(client, &on, text).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

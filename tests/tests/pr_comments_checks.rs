@@ -166,23 +166,13 @@ impl Rig {
 
     /// Posts `text` on the pull request as `client`; the comment event CodeCommit would send.
     async fn say(&self, client: &aws_sdk_codecommit::Client, text: &str) -> Value {
-        let c = client
-            .post_comment_for_pull_request()
-            .pull_request_id(&self.pr_id)
-            .repository_name(REPO)
-            .before_commit_id(MAIN)
-            .after_commit_id(COMMIT_A)
-            .content(text)
-            .send()
-            .await
-            .expect("PostCommentForPullRequest")
-            .comment
-            .unwrap();
-        let mut e = event("pr-comments-comment-on-pull-request.json");
-        e["detail"]["commentId"] = json!(c.comment_id.unwrap());
-        e["detail"]["pullRequestId"] = json!(self.pr_id);
-        e["detail"]["callerUserArn"] = json!(c.author_arn.unwrap());
-        e
+        let on = codehooks_tests::comments::On {
+            pull_request_id: &self.pr_id,
+            repository: REPO,
+            before_commit: MAIN,
+            after_commit: COMMIT_A,
+        };
+        codehooks_tests::comments::say(client, &on, text).await
     }
 }
 
