@@ -21,6 +21,7 @@ use aws_credential_types::Credentials;
 use codehooks::aws::AwsOptions;
 use serde_json::{Value, json};
 
+pub mod alerts;
 pub mod bench;
 pub mod comments;
 pub mod faults;

@@ -4,22 +4,12 @@
 
 use std::time::Duration;
 
-use aws_config::SdkConfig;
-use codehooks_tests::{
-    Function, LocalAws, drain_queue, event, idempotency_table, subscribe_queue, topic_with_queue,
-};
+use codehooks_tests::alerts::{AlertsWorld as World, TABLE, attr, doc};
+use codehooks_tests::{LocalAws, event, subscribe_queue};
 use serde_json::{Value, json};
 
 const REGION: &str = "eu-west-1";
-const TABLE: &str = "codehooks-alerts";
 const EXEC_STACK: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
-
-struct World {
-    local: LocalAws,
-    sdk: SdkConfig,
-    topic: String,
-    queue: String,
-}
 
 /// The CodePipeline executions and the CodeDeploy deployment the lookups find (AWS-shaped).
 fn seed() -> Value {
@@ -27,48 +17,9 @@ fn seed() -> Value {
 }
 
 async fn world() -> World {
-    let local = LocalAws::builder()
-        .moto()
-        .emulator()
-        .runtime_api("build-alerts")
-        .start();
-    local.emulator().seed(&seed());
-    let sdk = local.sdk_config(local.moto_url(), REGION).await;
-    let (topic, queue) = topic_with_queue(&sdk, "codehooks-alerts", "alerts-subscriber").await;
-    idempotency_table(&sdk, TABLE).await;
-    World {
-        local,
-        sdk,
-        topic,
-        queue,
-    }
-}
-
-impl World {
-    fn function(&self, extra: &[(&str, &str)]) -> Function {
-        let mut env = vec![
-            ("CODEHOOKS_ALERT_TOPIC_ARN", self.topic.as_str()),
-            ("CODEHOOKS_ALERTS_TABLE", TABLE),
-        ];
-        env.extend_from_slice(extra);
-        self.local.function("build-alerts", REGION, &env)
-    }
-
-    async fn received(&self) -> Vec<Value> {
-        drain_queue(&self.sdk, &self.queue).await
-    }
-}
-
-/// The Chatbot document a JSON subscriber (SQS here) receives.
-fn doc(envelope: &Value) -> Value {
-    serde_json::from_str(envelope["Message"].as_str().expect("Message"))
-        .expect("the sqs body is JSON")
-}
-
-fn attr<'a>(envelope: &'a Value, name: &str) -> &'a str {
-    envelope["MessageAttributes"][name]["Value"]
-        .as_str()
-        .unwrap_or("")
+    let w = World::start(REGION).await;
+    w.local.emulator().seed(&seed());
+    w
 }
 
 fn ok(inv: &codehooks_tests::Invocation) -> &Value {

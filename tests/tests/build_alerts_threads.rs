@@ -6,64 +6,17 @@
 
 use std::collections::BTreeMap;
 
-use aws_config::SdkConfig;
-use codehooks_tests::{
-    Function, LocalAws, drain_queue, event, idempotency_table, topic_with_queue,
-};
+use codehooks_tests::alerts::{AlertsWorld as World, TABLE, attr, doc};
+use codehooks_tests::event;
 use serde_json::{Value, json};
 
 const REGION: &str = "eu-west-1";
-const TABLE: &str = "codehooks-alerts";
 const PROJECT: &str = "shop-release-build";
 
-struct World {
-    local: LocalAws,
-    sdk: SdkConfig,
-    topic: String,
-    queue: String,
-}
-
 async fn world() -> World {
-    let local = LocalAws::builder()
-        .moto()
-        .emulator()
-        .runtime_api("build-alerts")
-        .start();
-    let sdk = local.sdk_config(local.moto_url(), REGION).await;
-    let (topic, queue) = topic_with_queue(&sdk, "codehooks-alerts", "alerts-subscriber").await;
-    idempotency_table(&sdk, TABLE).await;
-    World {
-        local,
-        sdk,
-        topic,
-        queue,
-    }
-}
-
-impl World {
-    fn function(&self, extra: &[(&str, &str)]) -> Function {
-        let mut env = vec![
-            ("CODEHOOKS_ALERT_TOPIC_ARN", self.topic.as_str()),
-            ("CODEHOOKS_ALERTS_TABLE", TABLE),
-            ("CODEHOOKS_ALERTS_RECOVERED", "true"),
-        ];
-        env.extend_from_slice(extra);
-        self.local.function("build-alerts", REGION, &env)
-    }
-
-    async fn received(&self) -> Vec<Value> {
-        drain_queue(&self.sdk, &self.queue).await
-    }
-}
-
-fn doc(envelope: &Value) -> Value {
-    serde_json::from_str(envelope["Message"].as_str().expect("Message")).expect("JSON body")
-}
-
-fn attr<'a>(envelope: &'a Value, name: &str) -> &'a str {
-    envelope["MessageAttributes"][name]["Value"]
-        .as_str()
-        .unwrap_or("")
+    World::start(REGION)
+        .await
+        .with_env(&[("CODEHOOKS_ALERTS_RECOVERED", "true")])
 }
 
 /// Every order of `n` items (Heap's algorithm).
