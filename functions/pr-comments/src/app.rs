@@ -167,15 +167,7 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
                 ..Ignored::default()
             }));
         }
-        let link = BuildLink {
-            pull_request_id: pr_id.to_owned(),
-            repository: repository.to_owned(),
-            source_commit: pr.source_commit.clone(),
-            destination_commit: pr.destination_commit.clone(),
-            revision_id: pr.revision_id.clone(),
-            source_reference: pr.source_reference.clone(),
-            destination_reference: pr.destination_reference.clone(),
-        };
+        let link = pr.link(repository, pr_id);
         if let Some(checks) = self.config.checks.for_repository(repository) {
             return self.validate_checks(ev, &d.event, &pr, &link, checks).await;
         }

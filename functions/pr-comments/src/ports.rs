@@ -23,6 +23,22 @@ pub struct PullRequestNow {
     pub author_arn: Option<String>,
 }
 
+impl PullRequestNow {
+    /// The link a validation build of pull request `pull_request_id` in `repository` carries
+    /// for the revision the host shows now.
+    pub fn link(&self, repository: &str, pull_request_id: &str) -> BuildLink {
+        BuildLink {
+            pull_request_id: pull_request_id.to_owned(),
+            repository: repository.to_owned(),
+            source_commit: self.source_commit.clone(),
+            destination_commit: self.destination_commit.clone(),
+            revision_id: self.revision_id.clone(),
+            source_reference: self.source_reference.clone(),
+            destination_reference: self.destination_reference.clone(),
+        }
+    }
+}
+
 /// A comment on a pull request (deleted comments are never returned).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {

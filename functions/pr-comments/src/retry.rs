@@ -161,15 +161,7 @@ impl<H: PullRequestHost, B: BuildRunner> App<H, B> {
                 Some(pr_id),
             ));
         }
-        let link = BuildLink {
-            pull_request_id: pr_id.to_owned(),
-            repository: repository.to_owned(),
-            source_commit: pr.source_commit.clone(),
-            destination_commit: pr.destination_commit.clone(),
-            revision_id: pr.revision_id.clone(),
-            source_reference: pr.source_reference.clone(),
-            destination_reference: pr.destination_reference.clone(),
-        };
+        let link = pr.link(repository, pr_id);
         if self.config.checks.for_repository(repository).is_none() {
             // The single project of the repository (CODEHOOKS_PR_BUILD_PROJECT).
             return self.retry_single(ev, id, &cmd, &author, &link).await;
