@@ -2,18 +2,13 @@
 
 use super::*;
 use crate::comments::NOT_OURS;
+use crate::fixtures::{A, AUTHOR, B, DEST, ME, STRANGER};
 use crate::ports::StartBuild;
 use crate::twins::{HostTwin, RunnerTwin};
 use codehooks::config::Env;
 use serde_json::{Value, json};
 
-const ME: &str = "arn:aws:sts::123456789012:assumed-role/pr-role/pr-comments";
-/// Who opened pull request 7.
-const AUTHOR: &str = "arn:aws:sts::123456789012:assumed-role/Developer/alice";
-const MALLORY: &str = "arn:aws:iam::123456789012:user/mallory";
-const A: &str = "4c3a9e0f1b2d5c6e7f8091a2b3c4d5e6f7a8b9c0";
-const B: &str = "9d8c7b6a5f4e3d2c1b0a99887766554433221100";
-const DEST: &str = "1f2e3d4c5b6a79880716253443526170f8e9dacb";
+const MALLORY: &str = STRANGER;
 
 type TestApp = App<HostTwin, RunnerTwin>;
 

@@ -9,18 +9,12 @@ use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::config::{Author, Config};
+use crate::fixtures::{A, AUTHOR, B, DEST, ME, RELEASE, STRANGER};
 use crate::outcome::Outcome;
 use crate::ports::{Approval, PullRequestNow};
 use crate::rows::board_of;
 use crate::twins::{HostTwin, RunnerTwin};
 
-const ME: &str = "arn:aws:sts::123456789012:assumed-role/pr-role/pr-comments";
-const AUTHOR: &str = "arn:aws:sts::123456789012:assumed-role/Developer/alice";
-const STRANGER: &str = "arn:aws:iam::123456789012:user/mallory";
-const RELEASE: &str = "arn:aws:sts::123456789012:assumed-role/release/ci";
-const A: &str = "4c3a9e0f1b2d5c6e7f8091a2b3c4d5e6f7a8b9c0";
-const B: &str = "9d8c7b6a5f4e3d2c1b0a99887766554433221100";
-const DEST: &str = "1f2e3d4c5b6a79880716253443526170f8e9dacb";
 const GROUP: &str = "/aws/codebuild/unit";
 
 type TestApp = App<HostTwin, RunnerTwin>;

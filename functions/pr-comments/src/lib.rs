@@ -102,3 +102,6 @@ impl Function for App {
         Box::pin(self.dispatch(event.payload)).await
     }
 }
+
+#[cfg(test)]
+mod fixtures;

@@ -7,17 +7,11 @@ use serde_json::{Value, json};
 use crate::app::App;
 use crate::comments::NOT_OURS;
 use crate::config::{Author, Config};
+use crate::fixtures::{A, AUTHOR, DEST, ME, RELEASE, STRANGER};
 use crate::markdown::{self, State};
 use crate::ports::{Approval, PullRequestNow};
 use crate::retry_single::{retries_of, with_retries};
 use crate::twins::{HostTwin, RunnerTwin};
-
-const ME: &str = "arn:aws:sts::123456789012:assumed-role/pr-role/pr-comments";
-const AUTHOR: &str = "arn:aws:sts::123456789012:assumed-role/Developer/alice";
-const STRANGER: &str = "arn:aws:iam::123456789012:user/mallory";
-const RELEASE: &str = "arn:aws:sts::123456789012:assumed-role/release/ci";
-const A: &str = "4c3a9e0f1b2d5c6e7f8091a2b3c4d5e6f7a8b9c0";
-const DEST: &str = "1f2e3d4c5b6a79880716253443526170f8e9dacb";
 
 type TestApp = App<HostTwin, RunnerTwin>;
 
