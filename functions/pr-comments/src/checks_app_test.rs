@@ -103,29 +103,13 @@ fn build_event(app: &TestApp, project: &str, nth: usize, status: &str) -> Value 
 }
 
 fn comment_event(id: &str, event: &str) -> Value {
-    let mut e: Value = serde_json::from_str(include_str!(
-        "../../../events/pr-comments-comment-on-pull-request.json"
-    ))
-    .unwrap();
-    e["detail"]["commentId"] = json!(id);
+    let mut e = crate::fixtures::comment_event(id);
     e["detail"]["event"] = json!(event);
-    e["detail"]["pullRequestId"] = json!("7");
-    e["detail"]["repositoryName"] = json!("app");
     e
 }
 
-/// A comment by `author` on pull request 7; its id.
 fn say(app: &TestApp, author: &str, text: &str) -> String {
-    let link = codehooks::prbuild::BuildLink {
-        pull_request_id: "7".into(),
-        repository: "app".into(),
-        source_commit: A.into(),
-        destination_commit: DEST.into(),
-        revision_id: "rev-1".into(),
-        source_reference: None,
-        destination_reference: None,
-    };
-    app.host.put_comment(&link, author, text)
+    crate::fixtures::say(&app.host, author, text)
 }
 
 async fn run(app: &TestApp, e: Value) -> Value {

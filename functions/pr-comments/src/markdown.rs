@@ -227,7 +227,12 @@ fn build_label(s: &Subject<'_>) -> String {
 }
 
 fn branches(s: &Subject<'_>) -> String {
-    match (s.source_reference, s.destination_reference) {
+    branch_pair(s.source_reference, s.destination_reference)
+}
+
+/// ` (source → destination)`, ` (source)`, or nothing, the branch names escaped.
+pub(crate) fn branch_pair(source: Option<&str>, destination: Option<&str>) -> String {
+    match (source, destination) {
         (Some(src), Some(dst)) => format!(
             " ({} → {})",
             escape(branch(src), 100),

@@ -4,10 +4,9 @@
 //! others as they are. The footer is the comment's whole state: the function keeps nothing
 //! elsewhere.
 
-use codehooks::prbuild::branch;
 use codehooks::text::{duration, short_commit as short};
 
-use crate::markdown::{MAX_COMMENT_CHARS, escape};
+use crate::markdown::MAX_COMMENT_CHARS;
 pub use crate::rows_record::board_of;
 use crate::rows_record::footer;
 
@@ -129,15 +128,7 @@ pub(crate) fn fit(b: &Block, room: usize) -> Option<String> {
 }
 
 fn branches(v: &View<'_>) -> String {
-    match (v.source_reference, v.destination_reference) {
-        (Some(src), Some(dst)) => format!(
-            " ({} → {})",
-            escape(branch(src), 100),
-            escape(branch(dst), 100)
-        ),
-        (Some(src), None) => format!(" ({})", escape(branch(src), 100)),
-        _ => String::new(),
-    }
+    crate::markdown::branch_pair(v.source_reference, v.destination_reference)
 }
 
 #[cfg(test)]
