@@ -1,8 +1,9 @@
 """A small, strict local emulator of the CodeCommit, CodeBuild, CodeDeploy and CodePipeline
 operations codehooks calls, speaking the AWS JSON 1.1 protocol the AWS SDK for Rust uses.
-Beside it (`platforms.py`): Amazon ECS service deployments (`ecs.py`), AWS Lambda Invoke
-(`lambda_invoke.py`, REST-JSON) and CloudWatch (`cloudwatch.py`, RPC v2 CBOR, kept in moto); each
-module's docstring gives its operations, seed keys and fault names.
+Beside it (`platforms.py`): Amazon ECS services and deployments (`ecs.py`), CodePipeline job
+answers (`pipeline_jobs.py`), AWS Lambda Invoke (`lambda_invoke.py`, REST-JSON) and CloudWatch
+(`cloudwatch.py`, RPC v2 CBOR, kept in moto); each module's docstring gives its operations, seed
+keys and fault names.
 
 AWS requests: `POST /` with `X-Amz-Target: <Prefix>.<Operation>`, a JSON body and a SigV4
 `Authorization` header whose credential scope names the region (state is kept per region)
@@ -25,6 +26,7 @@ Control API (plain JSON, no auth), for tests:
   GET    /_emulator/state     the state of a region (?region=), for assertions
   GET    /_emulator/hooks     ?region=&deploymentId= -> {hookExecutionId: status}
   GET    /_emulator/invocations  Lambda invocations (?function=NAME), see `lambda_invoke.py`
+  GET    /_emulator/jobs      CodePipeline jobs (?region=, ?id=); POST adds one, see `pipeline_jobs.py`
   POST   /_emulator/git       {"root": DIR} (or null): link the git server's repositories
                               (`git_server.py --root DIR`, `<DIR>/<region>/<name>`); kept
                               across resets (it is wiring, not AWS state)
@@ -1275,7 +1277,7 @@ def get_pipeline_state(st, body, caller):
     return {"pipelineName": name, "pipelineVersion": declaration.get("version", 1), "stageStates": stage_states}
 
 
-import platforms  # noqa: E402  (registers the ECS operations; imports the names above)
+import platforms  # noqa: E402  (registers the ECS and job operations; imports the names above)
 
 # ---------------------------------------------------------------- the emulator
 
@@ -1536,7 +1538,7 @@ class Emulator:
             with self.lock:
                 st = self.region(q.get("region") or "us-east-1")
                 return dict(st.hooks.get(q.get("deploymentId"), {}))
-        out = platforms.control(self, method, name, q)
+        out = platforms.control(self, method, name, q, body)
         if out is not None:
             return out
         raise UnknownControl(f"{method} {path}")

@@ -1,6 +1,6 @@
-"""How the emulator reaches the services beside it: Amazon ECS (`ecs.py`, JSON 1.1 through the
-emulator's own `OPERATIONS`), AWS Lambda Invoke (`lambda_invoke.py`, REST-JSON) and Amazon
-CloudWatch (`cloudwatch.py`, Smithy RPC v2 CBOR).
+"""How the emulator reaches the services beside it: Amazon ECS (`ecs.py`) and CodePipeline job
+answers (`pipeline_jobs.py`), JSON 1.1 through the emulator's own `OPERATIONS`; AWS Lambda
+Invoke (`lambda_invoke.py`, REST-JSON) and Amazon CloudWatch (`cloudwatch.py`, Smithy RPC v2 CBOR).
 
 `serve` runs one request of a protocol other than JSON 1.1 the way `Emulator.call` runs the
 others: SigV4 credential scope check, the request log (`target` = `Lambda.Invoke`,
@@ -20,6 +20,7 @@ import ecs
 import emulator
 import faultproxy
 import lambda_invoke
+import pipeline_jobs
 
 # moto and the CloudWatch model load in the background, not in the first request.
 threading.Thread(target=cloudwatch_moto.warm, name="cloudwatch-warm", daemon=True).start()
@@ -29,27 +30,31 @@ def init_region(st):
     st.ecs = ecs.State()
     st.functions = {}   # functionName -> seeded function (lambda_invoke)
     st.cloudwatch = cloudwatch_moto.backend(st.name)  # moto's CloudWatch (cloudwatch.py)
+    pipeline_jobs.init_region(st)  # st.jobs: CodePipeline jobs of Lambda actions
 
 
 def seed(st, spec):
     ecs.seed(st, spec.get("ecs"))
     lambda_invoke.seed(st, spec.get("lambda"))
     cloudwatch.seed(st, spec.get("cloudwatch"))
+    pipeline_jobs.seed(st, spec.get("codepipeline"))
 
 
 def dump(st):
     return {"ecs": {"serviceRevisions": list(st.ecs.revisions.values()),
-                    "serviceDeployments": list(st.ecs.deployments.values())},
+                    "serviceDeployments": list(st.ecs.deployments.values()),
+                    "services": list(st.ecs.services.values()), "clusters": sorted(st.ecs.clusters)},
             "lambda": {"functions": list(st.functions.values())},
-            "cloudwatch": {"metrics": cloudwatch.dump(st), "alarms": cloudwatch.dump_alarms(st)}}
+            "cloudwatch": {"metrics": cloudwatch.dump(st), "alarms": cloudwatch.dump_alarms(st)},
+            "codepipeline": {"jobs": pipeline_jobs.dump(st)}}
 
 
-def control(emu, method, name, q):
+def control(emu, method, name, q, body):
     """Answers the control requests of these services (None when `name` is not one of them)."""
     if (method, name) == ("GET", "invocations"):
         fn = q.get("function")
         return [i for i in emu.invocations if fn is None or i["functionName"] == fn]
-    return None
+    return pipeline_jobs.control(emu, method, name, q, body)
 
 
 def route(handler, url, raw):

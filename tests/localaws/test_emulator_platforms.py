@@ -154,7 +154,7 @@ class EcsTest(Base):
     def test_signature_scope_and_unknown_operation(self):
         status, out, _ = self.ecs("DescribeServiceRevisions", {"serviceRevisionArns": [GREEN]}, service="lambda")
         self.assertEqual((status, out["__type"]), (400, "InvalidSignatureException"))
-        self.fails("UnknownOperationException", "DescribeServices", {"services": ["web"]})
+        self.fails("UnknownOperationException", "DescribeTasks", {"tasks": ["t"]})
 
     def test_list_service_deployments(self):
         status, out, _ = self.ecs("ListServiceDeployments", {"service": "web", "cluster": "prod"})
@@ -192,7 +192,7 @@ class EcsTest(Base):
             {"serviceDeploymentArn": DEPLOY, "createdAt": "2025-01-01"}]}}))
         self.assertIn("status", self.bad_seed({"ecs": {"serviceDeployments": [
             {"serviceDeploymentArn": DEPLOY, "status": "DONE"}]}}))
-        self.bad_seed({"ecs": {"services": []}})
+        self.bad_seed({"ecs": {"tasks": []}})
         state = self.control(f"state?region={REGION}", method="GET")
         self.assertEqual(len(state["ecs"]["serviceRevisions"]), 2)
 
