@@ -56,12 +56,17 @@ pub fn alert(ev: &Evidence) -> Alert {
         sections: sections(ev),
         links: links(ev, platform, &region),
         next_steps,
-        thread_id: if name.is_empty() { id.clone() } else { name },
+        thread_id: match (platform, pipeline_of(ev)) {
+            (Platform::Pipeline, Some((p, exec))) => format!("codepipeline/{p}/{exec}"),
+            _ if name.is_empty() => id.clone(),
+            _ => name,
+        },
         resources: resources(ev, platform, &region, &account),
         event_type: match platform {
             Platform::CodeDeployEcs => "CodeDeployLifecycleHookFailed",
             Platform::CodeDeployLambda => "CodeDeployLambdaHookFailed",
             Platform::EcsNative => "EcsLifecycleHookFailed",
+            Platform::Pipeline => "CodePipelineVerifyFailed",
         }
         .to_owned(),
         // The alert's id: every copy of one hook execution's alert carries it.
@@ -81,6 +86,12 @@ pub fn alert(ev: &Evidence) -> Alert {
     }
 }
 
+/// The pipeline and execution a pipeline action's verification belongs to, when it names them.
+fn pipeline_of(ev: &Evidence) -> Option<(&str, &str)> {
+    let j = ev.pipeline.as_ref()?;
+    Some((j.pipeline.as_deref()?, j.execution_id.as_deref()?))
+}
+
 /// What was deployed: `application/group` (CodeDeploy) or `cluster/service` (Amazon ECS).
 fn scope_name(ev: &Evidence) -> String {
     match (&ev.service, &ev.application, &ev.deployment_group) {
@@ -95,6 +106,19 @@ fn headline(ev: &Evidence, platform: Platform, name: &str) -> (Severity, &'stati
     let hook = ev.hook.as_deref().unwrap_or("lifecycle");
     let id = &ev.deployment_id;
     let of = match platform {
+        Platform::Pipeline => {
+            let what = if name.is_empty() {
+                ev.url.clone().unwrap_or_else(|| "the deployment".into())
+            } else {
+                format!("service {name}")
+            };
+            match pipeline_of(ev) {
+                Some((p, exec)) => {
+                    format!("the verification of {what} in pipeline {p} (execution {exec})")
+                }
+                None => format!("the pipeline verification of {what} (job {id})"),
+            }
+        }
         Platform::EcsNative if !name.is_empty() => {
             format!("the {hook} hook of service {name} (deployment {id})")
         }
@@ -117,9 +141,11 @@ fn headline(ev: &Evidence, platform: Platform, name: &str) -> (Severity, &'stati
         (Platform::CodeDeployEcs, _) => {
             "CodeDeploy stops the deployment and rolls back to blue.".to_owned()
         }
+        (Platform::Pipeline, _) => "CodePipeline fails the action and the pipeline execution stops: roll the service back (or deploy a fix) yourself.".to_owned(),
     };
     let status = match platform {
         Platform::EcsNative => "answered SUCCEEDED",
+        Platform::Pipeline => "answered as a success",
         _ => "reported Succeeded",
     };
     let mut of_upper = of.clone();
@@ -153,17 +179,27 @@ fn facts(ev: &Evidence, platform: Platform) -> Vec<(String, String)> {
         )
     });
     let lambda = ev.lambda.as_ref();
-    let stage = if platform == Platform::EcsNative {
-        "Stage"
-    } else {
-        "Hook"
+    let stage = match platform {
+        Platform::EcsNative => "Stage",
+        Platform::Pipeline => "Check",
+        _ => "Hook",
     };
+    let job = ev.pipeline.as_ref();
     [
         ("Platform", Some(platform.as_str().to_owned())),
+        ("Pipeline", job.and_then(|j| j.pipeline.clone())),
+        (
+            "Pipeline execution",
+            job.and_then(|j| j.execution_id.clone()),
+        ),
+        ("Job", job.map(|j| j.job_id.clone())),
         ("Application", ev.application.clone()),
         ("Deployment group", ev.deployment_group.clone()),
         ("Service", ev.service.clone()),
-        ("Deployment", Some(ev.deployment_id.clone())),
+        (
+            "Deployment",
+            (platform != Platform::Pipeline).then(|| ev.deployment_id.clone()),
+        ),
         (stage, ev.hook.clone()),
         ("Status reported", Some(ev.decision.as_str().to_owned())),
         ("Service revision", ev.target_revision.clone()),
@@ -204,6 +240,30 @@ fn links(ev: &Evidence, platform: Platform, region: &str) -> Vec<(String, String
             ),
         )),
         (Platform::EcsNative, None) => {}
+        (Platform::Pipeline, service) => {
+            if let Some((p, exec)) = pipeline_of(ev) {
+                links.push((
+                    "Pipeline execution".to_owned(),
+                    codehooks::arn::console_url(
+                        region,
+                        &format!(
+                            "codesuite/codepipeline/pipelines/{p}/executions/{exec}/timeline?region={region}"
+                        ),
+                    ),
+                ));
+            }
+            if let Some((cluster, service)) = service {
+                links.push((
+                    "Service deployments".to_owned(),
+                    codehooks::arn::console_url(
+                        region,
+                        &format!(
+                            "ecs/v2/clusters/{cluster}/services/{service}/deployments?region={region}"
+                        ),
+                    ),
+                ));
+            }
+        }
         _ => links.push((
             "Deployment".to_owned(),
             codehooks::arn::console_url(
@@ -258,6 +318,10 @@ fn resources(ev: &Evidence, platform: Platform, region: &str, account: &str) -> 
             }
             out
         }
+        Platform::Pipeline => pipeline_of(ev)
+            .map(|(p, _)| arn("codepipeline", p.to_owned()))
+            .into_iter()
+            .collect(),
         Platform::CodeDeployEcs => match (&ev.application, &ev.deployment_group) {
             (Some(app), Some(g)) => vec![arn("codedeploy", format!("deploymentgroup:{app}/{g}"))],
             _ => Vec::new(),

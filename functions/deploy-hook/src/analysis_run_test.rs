@@ -29,6 +29,7 @@ fn app() -> App<Twins> {
         load_balancer: MemoryLoadBalancer::new(),
         services: crate::twins_ecs::MemoryServices::new(),
         functions: crate::twins_lambda::MemoryFunctions::new(),
+        jobs: crate::twins_pipeline::MemoryJobs::new(),
         metrics: MemoryMetrics::new(),
         alerts: Some(MemoryPublisher::new()),
         once: None,

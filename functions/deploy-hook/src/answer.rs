@@ -46,6 +46,21 @@ pub struct NativeAnswer {
     pub evidence: Box<Evidence>,
 }
 
+/// The answer to a CodePipeline job (the job itself was answered through CodePipeline's API;
+/// this is what the invocation returns, for its logs and its caller).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobAnswer {
+    pub job_id: String,
+    /// `succeeded`, `failed`, `continued` (a continuation token: CodePipeline invokes again)
+    /// or `alreadyAnswered`.
+    pub answer: &'static str,
+    pub summary: String,
+    /// What was found and checked (logged, not returned).
+    #[serde(skip)]
+    pub evidence: Box<Evidence>,
+}
+
 /// What an invocation answers.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
@@ -54,6 +69,8 @@ pub enum Answer {
     Reported(Box<Evidence>),
     /// An Amazon ECS hook: the answer is the status.
     Native(NativeAnswer),
+    /// A CodePipeline job: answered through CodePipeline's API.
+    Job(JobAnswer),
 }
 
 impl Answer {
@@ -62,6 +79,7 @@ impl Answer {
         match self {
             Answer::Reported(ev) => ev,
             Answer::Native(n) => &n.evidence,
+            Answer::Job(j) => &j.evidence,
         }
     }
 }
@@ -72,6 +90,9 @@ impl codehooks::harness::Outcome for Answer {
             Answer::Reported(ev) => ev.state(),
             Answer::Native(n) if n.hook_status == HookStatus::InProgress => "InProgress",
             Answer::Native(n) => n.evidence.state(),
+            Answer::Job(j) if j.answer == "continued" => "InProgress",
+            Answer::Job(j) if j.answer == "alreadyAnswered" => "AlreadyAnswered",
+            Answer::Job(j) => j.evidence.state(),
         }
     }
 }

@@ -26,6 +26,7 @@ use crate::sdk::{SdkDeployments, SdkLoadBalancer};
 use crate::sdk_cloudwatch::SdkMetrics;
 use crate::sdk_ecs::SdkServices;
 use crate::sdk_lambda::SdkFunctions;
+use crate::sdk_pipeline::SdkJobs;
 
 /// Pause between two attempts to report a status.
 const REPORT_RETRY: Duration = Duration::from_millis(250);
@@ -40,6 +41,7 @@ impl Ports for SdkPorts {
     type Services = SdkServices;
     type Functions = SdkFunctions;
     type Metrics = SdkMetrics;
+    type Jobs = SdkJobs;
     type Alerts = SnsPublisher;
     type Once = Store;
 }
@@ -52,6 +54,8 @@ pub struct App<P: Ports = SdkPorts> {
     pub load_balancer: P::LoadBalancer,
     pub services: P::Services,
     pub functions: P::Functions,
+    /// CodePipeline's job answers (the pipeline action contract).
+    pub jobs: P::Jobs,
     pub metrics: P::Metrics,
     /// Where the evidence of a failure goes (`None`: no alert topic configured).
     pub alerts: Option<P::Alerts>,
@@ -87,6 +91,7 @@ impl App {
             load_balancer: SdkLoadBalancer::new(sdk),
             services: SdkServices::new(sdk),
             functions: SdkFunctions::new(sdk),
+            jobs: SdkJobs::new(sdk),
             metrics: SdkMetrics::new(sdk),
             alerts,
             once,
@@ -152,12 +157,13 @@ impl<P: Ports> std::fmt::Debug for App<P> {
 impl<P: Ports> App<P> {
     /// Handles one invocation in the contract its payload speaks ([`Contract`]).
     pub async fn respond(&self, event: LambdaEvent<Value>) -> Result<Answer> {
-        match Contract::of(&event.payload)? {
+        match Contract::served(&event.payload, &self.settings.contracts)? {
             Contract::CodeDeploy(_) => self
                 .answer(event)
                 .await
                 .map(|ev| Answer::Reported(Box::new(ev))),
             Contract::EcsNative(payload) => self.answer_native(&payload, &event.context).await,
+            Contract::PipelineJob(payload) => self.answer_job(&payload, &event.context).await,
         }
     }
 

@@ -1,4 +1,4 @@
-//! The function's own settings (`CODEHOOKS_HOOK_*`, `CODEHOOKS_ALERT_TOPIC_ARN`,
+//! The function's own settings (`CODEHOOKS_HOOK_*`, among them `CODEHOOKS_HOOK_CONTRACTS`, `CODEHOOKS_ALERT_TOPIC_ARN`,
 //! `CODEHOOKS_ALERTS_TABLE`), read and
 //! validated once at start-up.
 
@@ -28,6 +28,10 @@ pub struct Config {
     /// (`CODEHOOKS_HOOK_LAMBDA_FUNCTIONS`, from the template parameter
     /// `DeployHookLambdaFunctions`): the hook's IAM policy lets it invoke only these.
     pub lambda_functions: Vec<String>,
+    /// The payload contracts this function serves (`CODEHOOKS_HOOK_CONTRACTS`; all by
+    /// default): the template gives the hook `codedeploy,ecs` and the pipeline action's
+    /// function `pipeline`, each role holding only its contracts' permissions.
+    pub contracts: Vec<crate::contract::Kind>,
 }
 
 impl Config {
@@ -97,6 +101,7 @@ impl Config {
                 ),
             );
         }
+        let contracts = read_contracts(env);
         Config {
             policy,
             base_url,
@@ -110,6 +115,7 @@ impl Config {
                 200..=60_000,
             ),
             lambda_functions,
+            contracts,
         }
     }
 
@@ -125,6 +131,36 @@ impl Config {
             ..self
         }
     }
+}
+
+/// `CODEHOOKS_HOOK_CONTRACTS`: a comma-separated subset of `codedeploy`, `ecs`, `pipeline`
+/// (absent or empty: all three).
+fn read_contracts(env: &mut Env<'_>) -> Vec<crate::contract::Kind> {
+    use crate::contract::Kind;
+    let listed = env.list("CODEHOOKS_HOOK_CONTRACTS");
+    if listed.is_empty() {
+        return Kind::ALL.to_vec();
+    }
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    for name in &listed {
+        match Kind::ALL.iter().find(|k| k.as_str() == name.as_str()) {
+            Some(k) if !out.contains(k) => out.push(*k),
+            Some(_) => {}
+            None => bad.push(name.as_str()),
+        }
+    }
+    if !bad.is_empty() {
+        env.problem(
+            "CODEHOOKS_HOOK_CONTRACTS",
+            format!(
+                "must list codedeploy, ecs and/or pipeline, separated by commas; not: {}",
+                bad.join(", ")
+            ),
+        );
+        return Kind::ALL.to_vec();
+    }
+    out
 }
 
 /// Reads the settings from a fixed environment (for tools and tests).

@@ -123,3 +123,20 @@ fn the_lambda_functions_are_a_checked_list_of_names() {
     let text = err.to_string();
     assert!(text.contains("not: orders:live, arn:aws:lambda"), "{text}");
 }
+
+#[test]
+fn the_contracts_are_a_checked_list_defaulting_to_all() {
+    use crate::contract::Kind;
+    assert_eq!(config_from_pairs([]).unwrap().contracts, Kind::ALL.to_vec());
+    let s = config_from_pairs([("CODEHOOKS_HOOK_CONTRACTS", "pipeline, pipeline")]).unwrap();
+    assert_eq!(s.contracts, vec![Kind::Pipeline]);
+    let s = config_from_pairs([("CODEHOOKS_HOOK_CONTRACTS", "codedeploy,ecs")]).unwrap();
+    assert_eq!(s.contracts, vec![Kind::CodeDeploy, Kind::Ecs]);
+    let e = config_from_pairs([("CODEHOOKS_HOOK_CONTRACTS", "codedeploy,pipelines")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("CODEHOOKS_HOOK_CONTRACTS") && e.contains("pipelines"),
+        "{e}"
+    );
+}

@@ -34,3 +34,30 @@ fn mixed_unknown_and_non_object_payloads_are_bad_input_naming_both_shapes() {
         );
     }
 }
+
+#[test]
+fn a_codepipeline_job_is_its_own_contract_and_must_not_mix() {
+    let job = json!({"CodePipeline.job": {"id": "x", "data": {}}});
+    let c = Contract::of(&job).unwrap();
+    assert_eq!(c.kind(), Kind::Pipeline);
+    let mixed = json!({"CodePipeline.job": {}, "DeploymentId": "d-ABCDEFGHI"});
+    let e = Contract::of(&mixed).unwrap_err().to_string();
+    assert!(e.contains("mixes") && e.contains("DeploymentId"), "{e}");
+}
+
+#[test]
+fn a_contract_the_function_does_not_serve_is_refused_naming_the_variable() {
+    let job = json!({"CodePipeline.job": {"id": "x", "data": {}}});
+    let e = Contract::served(&job, &[Kind::CodeDeploy, Kind::Ecs]).unwrap_err();
+    assert!(matches!(e, Error::BadInput(_)));
+    let text = e.to_string();
+    assert!(
+        text.contains("a CodePipeline job")
+            && text.contains("codedeploy, ecs")
+            && text.contains("CODEHOOKS_HOOK_CONTRACTS"),
+        "{text}"
+    );
+    let cd = json!({"DeploymentId": "d-ABCDEFGHI", "LifecycleEventHookExecutionId": "e1"});
+    assert!(Contract::served(&cd, &[Kind::Pipeline]).is_err());
+    assert!(Contract::served(&cd, &Kind::ALL).is_ok());
+}

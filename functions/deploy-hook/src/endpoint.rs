@@ -41,21 +41,33 @@ pub struct VersionError {
 
 /// The version token with `{taskDefinition}`, `{taskDefinitionRevision}` and `{deploymentId}` filled in.
 pub fn expand_version(expected: &str, plan: &Plan) -> Result<String, VersionError> {
-    let mut out = expected.replace("{deploymentId}", &plan.deployment_id);
+    fill_version(
+        expected,
+        &plan.deployment_id,
+        plan.task_definition.as_deref(),
+    )
+    .ok_or_else(|| VersionError {
+        expected: expected.to_owned(),
+        deployment_id: plan.deployment_id.clone(),
+    })
+}
+
+/// The version token with `{deploymentId}` and the task definition's placeholders filled in;
+/// `None` when it names the task definition and there is none.
+pub fn fill_version(
+    expected: &str,
+    deployment_id: &str,
+    task_definition: Option<&str>,
+) -> Option<String> {
+    let mut out = expected.replace("{deploymentId}", deployment_id);
     if out.contains("{taskDefinition") {
-        let td = plan
-            .task_definition
-            .as_deref()
-            .ok_or_else(|| VersionError {
-                expected: expected.to_owned(),
-                deployment_id: plan.deployment_id.clone(),
-            })?;
+        let td = task_definition?;
         let revision = td.rsplit_once(':').map(|(_, r)| r).unwrap_or(td);
         out = out
             .replace("{taskDefinitionRevision}", revision)
             .replace("{taskDefinition}", td);
     }
-    Ok(out)
+    Some(out)
 }
 
 /// Where probes go for `listener`, with the base URL override and host name applied.

@@ -53,6 +53,8 @@ pub struct Evidence {
     pub window: Option<WindowEvidence>,
     /// What the analysis of real traffic read and judged.
     pub analysis: Option<crate::analysis::AnalysisEvidence>,
+    /// The CodePipeline job a pipeline action's verification answers.
+    pub pipeline: Option<crate::pipeline::JobEvidence>,
     pub notes: Vec<String>,
     pub error: Option<String>,
     /// The region of the deployment (the function's), for the alert.
@@ -101,6 +103,7 @@ impl Evidence {
             lambda: None,
             window: None,
             analysis: None,
+            pipeline: None,
             notes: Vec::new(),
             error: None,
             region: None,

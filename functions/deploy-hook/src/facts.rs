@@ -331,6 +331,72 @@ pub struct ServiceDeploymentFacts {
     pub target_requested_count: Option<i64>,
 }
 
+/// What `DescribeServices` says about a service of the rolling-update kind: its counts and its
+/// deployments (the `PRIMARY` one is the newest).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceFacts {
+    pub arn: String,
+    pub name: String,
+    pub status: Option<String>,
+    pub desired_count: i64,
+    pub running_count: i64,
+    pub deployments: Vec<RollingDeployment>,
+}
+
+/// One entry of a service's `deployments[]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RollingDeployment {
+    pub id: String,
+    /// `PRIMARY`, `ACTIVE` or `INACTIVE`.
+    pub status: String,
+    pub task_definition: Option<String>,
+    pub desired_count: i64,
+    pub running_count: i64,
+    pub pending_count: i64,
+    pub failed_tasks: i64,
+    /// `COMPLETED`, `IN_PROGRESS` or `FAILED` (absent for services that do not report it).
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+}
+
+/// How a CodePipeline job ends: success (with a continuation token while the work goes on) or
+/// failure, each with what the action's execution shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobResult {
+    Success {
+        /// At most 2,048 characters.
+        summary: String,
+        external_id: String,
+        /// Present while the verification goes on: CodePipeline invokes again with it.
+        continuation_token: Option<String>,
+        percent_complete: Option<i32>,
+    },
+    Failure {
+        kind: JobFailure,
+        /// At most 5,000 characters.
+        message: String,
+        external_id: String,
+    },
+}
+
+/// `failureDetails.type` of a failed job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobFailure {
+    /// The new version failed the checks (or could not be checked).
+    JobFailed,
+    /// The action's `UserParameters` (or the function's configuration) is wrong.
+    ConfigurationError,
+}
+
+impl JobFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobFailure::JobFailed => "JobFailed",
+            JobFailure::ConfigurationError => "ConfigurationError",
+        }
+    }
+}
+
 /// One condition of a listener rule.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuleCondition {

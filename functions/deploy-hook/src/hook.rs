@@ -122,6 +122,9 @@ pub enum Platform {
     EcsNative,
     /// CodeDeploy's Lambda deployment (alias traffic shifting): status reported to CodeDeploy.
     CodeDeployLambda,
+    /// A CodePipeline Lambda invoke action verifying what an earlier stage deployed: the job
+    /// answered through CodePipeline's API.
+    Pipeline,
 }
 
 impl Platform {
@@ -130,6 +133,7 @@ impl Platform {
             Platform::CodeDeployEcs => "CodeDeploy ECS",
             Platform::EcsNative => "Amazon ECS",
             Platform::CodeDeployLambda => "CodeDeploy Lambda",
+            Platform::Pipeline => "CodePipeline",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `deploy-hook`: the verifier of blue/green deployments, for three contracts told apart from
+//! `deploy-hook`: the verifier of deployments, for four contracts told apart from
 //! the payload itself ([`contract`]):
 //!
 //! - **CodeDeploy, ECS**: `{"DeploymentId", "LifecycleEventHookExecutionId"}` from any of the
@@ -16,11 +16,19 @@
 //!   same checks, and the verdict returned as `hookStatus` ([`native`], [`answer`]), with
 //!   `IN_PROGRESS` for a probe window longer than one invocation.
 //!
+//! - **CodePipeline**: a Lambda invoke action's job (`CodePipeline.job`), for deployments
+//!   without hooks (CodePipeline's ECS rolling update, CloudFormation...): the action's
+//!   `UserParameters` say what to verify (an ECS service's rolling deployment, a URL to probe,
+//!   alarms to watch), and the job is answered with `PutJobSuccessResult` (a continuation token
+//!   while the verification goes on) or `PutJobFailureResult` ([`pipeline`]). The template
+//!   deploys this mode as its own function and role (`CODEHOOKS_HOOK_CONTRACTS`).
+//!
 //! On `Failed` it publishes the evidence as an alert ([`alert`]), once per hook execution
 //! ([`notify`]).
 //!
-//! Layers: [`app`], [`run`], [`native`] and [`lambda`] (orchestration, generic over the
-//! [`ports::Ports`]) → [`ports`] → [`sdk`], [`sdk_ecs`], [`sdk_lambda`] (the SDK adapters) or
+//! Layers: [`app`], [`run`], [`native`], [`lambda`] and [`pipeline`] (orchestration, generic
+//! over the [`ports::Ports`]) → [`ports`] → [`sdk`], [`sdk_ecs`], [`sdk_lambda`],
+//! [`sdk_pipeline`] (the SDK adapters) or
 //! `twins` (in memory, for the unit tests).
 
 pub mod alert;
@@ -45,6 +53,7 @@ pub mod native;
 pub mod notify;
 pub mod overrides;
 pub mod payload;
+pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod ports;
@@ -56,6 +65,7 @@ pub mod sdk;
 pub mod sdk_cloudwatch;
 pub mod sdk_ecs;
 pub mod sdk_lambda;
+pub mod sdk_pipeline;
 pub mod stats;
 #[cfg(test)]
 pub mod twin_faults;
@@ -65,6 +75,8 @@ pub mod twins;
 pub mod twins_ecs;
 #[cfg(test)]
 pub mod twins_lambda;
+#[cfg(test)]
+pub mod twins_pipeline;
 
 pub use answer::{Answer, HookStatus, NativeAnswer};
 pub use app::{App, SdkPorts};

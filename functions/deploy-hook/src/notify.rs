@@ -139,9 +139,9 @@ impl<P: Ports> App<P> {
         reported: &Result<Reported>,
         deadline: Instant,
     ) -> Result<()> {
-        let Some(publisher) = &self.alerts else {
+        if self.alerts.is_none() {
             return Ok(());
-        };
+        }
         let by = deadline
             .checked_sub(Duration::from_millis(50))
             .unwrap_or(deadline);
@@ -160,9 +160,26 @@ impl<P: Ports> App<P> {
             Some(Owed::Own) => crate::alert::alert(ev),
             Some(Owed::Recorded(reason)) => crate::alert::alert(&failed_earlier(ev, &reason)),
         };
+        self.publish_alert(&key, &alert, deadline).await
+    }
+
+    /// Publishes `alert` before the deadline: once for `key` with the table (claim, publish,
+    /// complete), else once per call. A publish that fails is the error.
+    pub(crate) async fn publish_alert(
+        &self,
+        key: &str,
+        alert: &Alert,
+        deadline: Instant,
+    ) -> Result<()> {
+        let Some(publisher) = &self.alerts else {
+            return Ok(());
+        };
+        let by = deadline
+            .checked_sub(Duration::from_millis(50))
+            .unwrap_or(deadline);
         match &self.once {
-            None => publish(publisher, &alert, by).await,
-            Some(store) => publish_once(store, publisher, &key, &alert, by).await,
+            None => publish(publisher, alert, by).await,
+            Some(store) => publish_once(store, publisher, key, alert, by).await,
         }
     }
 }

@@ -38,6 +38,7 @@ fn app(table: bool, health: &[Vec<crate::facts::TargetHealthFact>]) -> TestApp {
         load_balancer: MemoryLoadBalancer::new(),
         services: crate::twins_ecs::MemoryServices::new(),
         functions: crate::twins_lambda::MemoryFunctions::new(),
+        jobs: crate::twins_pipeline::MemoryJobs::new(),
         metrics: crate::twins_lambda::MemoryMetrics::new(),
         alerts: Some(MemoryPublisher::new()),
         once: table.then(|| MemoryOnceStore::new().with_now(now_secs())),

@@ -67,7 +67,12 @@ pub enum Scope<'a> {
 }
 
 /// Problems of one override document (`where_` names its place in the policy).
-fn validate_override(where_: &str, o: &CheckOverride, ceiling: u32, problems: &mut Vec<String>) {
+pub(crate) fn validate_override(
+    where_: &str,
+    o: &CheckOverride,
+    ceiling: u32,
+    problems: &mut Vec<String>,
+) {
     if let Some(a) = &o.analysis {
         crate::analysis::spec::validate(&format!("{where_}.analysis"), a, ceiling, problems);
     }

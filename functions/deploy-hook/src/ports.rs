@@ -1,5 +1,5 @@
 //! The hook's ports, named by role: [`Deployments`] (CodeDeploy), [`LoadBalancer`] (ELBv2),
-//! [`Services`] (Amazon ECS), [`Functions`] (AWS Lambda) and [`Metrics`] (CloudWatch), with
+//! [`Services`] (Amazon ECS), [`Functions`] (AWS Lambda), [`Metrics`] (CloudWatch) and [`Jobs`] (CodePipeline), with
 //! [`Ports`] naming one implementation of each (and of the shared alert publisher and
 //! once-only store). They return plain facts ([`crate::facts`]); the SDK adapters are in
 //! [`crate::sdk`], [`crate::sdk_ecs`] and [`crate::sdk_lambda`], the in-memory twins in `twins`
@@ -13,8 +13,9 @@ use codehooks::once::OnceOnlyStore;
 
 use crate::facts::{
     AlarmFacts, AlarmSelector, Decision, DeploymentFacts, DeploymentTarget, InvokeResult,
-    ListenerFacts, LoadBalancerFacts, MetricQuery, MetricSeries, MetricSum, Reported, RuleFacts,
-    ServiceDeploymentFacts, ServiceRevisionFacts, TargetGroup, TargetHealthFact, TrafficPair,
+    JobResult, ListenerFacts, LoadBalancerFacts, MetricQuery, MetricSeries, MetricSum, Reported,
+    RuleFacts, ServiceDeploymentFacts, ServiceFacts, ServiceRevisionFacts, TargetGroup,
+    TargetHealthFact, TrafficPair,
 };
 
 /// One implementation of each port: the SDK's in production, the twins in unit tests.
@@ -24,6 +25,7 @@ pub trait Ports: Send + Sync + 'static {
     type Services: Services;
     type Functions: Functions;
     type Metrics: Metrics;
+    type Jobs: Jobs;
     type Alerts: AlertPublisher;
     type Once: OnceOnlyStore;
 }
@@ -99,6 +101,23 @@ pub trait Services: Send + Sync {
         &self,
         arn: &str,
     ) -> impl Future<Output = Result<Option<ServiceDeploymentFacts>>> + Send;
+
+    /// The service `service` of `cluster` (names or ARNs; `None` when ECS does not know it).
+    fn service(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<Option<ServiceFacts>>> + Send;
+}
+
+/// CodePipeline's job worker side: the answer to one job of a Lambda invoke action.
+pub trait Jobs: Send + Sync {
+    /// Answers job `job_id`; a job that already has its answer is [`Reported::AlreadyCompleted`].
+    fn answer(
+        &self,
+        job_id: &str,
+        result: &JobResult,
+    ) -> impl Future<Output = Result<Reported>> + Send;
 }
 
 /// AWS Lambda: synchronous invocations of one version of a function.

@@ -284,28 +284,53 @@ impl<P: Ports> App<P> {
                 return;
             }
         };
-        let criteria = Arc::new(Criteria {
-            checks: checks.clone(),
-            version_token,
-        });
-        for (i, path) in checks.paths.iter().enumerate() {
-            let report = probe::probe_path_with(
-                &client,
-                &endpoint,
-                path,
-                &plan.shape.query,
-                Arc::clone(&criteria),
-                i == 0,
-                until,
-            )
-            .await;
-            let before = ev.checks.len();
-            probe::evaluate(checks, &report, &mut ev.checks);
-            let failed = ev.checks[before..].iter().any(|c| !c.passed);
-            ev.probes.push(report);
-            if failed {
-                break;
-            }
+        let target = ProbeTarget {
+            client: &client,
+            endpoint: &endpoint,
+            query: &plan.shape.query,
+        };
+        probe_paths(&target, checks, version_token, ev, until).await;
+    }
+}
+
+/// Where the probes of [`probe_paths`] go.
+pub(crate) struct ProbeTarget<'a> {
+    pub client: &'a reqwest::Client,
+    pub endpoint: &'a crate::probe::Endpoint,
+    /// Query parameters every request carries.
+    pub query: &'a [(String, String)],
+}
+
+/// Probes each of the checks' paths in turn, adding the reports and the checks to the
+/// evidence; a path that fails ends the probes.
+pub(crate) async fn probe_paths(
+    target: &ProbeTarget<'_>,
+    checks: &Checks,
+    version_token: Option<String>,
+    ev: &mut Evidence,
+    until: Instant,
+) {
+    let criteria = Arc::new(Criteria {
+        checks: checks.clone(),
+        version_token,
+    });
+    for (i, path) in checks.paths.iter().enumerate() {
+        let report = probe::probe_path_with(
+            target.client,
+            target.endpoint,
+            path,
+            target.query,
+            Arc::clone(&criteria),
+            i == 0,
+            until,
+        )
+        .await;
+        let before = ev.checks.len();
+        probe::evaluate(checks, &report, &mut ev.checks);
+        let failed = ev.checks[before..].iter().any(|c| !c.passed);
+        ev.probes.push(report);
+        if failed {
+            break;
         }
     }
 }

@@ -7,7 +7,8 @@ use aws_sdk_ecs::types as ecs;
 use codehooks::{Error, Result};
 
 use crate::facts::{
-    ResolvedLoadBalancer, RevisionLoadBalancer, ServiceDeploymentFacts, ServiceRevisionFacts,
+    ResolvedLoadBalancer, RevisionLoadBalancer, RollingDeployment, ServiceDeploymentFacts,
+    ServiceFacts, ServiceRevisionFacts,
 };
 use crate::ports::Services;
 
@@ -80,6 +81,32 @@ pub fn deployment_facts(d: &ecs::ServiceDeployment) -> ServiceDeploymentFacts {
     }
 }
 
+/// A service and its deployments (`DescribeServices`).
+pub fn service_facts(s: &ecs::Service) -> ServiceFacts {
+    ServiceFacts {
+        arn: s.service_arn().unwrap_or_default().to_owned(),
+        name: s.service_name().unwrap_or_default().to_owned(),
+        status: owned(s.status()),
+        desired_count: i64::from(s.desired_count()),
+        running_count: i64::from(s.running_count()),
+        deployments: s
+            .deployments()
+            .iter()
+            .map(|d| RollingDeployment {
+                id: d.id().unwrap_or_default().to_owned(),
+                status: d.status().unwrap_or_default().to_owned(),
+                task_definition: owned(d.task_definition()),
+                desired_count: i64::from(d.desired_count()),
+                running_count: i64::from(d.running_count()),
+                pending_count: i64::from(d.pending_count()),
+                failed_tasks: i64::from(d.failed_tasks()),
+                rollout_state: d.rollout_state().map(|r| r.as_str().to_owned()),
+                rollout_state_reason: owned(d.rollout_state_reason()),
+            })
+            .collect(),
+    }
+}
+
 /// Logs the `failures[]` of a Describe call (ARNs ECS does not know, or could not describe).
 fn log_failures(operation: &str, failures: &[ecs::Failure]) {
     for f in failures {
@@ -124,6 +151,27 @@ impl Services for SdkServices {
             .iter()
             .find(|d| d.service_deployment_arn() == Some(arn))
             .map(deployment_facts))
+    }
+
+    async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceFacts>> {
+        let resp = self
+            .client
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .map_err(|e| Error::aws("DescribeServices", e));
+        // A cluster ECS does not know has no such service either.
+        let resp = match resp {
+            Err(e) if e.aws_code() == Some("ClusterNotFoundException") => return Ok(None),
+            other => other?,
+        };
+        log_failures("DescribeServices", resp.failures());
+        let wanted = |s: &&ecs::Service| {
+            s.service_name() == Some(service) || s.service_arn() == Some(service)
+        };
+        Ok(resp.services().iter().find(wanted).map(service_facts))
     }
 }
 

@@ -182,3 +182,46 @@ async fn a_service_deployment_ecs_does_not_know_is_none() {
     let sent: serde_json::Value = serde_json::from_str(&seen.lock().unwrap()[0].1).unwrap();
     assert_eq!(sent["serviceDeploymentArns"], serde_json::json!([DEP]));
 }
+
+#[test]
+fn a_service_becomes_its_facts_with_each_deployment() {
+    let s = ecs::Service::builder()
+        .service_arn("arn:aws:ecs:us-east-1:123456789012:service/shop/web")
+        .service_name("web")
+        .status("ACTIVE")
+        .desired_count(2)
+        .running_count(2)
+        .deployments(
+            ecs::Deployment::builder()
+                .id("ecs-svc/1")
+                .status("PRIMARY")
+                .task_definition("arn:aws:ecs:us-east-1:123456789012:task-definition/web:42")
+                .desired_count(2)
+                .running_count(1)
+                .pending_count(1)
+                .failed_tasks(3)
+                .rollout_state(ecs::DeploymentRolloutState::InProgress)
+                .rollout_state_reason("ECS deployment ecs-svc/1 in progress.")
+                .build(),
+        )
+        .build();
+    let f = service_facts(&s);
+    assert_eq!(
+        (f.name.as_str(), f.status.as_deref()),
+        ("web", Some("ACTIVE"))
+    );
+    assert_eq!((f.desired_count, f.running_count), (2, 2));
+    let d = &f.deployments[0];
+    assert_eq!(
+        (d.status.as_str(), d.rollout_state.as_deref()),
+        ("PRIMARY", Some("IN_PROGRESS"))
+    );
+    assert_eq!(
+        (d.running_count, d.pending_count, d.failed_tasks),
+        (1, 1, 3)
+    );
+    assert_eq!(
+        d.task_definition.as_deref(),
+        Some("arn:aws:ecs:us-east-1:123456789012:task-definition/web:42")
+    );
+}

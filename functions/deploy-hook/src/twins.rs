@@ -18,6 +18,7 @@ use crate::ports::{Deployments, LoadBalancer, Ports};
 use crate::twin_faults::{Faults, lock, twin_error};
 use crate::twins_ecs::MemoryServices;
 use crate::twins_lambda::{MemoryFunctions, MemoryMetrics};
+use crate::twins_pipeline::MemoryJobs;
 
 /// Every port in memory.
 #[derive(Debug)]
@@ -29,6 +30,7 @@ impl Ports for Twins {
     type Services = MemoryServices;
     type Functions = MemoryFunctions;
     type Metrics = MemoryMetrics;
+    type Jobs = MemoryJobs;
     type Alerts = MemoryPublisher;
     type Once = MemoryOnceStore;
 }

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use codehooks::Result;
 
-use crate::facts::{ServiceDeploymentFacts, ServiceRevisionFacts};
+use crate::facts::{ServiceDeploymentFacts, ServiceFacts, ServiceRevisionFacts};
 use crate::ports::Services;
 use crate::twin_faults::{Faults, lock};
 
@@ -13,6 +13,8 @@ use crate::twin_faults::{Faults, lock};
 struct ServicesState {
     revisions: Vec<ServiceRevisionFacts>,
     deployments: Vec<ServiceDeploymentFacts>,
+    /// `(cluster, service)` → the service.
+    services: Vec<(String, ServiceFacts)>,
     calls: Vec<String>,
     faults: Faults,
 }
@@ -42,8 +44,16 @@ impl MemoryServices {
         s.deployments.push(deployment);
     }
 
+    /// Adds a service of `cluster`, or replaces the one with its name.
+    pub fn set_service(&self, cluster: &str, service: ServiceFacts) {
+        let mut s = lock(&self.state);
+        s.services
+            .retain(|(c, x)| !(c == cluster && x.name == service.name));
+        s.services.push((cluster.to_owned(), service));
+    }
+
     /// Makes the next `times` calls of `operation` (`DescribeServiceRevisions`,
-    /// `DescribeServiceDeployments`) fail.
+    /// `DescribeServiceDeployments`, `DescribeServices`) fail.
     pub fn fail(&self, operation: &'static str, times: u32, retryable: bool) {
         lock(&self.state)
             .faults
@@ -74,5 +84,16 @@ impl Services for MemoryServices {
         s.calls.push(format!("DescribeServiceDeployments {arn}"));
         s.faults.take("DescribeServiceDeployments")?;
         Ok(s.deployments.iter().find(|d| d.arn == arn).cloned())
+    }
+
+    async fn service(&self, cluster: &str, service: &str) -> Result<Option<ServiceFacts>> {
+        let mut s = lock(&self.state);
+        s.calls
+            .push(format!("DescribeServices {cluster}/{service}"));
+        s.faults.take("DescribeServices")?;
+        Ok(s.services
+            .iter()
+            .find(|(c, x)| c == cluster && (x.name == service || x.arn == service))
+            .map(|(_, x)| x.clone()))
     }
 }

@@ -1,5 +1,5 @@
 //! Property tests of deploy-hook: the lifecycle hook payloads (CodeDeploy's and Amazon ECS's,
-//! and telling them apart), the hook policy
+//! and telling them apart), CodePipeline's jobs and their `UserParameters`, the hook policy
 //! document (`CODEHOOKS_HOOK_POLICY`), its status ranges and the probe's response judge never
 //! panic on any input; a policy that is accepted only yields checks within the documented
 //! ranges; the judge passes a response only when it meets every criterion.
@@ -11,6 +11,8 @@ use deploy_hook::config::parse_base_url;
 use deploy_hook::contract::Contract;
 use deploy_hook::criteria::{Criteria, Verdict};
 use deploy_hook::native::event::NativeEvent;
+use deploy_hook::pipeline::event::JobEvent;
+use deploy_hook::pipeline::params;
 use deploy_hook::policy::{Checks, Hook, JsonField, Policy, StatusRange, VersionAssertion};
 use proptest::prelude::*;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -41,6 +43,25 @@ const SAMPLES: [&str; 5] = [
 
 fn near_valid_payload() -> impl Strategy<Value = Value> {
     (0..SAMPLES.len(), edits()).prop_map(|(i, e)| mutate(sample(SAMPLES[i]), &e))
+}
+
+const PIPELINE_SAMPLES: [&str; 2] = [
+    include_str!("../../../events/deploy-hook-codepipeline-job.json"),
+    include_str!("../../../events/deploy-hook-codepipeline-job-continued.json"),
+];
+
+fn near_valid_job() -> impl Strategy<Value = Value> {
+    (0..PIPELINE_SAMPLES.len(), edits()).prop_map(|(i, e)| mutate(sample(PIPELINE_SAMPLES[i]), &e))
+}
+
+/// A `UserParameters` document: the sample's, edited, as CodePipeline passes it (text).
+fn near_valid_user_parameters() -> impl Strategy<Value = Value> {
+    let doc = sample(PIPELINE_SAMPLES[0])["CodePipeline.job"]["data"]["actionConfiguration"]
+        ["configuration"]["UserParameters"]
+        .as_str()
+        .map(sample)
+        .unwrap_or_default();
+    edits().prop_map(move |e| Value::String(mutate(doc.clone(), &e).to_string()))
 }
 
 const HOOK_NAMES: [&str; 6] = [
@@ -291,6 +312,30 @@ proptest! {
             prop_assert!(e.test_weights.values().chain(e.production_weights.values()).all(|w| *w <= 100));
             // Recognising a rollback never panics either.
             let _ = deploy_hook::native::rollback::rollback(&e);
+        }
+    }
+
+    /// A CodePipeline job: never panics; what it accepts names a job id CodePipeline could
+    /// have sent, and its `UserParameters` either validate within the documented ranges or are
+    /// refused naming a field.
+    #[test]
+    fn pipeline_jobs_never_panic_and_keep_to_the_ranges(
+        v in prop_oneof![3 => near_valid_job(), 1 => arb_json()],
+        doc in near_valid_user_parameters(),
+    ) {
+        if let Ok(job) = JobEvent::parse(&v) {
+            prop_assert!(deploy_hook::pipeline::event::is_uuid(&job.id));
+            let _ = params::parse(job.user_parameters.as_ref(), 20);
+        }
+        match params::parse(Some(&doc), 20) {
+            Ok(p) => {
+                prop_assert!(p.service.is_some() || p.url.is_some() || p.alarms.is_some());
+                prop_assert!(p.watch_seconds <= 3_600);
+                prop_assert!((60..=3_600).contains(&p.timeout_seconds));
+                prop_assert!((1..=300).contains(&p.poll_seconds));
+                prop_assert!(!p.checks.target_health);
+            }
+            Err(e) => prop_assert!(e.to_string().starts_with("UserParameters: ")),
         }
     }
 

@@ -167,7 +167,7 @@ fn out_of_f64(bad: &mut dyn FnMut(String), name: &str, value: Option<f64>, lo: f
     }
 }
 
-fn alarm_problems(g: &AlarmGate, bad: &mut dyn FnMut(String)) {
+pub(crate) fn alarm_problems(g: &AlarmGate, bad: &mut dyn FnMut(String)) {
     if g.names.is_empty() && g.prefix.is_none() && g.tags.is_empty() {
         bad("alarms needs names, prefix or tags to select the alarms".into());
     }

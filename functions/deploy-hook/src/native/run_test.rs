@@ -41,6 +41,7 @@ fn bare(vars: &[(&str, &str)]) -> TestApp {
         load_balancer: MemoryLoadBalancer::new(),
         services: crate::twins_ecs::MemoryServices::new(),
         functions: crate::twins_lambda::MemoryFunctions::new(),
+        jobs: crate::twins_pipeline::MemoryJobs::new(),
         metrics: crate::twins_lambda::MemoryMetrics::new(),
         alerts: Some(MemoryPublisher::new()),
         once: None,
