@@ -181,8 +181,8 @@ class TemplateAlarms(unittest.TestCase):
         res = resources(self.tpl)
         functions = {k for k, r in res.items() if r["Type"] == "AWS::Serverless::Function"}
         queues = {k for k, r in res.items() if k.endswith("DeadLetterQueue") and r["Type"] == "AWS::SQS::Queue"}
-        self.assertEqual(len(functions), 4)
-        self.assertEqual(len(queues), 5)
+        self.assertEqual(len(functions), 5)
+        self.assertEqual(len(queues), 6)
         errors, depths = set(), set()
         for alarm, props in self.alarms.items():
             for ns, metric, dimensions in metric_stats(props):
