@@ -346,15 +346,8 @@ fn sections(ev: &Evidence) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut probes = String::new();
     for p in &ev.probes {
-        probes.push_str(&format!(
-            "{}: {} of {} passed, p95 {}\n",
-            p.url,
-            p.succeeded,
-            p.attempted,
-            p.p95_ms
-                .map(|v| format!("{v:.1} ms"))
-                .unwrap_or_else(|| "-".into())
-        ));
+        probes.push_str(&p.line());
+        probes.push('\n');
         for s in &p.samples {
             probes.push_str(&format!("  {}\n", cut(s, SAMPLE_MAX)));
         }

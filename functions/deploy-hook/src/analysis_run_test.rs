@@ -2,13 +2,11 @@
 //! traffic waited for (within the invocation, or across invocations with `Pending`), the
 //! alarms gate, `onInconclusive`, and a read that fails.
 
-use codehooks::alert::MemoryPublisher;
-
 use super::*;
 use crate::config::config_from_pairs;
 use crate::facts::AlarmFacts;
 use crate::payload::HookPayload;
-use crate::twins::{MemoryDeployments, MemoryLoadBalancer, Twins};
+use crate::twins::Twins;
 use crate::twins_lambda::MemoryMetrics;
 
 const LB: &str =
@@ -23,18 +21,8 @@ const BLUE_DIM: &str = "targetgroup/shop-blue/943f017f100becff";
 
 fn app() -> App<Twins> {
     App {
-        metrics_namespace: "test".into(),
-        settings: config_from_pairs(std::iter::empty()).unwrap(),
-        deployments: MemoryDeployments::new(),
-        load_balancer: MemoryLoadBalancer::new(),
-        services: crate::twins_ecs::MemoryServices::new(),
-        functions: crate::twins_lambda::MemoryFunctions::new(),
-        jobs: crate::twins_pipeline::MemoryJobs::new(),
-        metrics: MemoryMetrics::new(),
-        alerts: Some(MemoryPublisher::new()),
-        once: None,
         region: Some("eu-west-1".into()),
-        config_error: None,
+        ..App::over_twins(config_from_pairs(std::iter::empty()).unwrap())
     }
 }
 

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::*;
 use crate::config::config_from_pairs;
 use crate::fixtures::*;
-use crate::twins::{MemoryDeployments, MemoryLoadBalancer};
+use crate::twins::MemoryDeployments;
 
 type TestApp = App<crate::twins::Twins>;
 
@@ -25,20 +25,7 @@ fn app(extra: &[(&str, &str)]) -> TestApp {
 fn app_with(extra: &[(&str, &str)]) -> TestApp {
     let mut vars = vec![("CODEHOOKS_HOOK_POLICY", POLICY)];
     vars.extend_from_slice(extra);
-    App {
-        metrics_namespace: "test".into(),
-        settings: config_from_pairs(vars).unwrap(),
-        deployments: MemoryDeployments::new(),
-        load_balancer: MemoryLoadBalancer::new(),
-        services: crate::twins_ecs::MemoryServices::new(),
-        functions: crate::twins_lambda::MemoryFunctions::new(),
-        jobs: crate::twins_pipeline::MemoryJobs::new(),
-        metrics: crate::twins_lambda::MemoryMetrics::new(),
-        alerts: Some(MemoryPublisher::new()),
-        once: None,
-        region: Some("us-east-1".into()),
-        config_error: None,
-    }
+    App::over_twins(config_from_pairs(vars).unwrap())
 }
 
 fn event(id: &str, deadline_in_ms: Option<u64>) -> LambdaEvent<Value> {

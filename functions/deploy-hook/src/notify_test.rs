@@ -4,7 +4,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use codehooks::alert::MemoryPublisher;
 use codehooks::once::{Claim, MemoryOnceStore};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
@@ -13,7 +12,6 @@ use super::*;
 use crate::config::config_from_pairs;
 use crate::fixtures::*;
 use crate::ports::Deployments;
-use crate::twins::{MemoryDeployments, MemoryLoadBalancer};
 
 type TestApp = App<crate::twins::Twins>;
 
@@ -32,18 +30,8 @@ fn now_secs() -> u64 {
 /// when `table`.
 fn app(table: bool, health: &[Vec<crate::facts::TargetHealthFact>]) -> TestApp {
     let app: TestApp = App {
-        metrics_namespace: "test".into(),
-        settings: config_from_pairs([("CODEHOOKS_HOOK_POLICY", POLICY)]).unwrap(),
-        deployments: MemoryDeployments::new(),
-        load_balancer: MemoryLoadBalancer::new(),
-        services: crate::twins_ecs::MemoryServices::new(),
-        functions: crate::twins_lambda::MemoryFunctions::new(),
-        jobs: crate::twins_pipeline::MemoryJobs::new(),
-        metrics: crate::twins_lambda::MemoryMetrics::new(),
-        alerts: Some(MemoryPublisher::new()),
         once: table.then(|| MemoryOnceStore::new().with_now(now_secs())),
-        region: Some("us-east-1".into()),
-        config_error: None,
+        ..App::over_twins(config_from_pairs([("CODEHOOKS_HOOK_POLICY", POLICY)]).unwrap())
     };
     seed(
         &app.deployments,

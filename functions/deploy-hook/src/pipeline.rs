@@ -9,11 +9,14 @@
 //!   message naming the bad field.
 //! - [`rollout`]: a plain judgement of an ECS service's rolling deployment.
 //! - [`progress`]: the continuation token that carries a long verification across invocations.
-//! - `run`: the phases (service, probes, alarm watch), the answer, the alert.
+//! - `run`: one job from its payload to its answer; `phases`: the service, the probes, the
+//!   alarm watch; `reply`: the answer, once, and the alert of a failure.
 
 pub mod event;
 pub mod params;
+mod phases;
 pub mod progress;
+mod reply;
 pub mod rollout;
 mod run;
 

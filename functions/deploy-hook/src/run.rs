@@ -271,22 +271,9 @@ impl<P: Ports> App<P> {
                 return;
             }
         };
-        ev.url = Some(format!(
-            "{}{}",
-            endpoint.origin,
-            checks.paths.first().map(String::as_str).unwrap_or("/")
-        ));
-        ev.connect_to = Some(endpoint.connect_to.clone());
-        let client = match probe::shaped_client(checks, &endpoint, &plan.shape.headers) {
-            Ok(c) => c,
-            Err(e) => {
-                ev.could_not("endpoint", e.to_string());
-                return;
-            }
-        };
         let target = ProbeTarget {
-            client: &client,
             endpoint: &endpoint,
+            headers: &plan.shape.headers,
             query: &plan.shape.query,
         };
         probe_paths(&target, checks, version_token, ev, until).await;
@@ -295,14 +282,15 @@ impl<P: Ports> App<P> {
 
 /// Where the probes of [`probe_paths`] go.
 pub(crate) struct ProbeTarget<'a> {
-    pub client: &'a reqwest::Client,
     pub endpoint: &'a crate::probe::Endpoint,
+    /// Headers every request carries.
+    pub headers: &'a [(String, String)],
     /// Query parameters every request carries.
     pub query: &'a [(String, String)],
 }
 
-/// Probes each of the checks' paths in turn, adding the reports and the checks to the
-/// evidence; a path that fails ends the probes.
+/// Probes each of the checks' paths in turn, adding where they went, the reports and the checks
+/// to the evidence; a path that fails ends the probes.
 pub(crate) async fn probe_paths(
     target: &ProbeTarget<'_>,
     checks: &Checks,
@@ -310,14 +298,28 @@ pub(crate) async fn probe_paths(
     ev: &mut Evidence,
     until: Instant,
 ) {
+    let endpoint = target.endpoint;
+    ev.url = Some(format!(
+        "{}{}",
+        endpoint.origin,
+        checks.paths.first().map(String::as_str).unwrap_or("/")
+    ));
+    ev.connect_to = Some(endpoint.connect_to.clone());
+    let client = match probe::shaped_client(checks, endpoint, target.headers) {
+        Ok(c) => c,
+        Err(e) => {
+            ev.could_not("endpoint", e.to_string());
+            return;
+        }
+    };
     let criteria = Arc::new(Criteria {
         checks: checks.clone(),
         version_token,
     });
     for (i, path) in checks.paths.iter().enumerate() {
         let report = probe::probe_path_with(
-            target.client,
-            target.endpoint,
+            &client,
+            endpoint,
             path,
             target.query,
             Arc::clone(&criteria),

@@ -42,6 +42,21 @@ pub struct PathReport {
     pub trailing_failures: u32,
 }
 
+impl PathReport {
+    /// One line: `url: passed of attempted passed, p95 ...`.
+    pub fn line(&self) -> String {
+        format!(
+            "{}: {} of {} passed, p95 {}",
+            self.url,
+            self.succeeded,
+            self.attempted,
+            self.p95_ms
+                .map(|v| format!("{v:.1} ms"))
+                .unwrap_or_else(|| "-".into())
+        )
+    }
+}
+
 /// Nearest-rank percentile of sorted values.
 pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     if sorted.is_empty() {

@@ -318,3 +318,24 @@ impl LoadBalancer for MemoryLoadBalancer {
             .collect()
     }
 }
+
+impl crate::app::App<Twins> {
+    /// The function over fresh twins: `settings`, alerts in memory, no once-only table, the
+    /// region `us-east-1`, a valid configuration.
+    pub fn over_twins(settings: crate::config::Config) -> crate::app::App<Twins> {
+        crate::app::App {
+            metrics_namespace: "test".into(),
+            settings,
+            deployments: MemoryDeployments::new(),
+            load_balancer: MemoryLoadBalancer::new(),
+            services: MemoryServices::new(),
+            functions: MemoryFunctions::new(),
+            jobs: MemoryJobs::new(),
+            metrics: MemoryMetrics::new(),
+            alerts: Some(MemoryPublisher::new()),
+            once: None,
+            region: Some("us-east-1".into()),
+            config_error: None,
+        }
+    }
+}

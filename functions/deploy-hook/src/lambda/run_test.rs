@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use codehooks::alert::MemoryPublisher;
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 
@@ -14,7 +13,7 @@ use crate::facts::{
     LifecycleEvent,
 };
 use crate::payload::HookPayload;
-use crate::twins::{MemoryDeployments, MemoryLoadBalancer, Twins};
+use crate::twins::Twins;
 
 const POLICY: &str = r#"{"lambda": {"functions": {"orders": {"default": {"events": [
     {"name": "ping", "payload": {"ping": true}, "expect": [{"pointer": "/ok", "equals": true}]}
@@ -26,20 +25,7 @@ const DIMS: [(&str, &str); 3] = [
 ];
 
 fn app(vars: &[(&str, &str)]) -> App<Twins> {
-    App {
-        metrics_namespace: "test".into(),
-        settings: config_from_pairs(vars.iter().copied()).unwrap(),
-        deployments: MemoryDeployments::new(),
-        load_balancer: MemoryLoadBalancer::new(),
-        services: crate::twins_ecs::MemoryServices::new(),
-        functions: crate::twins_lambda::MemoryFunctions::new(),
-        jobs: crate::twins_pipeline::MemoryJobs::new(),
-        metrics: crate::twins_lambda::MemoryMetrics::new(),
-        alerts: Some(MemoryPublisher::new()),
-        once: None,
-        region: Some("us-east-1".into()),
-        config_error: None,
-    }
+    App::over_twins(config_from_pairs(vars.iter().copied()).unwrap())
 }
 
 fn allowed() -> App<Twins> {

@@ -6,7 +6,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use codehooks::alert::MemoryPublisher;
 use codehooks::config::ConfigError;
 use serde_json::json;
 
@@ -15,7 +14,7 @@ use crate::config::config_from_pairs;
 use crate::facts::RuleCondition;
 use crate::fixtures::targets;
 use crate::native::fixtures::*;
-use crate::twins::{MemoryLoadBalancer, Twins};
+use crate::twins::Twins;
 
 type TestApp = App<Twins>;
 
@@ -34,20 +33,7 @@ fn app(vars: &[(&str, &str)]) -> TestApp {
 fn bare(vars: &[(&str, &str)]) -> TestApp {
     let mut all = vec![("CODEHOOKS_HOOK_POLICY", POLICY)];
     all.extend_from_slice(vars);
-    let app: TestApp = App {
-        metrics_namespace: "test".into(),
-        settings: config_from_pairs(all).unwrap(),
-        deployments: crate::twins::MemoryDeployments::new(),
-        load_balancer: MemoryLoadBalancer::new(),
-        services: crate::twins_ecs::MemoryServices::new(),
-        functions: crate::twins_lambda::MemoryFunctions::new(),
-        jobs: crate::twins_pipeline::MemoryJobs::new(),
-        metrics: crate::twins_lambda::MemoryMetrics::new(),
-        alerts: Some(MemoryPublisher::new()),
-        once: None,
-        region: Some("us-east-1".into()),
-        config_error: None,
-    };
+    let app: TestApp = App::over_twins(config_from_pairs(all).unwrap());
     seed(&app.services, &app.load_balancer, TG_B, vec![]);
     app
 }

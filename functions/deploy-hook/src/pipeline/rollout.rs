@@ -113,6 +113,7 @@ fn counts(d: &RollingDeployment, want: i64) -> String {
 fn reason(d: &RollingDeployment) -> String {
     d.rollout_state_reason
         .as_deref()
+        .map(|r| r.trim_end_matches('.'))
         .filter(|r| !r.is_empty())
         .map(|r| format!(": {r}"))
         .unwrap_or_default()

@@ -3,7 +3,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use codehooks::alert::MemoryPublisher;
 use codehooks::once::MemoryOnceStore;
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
@@ -12,7 +11,6 @@ use crate::answer::Answer;
 use crate::app::App;
 use crate::config::config_from_pairs;
 use crate::facts::{AlarmFacts, JobFailure, JobResult, RollingDeployment, ServiceFacts};
-use crate::twins::{MemoryDeployments, MemoryLoadBalancer};
 
 type TestApp = App<crate::twins::Twins>;
 
@@ -22,18 +20,8 @@ const EXECUTION: &str = "2b3f0c1e-7d2a-4c55-9a10-3c4d5e6f7a8b";
 
 fn app(vars: &[(&str, &str)], once: bool) -> TestApp {
     App {
-        metrics_namespace: "test".into(),
-        settings: config_from_pairs(vars.iter().copied()).unwrap(),
-        deployments: MemoryDeployments::new(),
-        load_balancer: MemoryLoadBalancer::new(),
-        services: crate::twins_ecs::MemoryServices::new(),
-        functions: crate::twins_lambda::MemoryFunctions::new(),
-        jobs: crate::twins_pipeline::MemoryJobs::new(),
-        metrics: crate::twins_lambda::MemoryMetrics::new(),
-        alerts: Some(MemoryPublisher::new()),
         once: once.then(MemoryOnceStore::new),
-        region: Some("us-east-1".into()),
-        config_error: None,
+        ..App::over_twins(config_from_pairs(vars.iter().copied()).unwrap())
     }
 }
 
@@ -104,6 +92,26 @@ fn params() -> Value {
            "pipeline": {"name": "shop", "executionId": EXECUTION}})
 }
 
+/// A completed deployment of `web:7` and a quiet alarm.
+fn healthy(app: &TestApp) {
+    app.services
+        .set_service("shop", service("COMPLETED", "web:7", 2));
+    app.metrics.set_alarm(alarm("web-5xx", "OK"), &[]);
+}
+
+/// Invokes `app` with job `id` of the usual parameters, 20 s before its deadline.
+async fn invoke(app: &TestApp, id: &str) -> codehooks::Result<Answer> {
+    app.respond(invocation(id, params(), None, 20_000)).await
+}
+
+/// The failure job `id` was answered with.
+fn failure(app: &TestApp, id: &str) -> (JobFailure, String) {
+    match app.jobs.answer_of(id) {
+        Some(JobResult::Failure { kind, message, .. }) => (kind, message),
+        other => panic!("not a failure: {other:?}"),
+    }
+}
+
 fn job(answer: &Answer) -> &crate::answer::JobAnswer {
     match answer {
         Answer::Job(j) => j,
@@ -114,13 +122,8 @@ fn job(answer: &Answer) -> &crate::answer::JobAnswer {
 #[tokio::test]
 async fn a_completed_deployment_with_quiet_alarms_succeeds() {
     let app = app(&[], false);
-    app.services
-        .set_service("shop", service("COMPLETED", "web:7", 2));
-    app.metrics.set_alarm(alarm("web-5xx", "OK"), &[]);
-    let a = app
-        .respond(invocation(JOB, params(), None, 20_000))
-        .await
-        .unwrap();
+    healthy(&app);
+    let a = invoke(&app, JOB).await.unwrap();
     assert_eq!(job(&a).answer, "succeeded");
     match app.jobs.answer_of(JOB).unwrap() {
         JobResult::Success {
@@ -189,18 +192,11 @@ async fn a_failed_rollout_fails_the_job_and_alerts_once() {
     let mut s = service("FAILED", "web:7", 0);
     s.deployments[0].rollout_state_reason = Some("tasks failed to start".into());
     app.services.set_service("shop", s);
-    let a = app
-        .respond(invocation(JOB, params(), None, 20_000))
-        .await
-        .unwrap();
+    let a = invoke(&app, JOB).await.unwrap();
     assert_eq!(job(&a).answer, "failed");
-    match app.jobs.answer_of(JOB).unwrap() {
-        JobResult::Failure { kind, message, .. } => {
-            assert_eq!(kind, JobFailure::JobFailed);
-            assert!(message.contains("tasks failed to start"), "{message}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let (kind, message) = failure(&app, JOB);
+    assert_eq!(kind, JobFailure::JobFailed);
+    assert!(message.contains("tasks failed to start"), "{message}");
     let published = app.alerts.as_ref().unwrap().published();
     assert_eq!(published.len(), 1);
     let text = format!("{published:?}");
@@ -213,28 +209,52 @@ async fn a_failed_rollout_fails_the_job_and_alerts_once() {
 
     // The same job again: answered from the record, not checked again, not alerted again.
     let calls = app.services.calls().len();
-    let a = app
-        .respond(invocation(JOB, params(), None, 20_000))
-        .await
-        .unwrap();
+    let a = invoke(&app, JOB).await.unwrap();
     assert_eq!(job(&a).answer, "alreadyAnswered");
     assert_eq!(app.services.calls().len(), calls);
+    assert_eq!(app.jobs.calls().len(), 1);
     assert_eq!(app.alerts.as_ref().unwrap().published().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failure_recorded_but_not_answered_is_answered_from_the_record_and_alerted() {
+    use codehooks::once::{OnceOnlyStore, State};
+    let app = app(&[], true);
+    let record = State {
+        state: "FAILED".into(),
+        at: "2026-12-02T00:00:00Z".into(),
+        detail: Some("pipeline verification failed: service: the rollout FAILED".into()),
+        first: Some("JobFailed".into()),
+        ..State::default()
+    };
+    let store = app.once.as_ref().unwrap();
+    store
+        .record_state(
+            &super::super::reply::key(JOB),
+            &record,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    let a = invoke(&app, JOB).await.unwrap();
+    assert_eq!(job(&a).answer, "failed");
+    let (kind, message) = failure(&app, JOB);
+    assert_eq!(kind, JobFailure::JobFailed);
+    assert!(message.contains("the rollout FAILED"), "{message}");
+    assert!(app.services.calls().is_empty());
+    assert_eq!(app.alerts.as_ref().unwrap().published().len(), 1);
+    // Answered and alerted: a further repeat calls nothing.
+    let a = invoke(&app, JOB).await.unwrap();
+    assert_eq!(job(&a).answer, "alreadyAnswered");
+    assert_eq!(app.jobs.calls().len(), 1);
 }
 
 #[tokio::test]
 async fn a_duplicate_of_an_answered_job_changes_nothing() {
     let app = app(&[], true);
-    app.services
-        .set_service("shop", service("COMPLETED", "web:7", 2));
-    app.metrics.set_alarm(alarm("web-5xx", "OK"), &[]);
-    app.respond(invocation(JOB, params(), None, 20_000))
-        .await
-        .unwrap();
-    let a = app
-        .respond(invocation(JOB, params(), None, 20_000))
-        .await
-        .unwrap();
+    healthy(&app);
+    invoke(&app, JOB).await.unwrap();
+    let a = invoke(&app, JOB).await.unwrap();
     assert_eq!(job(&a).answer, "alreadyAnswered");
     assert_eq!(app.jobs.calls().len(), 1);
 }
@@ -242,16 +262,9 @@ async fn a_duplicate_of_an_answered_job_changes_nothing() {
 #[tokio::test]
 async fn without_the_table_a_duplicate_is_harmless() {
     let app = app(&[], false);
-    app.services
-        .set_service("shop", service("COMPLETED", "web:7", 2));
-    app.metrics.set_alarm(alarm("web-5xx", "OK"), &[]);
-    app.respond(invocation(JOB, params(), None, 20_000))
-        .await
-        .unwrap();
-    let a = app
-        .respond(invocation(JOB, params(), None, 20_000))
-        .await
-        .unwrap();
+    healthy(&app);
+    invoke(&app, JOB).await.unwrap();
+    let a = invoke(&app, JOB).await.unwrap();
     assert_eq!(job(&a).answer, "alreadyAnswered");
     assert_eq!(app.jobs.calls().len(), 2);
 }
@@ -262,16 +275,10 @@ async fn an_alarm_in_alarm_fails_the_job() {
     app.services
         .set_service("shop", service("COMPLETED", "web:7", 2));
     app.metrics.set_alarm(alarm("web-5xx", "ALARM"), &[]);
-    app.respond(invocation(JOB, params(), None, 20_000))
-        .await
-        .unwrap();
-    match app.jobs.answer_of(JOB).unwrap() {
-        JobResult::Failure { kind, message, .. } => {
-            assert_eq!(kind, JobFailure::JobFailed);
-            assert!(message.contains("web-5xx"), "{message}");
-        }
-        other => panic!("{other:?}"),
-    }
+    invoke(&app, JOB).await.unwrap();
+    let (kind, message) = failure(&app, JOB);
+    assert_eq!(kind, JobFailure::JobFailed);
+    assert!(message.contains("web-5xx"), "{message}");
 }
 
 #[tokio::test]
@@ -281,13 +288,9 @@ async fn a_bad_document_fails_the_job_as_a_configuration_error_without_a_check()
     app.respond(invocation(JOB, bad, None, 20_000))
         .await
         .unwrap();
-    match app.jobs.answer_of(JOB).unwrap() {
-        JobResult::Failure { kind, message, .. } => {
-            assert_eq!(kind, JobFailure::ConfigurationError);
-            assert!(message.contains("pollSeconds"), "{message}");
-        }
-        other => panic!("{other:?}"),
-    }
+    let (kind, message) = failure(&app, JOB);
+    assert_eq!(kind, JobFailure::ConfigurationError);
+    assert!(message.contains("pollSeconds"), "{message}");
     assert!(app.services.calls().is_empty());
 }
 
@@ -312,32 +315,22 @@ async fn the_degraded_mode_fails_every_job_naming_the_variable() {
     app.config_error = Some(
         crate::config::config_from_pairs([("CODEHOOKS_HOOK_CONTRACTS", "pipelines")]).unwrap_err(),
     );
-    app.respond(invocation(JOB, params(), None, 20_000))
-        .await
-        .unwrap();
-    match app.jobs.answer_of(JOB).unwrap() {
-        JobResult::Failure { kind, message, .. } => {
-            assert_eq!(kind, JobFailure::ConfigurationError);
-            assert!(message.contains("CODEHOOKS_HOOK_CONTRACTS"), "{message}");
-        }
-        other => panic!("{other:?}"),
-    }
+    invoke(&app, JOB).await.unwrap();
+    let (kind, message) = failure(&app, JOB);
+    assert_eq!(kind, JobFailure::ConfigurationError);
+    assert!(message.contains("CODEHOOKS_HOOK_CONTRACTS"), "{message}");
 }
 
 #[tokio::test]
 async fn a_missing_service_or_a_replaced_task_definition_fails() {
     let app = app(&[], false);
-    app.respond(invocation(JOB, params(), None, 20_000))
-        .await
-        .unwrap();
+    invoke(&app, JOB).await.unwrap();
     assert!(
         matches!(app.jobs.answer_of(JOB), Some(JobResult::Failure { message, .. }) if message.contains("has no service web"))
     );
     app.services
         .set_service("shop", service("COMPLETED", "web:8", 2));
-    app.respond(invocation(NEXT, params(), None, 20_000))
-        .await
-        .unwrap();
+    invoke(&app, NEXT).await.unwrap();
     assert!(
         matches!(app.jobs.answer_of(NEXT), Some(JobResult::Failure { message, .. }) if message.contains("web:8, not web:7"))
     );
@@ -346,22 +339,14 @@ async fn a_missing_service_or_a_replaced_task_definition_fails() {
 #[tokio::test]
 async fn an_answer_that_fails_is_retried_then_is_the_error() {
     let app = app(&[], false);
-    app.services
-        .set_service("shop", service("COMPLETED", "web:7", 2));
-    app.metrics.set_alarm(alarm("web-5xx", "OK"), &[]);
+    healthy(&app);
     app.jobs.fail("PutJobSuccessResult", 1, true);
-    let a = app
-        .respond(invocation(JOB, params(), None, 20_000))
-        .await
-        .unwrap();
+    let a = invoke(&app, JOB).await.unwrap();
     assert_eq!(job(&a).answer, "succeeded");
     assert_eq!(app.jobs.calls().len(), 2);
 
     app.jobs.fail("PutJobSuccessResult", 1, false);
-    let e = app
-        .respond(invocation(NEXT, params(), None, 20_000))
-        .await
-        .unwrap_err();
+    let e = invoke(&app, NEXT).await.unwrap_err();
     assert!(e.to_string().contains("PutJobSuccessResult"), "{e}");
 }
 
@@ -377,10 +362,7 @@ async fn a_job_without_an_id_is_bad_input_and_nothing_is_called() {
 #[tokio::test]
 async fn a_function_that_does_not_serve_pipelines_refuses_the_job() {
     let app = app(&[("CODEHOOKS_HOOK_CONTRACTS", "codedeploy,ecs")], false);
-    let e = app
-        .respond(invocation(JOB, params(), None, 20_000))
-        .await
-        .unwrap_err();
+    let e = invoke(&app, JOB).await.unwrap_err();
     assert_eq!(e.kind(), "BadInput");
     assert!(e.to_string().contains("CODEHOOKS_HOOK_CONTRACTS"), "{e}");
     assert!(app.jobs.calls().is_empty());
