@@ -3,6 +3,7 @@
 
 mod build_alerts;
 mod deploy_hook;
+mod deploy_hook_pipeline;
 mod pr_comments;
 mod repo_replicator;
 
@@ -29,11 +30,12 @@ pub fn show(label: &str, text: &str) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let sections: [(&str, Section); 4] = [
+    let sections: [(&str, Section); 5] = [
         ("pr-comments", || Box::pin(pr_comments::run())),
         ("build-alerts", || Box::pin(build_alerts::run())),
         ("repo-replicator", || Box::pin(repo_replicator::run())),
         ("deploy-hook", || Box::pin(deploy_hook::run())),
+        ("pipeline-verify", || Box::pin(deploy_hook_pipeline::run())),
     ];
     let only: Vec<String> = std::env::args().skip(1).collect();
     let mut failed = Vec::new();

@@ -10,6 +10,7 @@ pub mod ecs;
 pub mod ecs_hook;
 pub mod lambda;
 pub mod native;
+pub mod pipeline;
 pub mod routed;
 pub mod world;
 
