@@ -8,7 +8,8 @@
 //! start to the `hookStatus` answer), the same stage with a probe window (`windowMs`) in one
 //! invocation (the answer time beyond the window is the overhead), and a CodeDeploy Lambda
 //! `BeforeAllowTraffic` (3 test events × 3 invocations of the target version in the emulator's
-//! Lambda; process start to status reported).
+//! Lambda; process start to status reported), and a CodePipeline verify job (a completed
+//! rolling deployment, four probes; process start to the job answered).
 //!
 //!     cargo build -p deploy-hook --release
 //!     cargo bench -p codehooks-tests --bench deploy_hook -- [--debug] [--cold N] [--warm N]
@@ -381,7 +382,49 @@ async fn main() {
         lambda_peak as f64 / 1024.0
     );
 
+    pipeline(&local, &bin, &green, cold_n, warm_n);
     analysis(&local, &elb, &subnets, &bin, warm_n).await;
+}
+
+/// A CodePipeline verify job: a completed rolling deployment (one `DescribeServices`), four
+/// probes of the healthy service with the version header, the job answered with
+/// `PutJobSuccessResult`; process start to the answer (cold), and warm invocations.
+fn pipeline(local: &LocalAws, bin: &PathBuf, green: &Service, cold_n: usize, warm_n: usize) {
+    let svc = fixture::pipeline::RollingService::completed("benchweb", NEW_VERSION);
+    svc.seed(local);
+    let url = format!("http://127.0.0.1:{}/", green.port);
+    let mut n = 0u32;
+    let mut job_event = |_: usize| {
+        n += 1;
+        let exec = fixture::pipeline::execution_id(n);
+        let params = fixture::pipeline::params(&svc, &url, "bench", &exec);
+        fixture::pipeline::seed_job(local, None, "bench", &exec, &params)["event"].clone()
+    };
+    let succeeded = |r: &Value| r["answer"] == "succeeded";
+    let (cold, peak) = cold_starts(local, bin, "", &[], cold_n, &mut job_event, succeeded);
+    let mut child = spawn(local, bin, "");
+    invoke_event(local, &job_event(0));
+    let mut warm = Vec::new();
+    for _ in 0..warm_n {
+        let (ms, r) = invoke_event(local, &job_event(0));
+        assert!(succeeded(&r), "{r:#}");
+        warm.push(ms);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    println!("CodePipeline verify job, completed rollout + 4 probes, job answered:");
+    println!(
+        "  cold start, process start -> job answered     {}",
+        stats(cold)
+    );
+    println!(
+        "  warm, invocation -> job answered              {}",
+        stats(warm)
+    );
+    println!(
+        "peak RSS (VmHWM), CodePipeline job: {:.1} MiB",
+        peak as f64 / 1024.0
+    );
 }
 
 /// The time the analysis adds to a decision: warm invocations of the healthy stack with and
