@@ -131,7 +131,7 @@ impl<P: Ports> App<P> {
         let now = codehooks::time::now_millis();
         let (mut progress, note) = Progress::load(job.continuation_token.as_deref(), now);
         ev.notes.extend(note);
-        progress.invocations += 1;
+        progress.invocations = progress.invocations.saturating_add(1);
         if let Some(pipe) = &p.pipeline {
             ev.deployment_id = pipe.execution_id.clone();
         }
@@ -144,7 +144,9 @@ impl<P: Ports> App<P> {
             ev.service = Some(format!("{}/{}", short(&s.cluster), short(&s.name)));
         }
         // The whole verification ends `timeoutSeconds` after its first invocation.
-        let end_ms = progress.started_ms + p.timeout_seconds * 1_000;
+        let end_ms = progress
+            .started_ms
+            .saturating_add(p.timeout_seconds * 1_000);
         let left = Duration::from_millis(end_ms.saturating_sub(now));
         let overall = Instant::now() + left;
         let bound = overall.min(until);
@@ -247,7 +249,7 @@ impl<P: Ports> App<P> {
             let from = *progress
                 .watch_from_ms
                 .get_or_insert_with(codehooks::time::now_millis);
-            let watch_end = from + p.watch_seconds * 1_000;
+            let watch_end = from.saturating_add(p.watch_seconds * 1_000);
             match self
                 .watch_alarms(gate, watch_end, p.poll_seconds, ev, bound)
                 .await

@@ -367,3 +367,22 @@ async fn a_function_that_does_not_serve_pipelines_refuses_the_job() {
     assert!(e.to_string().contains("CODEHOOKS_HOOK_CONTRACTS"), "{e}");
     assert!(app.jobs.calls().is_empty());
 }
+
+#[tokio::test]
+async fn a_token_with_extreme_numbers_does_not_break_the_verification() {
+    let app = app(&[], false);
+    healthy(&app);
+    let token = format!(
+        r#"{{"v":1,"startedMs":1,"invocations":{},"serviceDone":false,"probed":false,"watchFromMs":{}}}"#,
+        u32::MAX,
+        u64::MAX
+    );
+    let a = app
+        .respond(invocation(JOB, params(), Some(&token), 20_000))
+        .await
+        .unwrap();
+    // Begun at the epoch's first millisecond: long past timeoutSeconds, so it fails, saying so.
+    assert_eq!(job(&a).answer, "failed");
+    let (_, message) = failure(&app, JOB);
+    assert!(message.contains("timeoutSeconds"), "{message}");
+}
