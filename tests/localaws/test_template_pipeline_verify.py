@@ -15,34 +15,14 @@ import re
 import sys
 import unittest
 
-from cfnlint.decode import decode
-
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import dashboard_body  # noqa: E402
+from test_template_deploy_hook import actions, role_statements, template  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 SRC = ROOT / "functions" / "deploy-hook" / "src"
-
-
-def template():
-    tpl, matches = decode(str(TEMPLATE))
-    if matches:
-        raise AssertionError(f"template.yaml does not parse: {matches}")
-    return tpl
-
-
-def role_statements(role):
-    out = []
-    for policy in role["Properties"].get("Policies", []):
-        out.extend(policy["PolicyDocument"]["Statement"])
-    return out
-
-
-def actions(statement):
-    a = statement.get("Action", [])
-    return [a] if isinstance(a, str) else list(a)
 
 
 def grants(role):
